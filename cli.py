@@ -1,0 +1,241 @@
+"""The `ragloop` command: index documents, ask questions, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+from importlib import resources
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ragloop.errors import ConfigError, RagloopError
+
+console = Console(stderr=True)
+out = Console()
+
+DEMO_QUESTIONS = (
+    "In what country is Normandy located?",
+    "How did the black death make it to the Mediterranean and Europe?",
+    "What is the atomic number of oxygen?",
+)
+
+
+# --- settings -------------------------------------------------------------------------
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("true", "1", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"Setting {name} takes a {type(default).__name__}, got {raw!r}.") from None
+    return raw
+
+
+def build_context(args: argparse.Namespace):
+    from ragloop.graph.context import Context
+
+    defaults = Context()
+    overrides: dict[str, Any] = {}
+    for item in getattr(args, "set", None) or []:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set takes name=value, got {item!r}.")
+        name = name.strip().replace("-", "_")
+        if not hasattr(defaults, name):
+            raise ConfigError(f"Unknown setting {name!r}: `ragloop settings` lists them.")
+        overrides[name] = _coerce(name, raw.strip(), getattr(defaults, name))
+    if getattr(args, "index", None):
+        overrides["index_path"] = args.index
+    if getattr(args, "model", None):
+        overrides["local_chat_model"] = args.model
+    return Context.from_overrides(overrides)
+
+
+# --- index ----------------------------------------------------------------------------
+def run_index(paths: list[str], ctx) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from ragloop import providers
+    from ragloop.retrieval.index import build_index
+    from ragloop.retrieval.loaders import load_documents
+
+    docs = load_documents(paths)
+    name, embedder = providers.embeddings(ctx)
+    console.print(f"Indexing {len(docs)} documents with {name} into {ctx.index_path}")
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console, transient=True,
+    ) as bar:
+        task = bar.add_task("embedding chunks", total=None)
+        manifest = build_index(
+            docs, embedder, name, ctx.index_path,
+            chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap, batch_size=ctx.embed_batch_size,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"Indexed {manifest['chunks']} chunks from {manifest['documents']} documents.")
+    return manifest
+
+
+# --- ask ------------------------------------------------------------------------------
+def _node_summary(node: str, update: dict) -> str:
+    if node == "difficulty":
+        d, b = update["difficulty"], update["budget"]
+        conf = "n/a" if d["confidence"] is None else f"{d['confidence']:.2f}"
+        return (f"{d['level']} (confidence {conf}) → {b['docs']} docs, {b['samples']} sample(s), "
+                f"{b['refine_rounds']} refinement round(s)")
+    if node == "retrieve":
+        return f"{len(update.get('candidates', []))} candidates"
+    if node == "rerank":
+        return f"kept {len(update.get('reranked', []))}"
+    if node == "grade":
+        return f"{len(update.get('relevant', []))} relevant"
+    if node == "rewrite":
+        return f"new query: {update.get('query')!r}"
+    if node == "generate":
+        return f"{len(update.get('citations', []))} citation(s)"
+    return ""
+
+
+def ask(question: str, ctx, *, show_progress: bool = True) -> dict:
+    """Run the graph, printing each node as it finishes; returns the output state."""
+    from ragloop.graph.builder import graph
+    from ragloop.nodes._shared import validate_question
+
+    question = validate_question(question, ctx)
+    result: dict = {}
+    start = time.perf_counter()
+    for mode, chunk in graph.stream({"question": question}, context=ctx, stream_mode=["updates", "values"]):
+        if mode == "values":
+            result = chunk
+            continue
+        for node, update in chunk.items():
+            if show_progress and update:
+                seconds = (update.get("timings") or {}).get(node, 0.0)
+                console.print(f"  [bold]{node:<10}[/bold] {seconds:6.2f} s  {_node_summary(node, update)}")
+    result["wall_seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def print_result(result: dict) -> None:
+    out.print(f"\n[bold]Answer:[/bold] {result.get('answer', '')}")
+    for c in result.get("citations", []):
+        title = f" — {c['title']}" if c.get("title") else ""
+        out.print(f"  [{c['n']}] {c['id']} ({c.get('source')}{title})")
+    for warning in result.get("warnings") or []:
+        out.print(f"[yellow]Note:[/yellow] {warning}")
+    d, b = result.get("difficulty", {}), result.get("budget", {})
+    out.print(f"Difficulty: {d.get('level')} (score {d.get('score')}, confidence {d.get('confidence')}); "
+              f"budget: {b.get('docs')} docs, {b.get('samples')} sample(s), {b.get('refine_rounds')} refinement round(s); "
+              f"rewrites: {result.get('rewrites', 0)}")
+    table = Table("node", "calls", "input tokens", "output tokens", "seconds", title="Spend", title_justify="left")
+    usage, timings = result.get("usage", {}), result.get("timings", {})
+    for node in timings:
+        u = usage.get(node, {})
+        table.add_row(node, str(u.get("calls", 0)), str(u.get("input_tokens", 0)), str(u.get("output_tokens", 0)),
+                      f"{timings[node]:.2f}")
+    table.add_row("total", str(sum(u.get("calls", 0) for u in usage.values())),
+                  str(sum(u.get("input_tokens", 0) for u in usage.values())),
+                  str(sum(u.get("output_tokens", 0) for u in usage.values())),
+                  f"{result.get('wall_seconds', 0):.2f}", style="bold")
+    out.print(table)
+    out.print(f"Estimated cost: ${result.get('cost_usd', 0.0):.6f}")
+
+
+# --- commands -------------------------------------------------------------------------
+def cmd_index(args) -> int:
+    manifest = run_index(args.paths, build_context(args))
+    if args.json:
+        out.print_json(json.dumps(manifest))
+    return 0
+
+
+def cmd_ask(args) -> int:
+    ctx = build_context(args)
+    result = ask(args.question, ctx, show_progress=not args.json)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_result(result)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    ctx = build_context(args)
+    corpus = resources.files("ragloop.demo_corpus").joinpath("squad_demo.json")
+    with resources.as_file(corpus) as path:
+        run_index([str(path)], ctx)
+    console.print("Text: Wikipedia paragraphs from SQuAD v1.1 (CC BY-SA 4.0); see demo_corpus/README.md.\n")
+    for question in args.questions or DEMO_QUESTIONS:
+        out.rule(question)
+        result = ask(question, ctx)
+        print_result(result)
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from ragloop.graph.context import Context
+
+    table = Table("setting", "default", "description")
+    defaults = Context()
+    for f in fields(Context):
+        table.add_row(f.name, repr(getattr(defaults, f.name)), f.metadata.get("description", ""))
+    out.print(table)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ragloop", description="Agentic RAG that spends compute where a question needs it.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--index", help="index folder (default: $RAGLOOP_INDEX or ~/.ragloop/index)")
+        sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a Context setting (repeatable)")
+
+    sp = sub.add_parser("index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz)")
+    sp.add_argument("paths", nargs="+")
+    sp.add_argument("--json", action="store_true", help="print the index manifest as JSON")
+    common(sp)
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("ask", help="answer a question from the index")
+    sp.add_argument("question")
+    sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
+    sp.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    common(sp)
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("demo", help="index the bundled sample corpus and answer a few questions")
+    sp.add_argument("questions", nargs="*", help="questions to ask instead of the built-in ones")
+    sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
+    common(sp)
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("settings", help="list every Context setting with its default")
+    sp.set_defaults(func=cmd_settings)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagloopError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

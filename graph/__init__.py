@@ -1,0 +1,1 @@
+"""State, Context, routing and wiring of the ragloop graph."""

@@ -1,0 +1,272 @@
+"""Every tunable of the graph, in one place.
+
+`Context` is the graph's ``context_schema``: LangGraph Studio renders it as a
+form, ``ragloop ask --set name=value`` overrides any field, and nodes read it
+through :func:`get_context`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from ragloop.errors import ConfigError
+
+PROVIDERS = ("local", "nvidia", "bedrock")
+RERANK_PROVIDERS = ("local", "nvidia", "bedrock")
+LOCAL_RERANKERS = ("hybrid-score", "cross-encoder")
+LEVELS = ("easy", "medium", "hard")
+#: A hard ceiling on query rewrites, whatever the Context says: the graph's
+#: recursion limit is derived from it.
+MAX_REWRITES_CEILING = 10
+
+
+def _default_home() -> str:
+    return os.environ.get("RAGLOOP_HOME", "~/.ragloop")
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Run-time configuration of the ragloop graph."""
+
+    # --- index and retrieval -------------------------------------------------
+    index_path: str = field(
+        default_factory=lambda: os.environ.get("RAGLOOP_INDEX", _default_home() + "/index"),
+        metadata={"description": "Folder of the index written by `ragloop index`."},
+    )
+    k: int = field(
+        default=45,
+        metadata={"description": "Candidates returned by hybrid retrieval (BM25 + dense, fused)."},
+    )
+    bm25_weight: float = field(
+        default=0.4,
+        metadata={"description": "Weight of the BM25 ranking in reciprocal-rank fusion."},
+    )
+    dense_weight: float = field(
+        default=0.6,
+        metadata={"description": "Weight of the dense (FAISS) ranking in reciprocal-rank fusion."},
+    )
+    rrf_c: int = field(
+        default=60,
+        metadata={"description": "Reciprocal-rank-fusion constant c in weight / (c + rank)."},
+    )
+    chunk_size: int = field(
+        default=400,
+        metadata={"description": "Index time: chunk length in embedder tokens."},
+    )
+    chunk_overlap: int = field(
+        default=50,
+        metadata={"description": "Index time: overlap between neighbouring chunks, in tokens."},
+    )
+    embed_batch_size: int = field(
+        default=64,
+        metadata={"description": "Index time: texts embedded per batch."},
+    )
+
+    # --- rerank ----------------------------------------------------------------
+    rerank_provider: str = field(
+        default="local",
+        metadata={"description": "Reranker: local, nvidia (NeMo Retriever NIM) or bedrock (Cohere/Amazon Rerank)."},
+    )
+    top_n: int = field(
+        default=5,
+        metadata={"description": "Documents kept by the reranker when no budget says otherwise (easy questions)."},
+    )
+    local_reranker: str = field(
+        default="hybrid-score",
+        metadata={"description": "Local reranker: hybrid-score (BM25 + cosine score fusion) or cross-encoder (ONNX folder)."},
+    )
+    local_reranker_path: str = field(
+        default="",
+        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files) for local_reranker=cross-encoder."},
+    )
+    hybrid_score_bm25_weight: float = field(
+        default=0.5,
+        metadata={"description": "hybrid-score reranker: weight of the normalised BM25 score (the rest goes to cosine)."},
+    )
+    nvidia_rerank_model: str = field(
+        default="nvidia/llama-3.2-nv-rerankqa-1b-v2",
+        metadata={"description": "NVIDIA NeMo Retriever reranking model."},
+    )
+    nvidia_base_url: str = field(
+        default="",
+        metadata={"description": "Base URL of a self-hosted NIM; empty for NVIDIA's hosted API (NVIDIA_API_KEY)."},
+    )
+    bedrock_rerank_model_arn: str = field(
+        default="",
+        metadata={"description": "Bedrock rerank model ARN, e.g. arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0."},
+    )
+    aws_region: str = field(
+        default_factory=lambda: os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-west-2")),
+        metadata={"description": "AWS region for Bedrock."},
+    )
+
+    # --- models ------------------------------------------------------------------
+    chat_provider: str = field(
+        default="local",
+        metadata={"description": "Chat model provider: local (embedded llama.cpp), nvidia or bedrock."},
+    )
+    embedding_provider: str = field(
+        default="local",
+        metadata={"description": "Embedder for dense retrieval: local (all-MiniLM-L6-v2 int8 ONNX), nvidia or bedrock. The index must be built with the same one."},
+    )
+    local_chat_model: str = field(
+        default="qwen2.5-coder-1.5b",
+        metadata={"description": "Local GGUF model: qwen2.5-coder-1.5b, smollm2-135m, or a path to a .gguf file."},
+    )
+    local_n_ctx: int = field(
+        default=8192,
+        metadata={"description": "Context window of the local model, in tokens."},
+    )
+    local_threads: int = field(
+        default=0,
+        metadata={"description": "CPU threads for the local model; 0 uses every core."},
+    )
+    nvidia_chat_model: str = field(
+        default="meta/llama-3.1-8b-instruct",
+        metadata={"description": "NVIDIA NIM chat model id."},
+    )
+    bedrock_chat_model: str = field(
+        default="us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        metadata={"description": "Bedrock model id or inference profile for chat."},
+    )
+    difficulty_max_tokens: int = field(
+        default=24, metadata={"description": "Output token cap of the difficulty draft answer."}
+    )
+    grade_max_tokens: int = field(
+        default=8, metadata={"description": "Output token cap of the grader, per graded document."}
+    )
+    rewrite_max_tokens: int = field(
+        default=48, metadata={"description": "Output token cap of the query rewriter."}
+    )
+    generate_max_tokens: int = field(
+        default=160, metadata={"description": "Output token cap of each sampled answer."}
+    )
+    refine_max_tokens: int = field(
+        default=160, metadata={"description": "Output token cap of each refinement round."}
+    )
+    temperature: float = field(
+        default=0.0,
+        metadata={"description": "Temperature of single-sample answers, grading, rewriting and refining."},
+    )
+    sample_temperature: float = field(
+        default=0.7,
+        metadata={"description": "Temperature when several answers are sampled (best-of-N)."},
+    )
+    seed: int = field(default=0, metadata={"description": "Sampling seed for models that take one."})
+    input_price_per_mtok: float = field(
+        default=0.0,
+        metadata={"description": "Estimated USD per million input tokens (0 for the local model)."},
+    )
+    output_price_per_mtok: float = field(
+        default=0.0,
+        metadata={"description": "Estimated USD per million output tokens (0 for the local model)."},
+    )
+
+    # --- difficulty and budget ---------------------------------------------------
+    difficulty_passages: int = field(
+        default=2,
+        metadata={"description": "Top passages the difficulty draft answer reads."},
+    )
+    easy_below: float = field(
+        default=0.25,
+        metadata={"description": "difficulty = 1 - confidence below this is easy."},
+    )
+    hard_above: float = field(
+        default=0.6,
+        metadata={"description": "difficulty above this is hard; between the two, medium."},
+    )
+    medium_docs: int = field(default=8, metadata={"description": "Documents kept for a medium question."})
+    hard_docs: int = field(default=12, metadata={"description": "Documents kept for a hard question."})
+    medium_samples: int = field(default=4, metadata={"description": "Answers sampled for a medium question."})
+    hard_samples: int = field(default=6, metadata={"description": "Answers sampled for a hard question."})
+    hard_refine_rounds: int = field(
+        default=3, metadata={"description": "Refinement rounds for a hard question."}
+    )
+    max_docs: int = field(default=20, metadata={"description": "Cap on documents passed to the model."})
+    max_samples: int = field(default=8, metadata={"description": "Cap on answers sampled per question."})
+    max_refine_rounds: int = field(default=3, metadata={"description": "Cap on refinement rounds."})
+
+    # --- grading and the rewrite loop -------------------------------------------
+    grade_threshold: float = field(
+        default=0.5,
+        metadata={"description": "A document is relevant when p(yes) from the grader is at least this."},
+    )
+    min_relevant: int = field(
+        default=1,
+        metadata={"description": "Fewer relevant documents than this triggers a query rewrite."},
+    )
+    max_rewrites: int = field(
+        default=2,
+        metadata={"description": f"Cap on query rewrites (at most {MAX_REWRITES_CEILING})."},
+    )
+
+    # --- input ---------------------------------------------------------------------
+    max_question_chars: int = field(
+        default=2000, metadata={"description": "Longest question accepted, in characters."}
+    )
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ConfigError with one clear sentence for an unusable setting."""
+        for name, allowed in (
+            ("chat_provider", PROVIDERS),
+            ("rerank_provider", RERANK_PROVIDERS),
+            ("embedding_provider", PROVIDERS),
+            ("local_reranker", LOCAL_RERANKERS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(
+                    f"Unknown {name} {value!r}: choose one of {', '.join(allowed)}."
+                )
+        positive = ("k", "top_n", "chunk_size", "embed_batch_size", "max_docs", "max_samples",
+                    "difficulty_passages", "max_question_chars", "local_n_ctx")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size.")
+        if not 0 <= self.max_rewrites <= MAX_REWRITES_CEILING:
+            raise ConfigError(f"max_rewrites must be between 0 and {MAX_REWRITES_CEILING}.")
+        if not 0.0 <= self.easy_below <= self.hard_above <= 1.0:
+            raise ConfigError("Thresholds must satisfy 0 <= easy_below <= hard_above <= 1.")
+        if not 0.0 <= self.grade_threshold <= 1.0:
+            raise ConfigError("grade_threshold must be between 0 and 1.")
+        if self.bm25_weight < 0 or self.dense_weight < 0 or self.bm25_weight + self.dense_weight == 0:
+            raise ConfigError("bm25_weight and dense_weight must be non-negative and not both 0.")
+
+    # --- helpers ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any] | None = None) -> Context:
+        """Build a Context from a mapping, naming any unknown key clearly."""
+        overrides = dict(overrides or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"Unknown setting {unknown[0]!r}: `ragloop settings` lists them."
+            )
+        return cls(**overrides)
+
+
+def get_context(runtime: Runtime[Context] | None) -> Context:
+    """The run's Context; defaults when invoked without ``context=``."""
+    ctx = getattr(runtime, "context", None)
+    if ctx is None:
+        return Context()
+    if isinstance(ctx, dict):
+        return Context.from_overrides(ctx)
+    return ctx

@@ -1,0 +1,59 @@
+"""The graph's state: a narrow input, a narrow output, and the working state between."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.documents import Document
+
+
+def merge_usage(left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]]:
+    """Sum token counts per node: {"grade": {"input_tokens": .., "output_tokens": .., "calls": ..}}."""
+    merged = {node: dict(counts) for node, counts in (left or {}).items()}
+    for node, counts in (right or {}).items():
+        into = merged.setdefault(node, {})
+        for key, value in counts.items():
+            into[key] = into.get(key, 0) + value
+    return merged
+
+
+def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Sum seconds spent per node across loop iterations."""
+    merged = dict(left or {})
+    for node, seconds in (right or {}).items():
+        merged[node] = round(merged.get(node, 0.0) + seconds, 4)
+    return merged
+
+
+def merge_documents(left: list[Document] | None, right: list[Document] | None) -> list[Document]:
+    """Union by document id, keeping the higher rerank score; best first."""
+    by_id: dict[str, Document] = {}
+    for doc in [*(left or []), *(right or [])]:
+        doc_id = doc.metadata["id"]
+        old = by_id.get(doc_id)
+        if old is None or doc.metadata.get("rerank_score", 0.0) > old.metadata.get("rerank_score", 0.0):
+            by_id[doc_id] = doc
+    return sorted(by_id.values(), key=lambda d: -d.metadata.get("rerank_score", 0.0))
+
+
+class InputState(TypedDict):
+    question: str
+
+
+class OutputState(TypedDict, total=False):
+    answer: str
+    citations: list[dict[str, Any]]
+    difficulty: dict[str, Any]
+    budget: dict[str, int]
+    usage: Annotated[dict[str, dict[str, int]], merge_usage]
+    cost_usd: float
+    timings: Annotated[dict[str, float], merge_timings]
+    rewrites: int
+    warnings: list[str]
+
+
+class State(InputState, OutputState, total=False):
+    query: str
+    candidates: list[Document]
+    reranked: list[Document]
+    relevant: Annotated[list[Document], merge_documents]

@@ -1,0 +1,1 @@
+"""Graph nodes, one module each: small functions of (state, runtime) returning a partial update."""

@@ -1,0 +1,29 @@
+"""grade: one model call judges every reranked document; the relevant ones are kept."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+from langgraph.runtime import Runtime
+
+from ragloop import providers
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._shared import format_passages, usage_of, yes_probabilities
+from ragloop.prompts.grade import GRADE_PROMPT
+
+
+def grade(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    docs = state.get("reranked", [])
+    if not docs:
+        return {"relevant": []}
+    model = providers.chat_model(ctx, "grade", max_tokens=ctx.grade_max_tokens * len(docs))
+    reply = model.invoke(
+        GRADE_PROMPT.format_messages(passages=format_passages(docs), question=state["question"], n=len(docs))
+    )
+    kept = [
+        Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})
+        for doc, p_yes in zip(docs, yes_probabilities(reply, len(docs)), strict=True)
+        if p_yes is not None and p_yes >= ctx.grade_threshold
+    ]
+    return {"relevant": kept, "usage": {"grade": usage_of(reply)}}

@@ -1,0 +1,24 @@
+"""rewrite: a new search query when too little was relevant; counted against max_rewrites."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from ragloop import providers
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._shared import usage_of
+from ragloop.prompts.rewrite import REWRITE_PROMPT
+
+
+def rewrite(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    query = state.get("query") or state["question"]
+    model = providers.chat_model(ctx, "rewrite", max_tokens=ctx.rewrite_max_tokens)
+    reply = model.invoke(REWRITE_PROMPT.format_messages(question=state["question"], query=query))
+    new_query = " ".join(str(reply.content).split()).strip().strip('"') or state["question"]
+    return {
+        "query": new_query,
+        "rewrites": state.get("rewrites", 0) + 1,
+        "usage": {"rewrite": usage_of(reply)},
+    }

@@ -1,0 +1,56 @@
+"""One factory per provider; nodes ask here for a chat model, the embedder or the reranker.
+
+``PROVIDERS`` maps a provider name (as written in Context) to its factory.
+Tests swap an entry for a factory of fake models.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ragloop.providers.bedrock import BedrockProvider
+from ragloop.providers.local import LocalProvider
+from ragloop.providers.nvidia import NvidiaProvider
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
+
+    from ragloop.graph.context import Context
+    from ragloop.providers.rerankers import Reranker
+    from ragloop.retrieval.index import HybridIndex
+
+PROVIDERS = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider()}
+
+
+def chat_model(ctx: Context, role: str, *, temperature: float | None = None, max_tokens: int) -> BaseChatModel:
+    temp = ctx.temperature if temperature is None else temperature
+    return PROVIDERS[ctx.chat_provider].chat_model(ctx, role=role, temperature=temp, max_tokens=max_tokens)
+
+
+def embeddings(ctx: Context) -> tuple[str, Embeddings]:
+    """(embedder name recorded in the index, Embeddings)."""
+    return PROVIDERS[ctx.embedding_provider].embeddings(ctx)
+
+
+def reranker(ctx: Context) -> Reranker:
+    return PROVIDERS[ctx.rerank_provider].reranker(ctx)
+
+
+def load_index(ctx: Context) -> HybridIndex:
+    """The index at ctx.index_path, loaded once per process and reloaded when it is rebuilt."""
+    from pathlib import Path
+
+    path = Path(ctx.index_path).expanduser()
+    manifest = path / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
+    name, _ = embeddings(ctx)
+    return _load_index(str(path), stamp, name)
+
+
+@lru_cache(maxsize=2)
+def _load_index(path: str, stamp: int | None, embedder_name: str) -> HybridIndex:
+    from ragloop.retrieval.index import HybridIndex
+
+    return HybridIndex.load(path, embedder_name)

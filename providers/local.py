@@ -1,0 +1,88 @@
+"""The embedded offline stack: llama.cpp (xllamacpp) chat, fastembed ONNX embeddings, local rerankers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ragloop.providers.local_models import MINILM_NAME, gguf_path, minilm_folder
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
+
+    from ragloop.graph.context import Context
+    from ragloop.providers.rerankers import Reranker
+
+_servers: dict[tuple, object] = {}
+_servers_lock = threading.Lock()
+
+
+def llama_server(model_file: str, n_ctx: int, threads: int):
+    """One in-process llama.cpp server per (model, context size, threads), started on first use.
+
+    It listens on a free loopback port and keeps its prompt cache between calls, so
+    prompts that share a prefix (the passages) are evaluated once.
+    """
+    key = (model_file, n_ctx, threads)
+    with _servers_lock:
+        if key not in _servers:
+            import xllamacpp as xlc
+
+            params = xlc.CommonParams()
+            params.model.path = model_file
+            params.n_ctx = n_ctx
+            params.n_parallel = 1
+            params.hostnames = ["127.0.0.1"]
+            params.port = 0
+            params.verbosity = -1
+            params.ui = False
+            params.cpuparams.n_threads = threads
+            params.cpuparams_batch.n_threads = threads
+            _servers[key] = xlc.Server(params)
+        return _servers[key]
+
+
+class LocalProvider:
+    """Factories for the embedded stack; nothing starts until a node asks for a model."""
+
+    name = "local"
+
+    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int) -> BaseChatModel:
+        from langchain_openai import ChatOpenAI
+
+        model_name, model_file = gguf_path(ctx.local_chat_model)
+        threads = ctx.local_threads or os.cpu_count() or 1
+        server = llama_server(str(model_file), ctx.local_n_ctx, threads)
+        return ChatOpenAI(
+            base_url=server.listening_address + "/v1",
+            api_key="local",
+            model=model_name,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=ctx.seed,
+            logprobs=True,
+            top_logprobs=10,
+            max_retries=0,
+            timeout=600,
+            metadata={"ragloop_role": role},
+        )
+
+    def embeddings(self, ctx: Context) -> tuple[str, Embeddings]:
+        return MINILM_NAME, _minilm_embeddings(ctx.embed_batch_size)
+
+    def reranker(self, ctx: Context) -> Reranker:
+        from ragloop.providers.rerankers import CrossEncoderReranker, HybridScoreReranker
+
+        if ctx.local_reranker == "cross-encoder":
+            return CrossEncoderReranker.from_folder(ctx.local_reranker_path)
+        return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
+
+
+@lru_cache(maxsize=4)
+def _minilm_embeddings(batch_size: int) -> Embeddings:
+    from ragloop.providers.fastembed_embeddings import FastEmbedEmbeddings
+
+    return FastEmbedEmbeddings.from_folder(MINILM_NAME, minilm_folder(), dim=384, batch_size=batch_size)

@@ -1,0 +1,110 @@
+"""The reranker interface and its implementations.
+
+A reranker takes the query and the retrieved candidates and returns the best
+``top_n`` of them, best first, each with ``rerank_score`` in its metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from langchain_core.documents import Document
+
+from ragloop.errors import ConfigError
+
+
+class Reranker(Protocol):
+    name: str
+
+    def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]: ...
+
+
+def _ranked(documents: Sequence[Document], scores: Sequence[float], top_n: int) -> list[Document]:
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:top_n]
+    return [
+        Document(page_content=documents[i].page_content,
+                 metadata={**documents[i].metadata, "rerank_score": round(float(scores[i]), 6)})
+        for i in order
+    ]
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    span = float(values.max() - values.min()) if len(values) else 0.0
+    return (values - values.min()) / span if span > 0 else np.zeros_like(values)
+
+
+class HybridScoreReranker:
+    """Score-level fusion of BM25 and cosine similarity over the candidate set.
+
+    Reciprocal-rank fusion throws away how far apart candidates are; this
+    reranker keeps it: both scores are min-max normalised over the candidates
+    and mixed linearly (CombSUM). It needs the ``bm25_score`` and
+    ``dense_score`` that :meth:`HybridIndex.search` writes into each candidate.
+    """
+
+    name = "local/hybrid-score"
+
+    def __init__(self, bm25_weight: float = 0.5):
+        self.bm25_weight = bm25_weight
+
+    def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+        if not documents:
+            return []
+        try:
+            bm25 = np.array([d.metadata["bm25_score"] for d in documents], dtype=np.float64)
+            dense = np.array([d.metadata["dense_score"] for d in documents], dtype=np.float64)
+        except KeyError as exc:
+            raise ConfigError(
+                "The hybrid-score reranker needs candidates from ragloop's hybrid index "
+                f"(metadata {exc.args[0]!r} is missing)."
+            ) from exc
+        scores = self.bm25_weight * _minmax(bm25) + (1 - self.bm25_weight) * _minmax(dense)
+        return _ranked(documents, scores, top_n)
+
+
+class CrossEncoderReranker:
+    """An ONNX cross-encoder folder (model.onnx + tokenizer files) run by fastembed's TextCrossEncoder."""
+
+    def __init__(self, encoder, name: str, batch_size: int = 16):
+        self._encoder = encoder
+        self.name = name
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_folder(cls, folder: str) -> CrossEncoderReranker:
+        path = Path(folder).expanduser()
+        if not folder or not (path / "model.onnx").is_file():
+            raise ConfigError(
+                f"local_reranker=cross-encoder needs local_reranker_path to name a folder holding model.onnx; got {folder!r}."
+            )
+        from fastembed.rerank.cross_encoder import TextCrossEncoder
+        from fastembed.common.model_description import ModelSource
+
+        model_id = f"ragloop/{path.name}"
+        if model_id not in {m["model"] for m in TextCrossEncoder.list_supported_models()}:
+            TextCrossEncoder.add_custom_model(model=model_id, sources=ModelSource(hf=f"local/{path.name}"), model_file="model.onnx")
+        return cls(TextCrossEncoder(model_id, specific_model_path=str(path)), name=f"local/cross-encoder:{path.name}")
+
+    def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+        if not documents:
+            return []
+        scores = list(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size))
+        return _ranked(documents, scores, top_n)
+
+
+class CompressorReranker:
+    """Adapts a LangChain document compressor (NVIDIARerank, BedrockRerank, CohereRerank)."""
+
+    def __init__(self, name: str, make: Callable[[int], object]):
+        self.name = name
+        self._make = make  # top_n -> BaseDocumentCompressor
+
+    def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+        if not documents:
+            return []
+        compressed = self._make(top_n).compress_documents(list(documents), query)
+        scores = [float(d.metadata.get("relevance_score", 0.0)) for d in compressed]
+        return _ranked(list(compressed), scores, top_n)

@@ -1,0 +1,1 @@
+"""Loading, chunking, indexing and hybrid search: the parts of retrieval that are not graph nodes."""

@@ -1,0 +1,238 @@
+"""The on-disk hybrid index: BM25 + FAISS + documents, written atomically and without pickle.
+
+Layout of an index folder::
+
+    manifest.json     format version, embedder, counts, chunking, sha256 of every file
+    documents.jsonl   one chunk per line: id, text, metadata
+    dense.faiss       FAISS's own index file (inner product over unit vectors)
+    bm25.json         analysed terms per chunk and the BM25 parameters
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+
+from ragloop.errors import IndexLoadError, InputError
+from ragloop.retrieval.bm25 import BM25, analyse, count_tokens
+from ragloop.retrieval.fusion import weighted_rrf
+
+FORMAT_VERSION = 1
+FILES = ("documents.jsonl", "dense.faiss", "bm25.json")
+
+#: Called as progress(done, total) while chunks are embedded.
+Progress = Callable[[int, int], None]
+
+
+def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: int) -> list[Document]:
+    """Split with LangChain's recursive splitter, ~chunk_size tokens each; ids are unique and stable."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=count_tokens
+    )
+    chunks: list[Document] = []
+    seen: dict[str, int] = {}
+    for doc in docs:
+        pieces = splitter.split_text(doc.page_content)
+        for n, piece in enumerate(pieces):
+            key = doc.metadata["doc_key"] if len(pieces) == 1 else f"{doc.metadata['doc_key']}:{n}"
+            if key in seen:  # the same key twice (e.g. one file given twice): keep both, apart
+                seen[key] += 1
+                key = f"{key}~{seen[key]}"
+            else:
+                seen[key] = 0
+            metadata = {k: v for k, v in doc.metadata.items() if k != "doc_key"}
+            chunks.append(Document(page_content=piece, metadata={**metadata, "id": key}))
+    return chunks
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _embed(chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, progress: Progress | None) -> np.ndarray:
+    vectors: list[list[float]] = []
+    for start in range(0, len(chunks), batch_size):
+        batch = [c.page_content for c in chunks[start : start + batch_size]]
+        vectors.extend(embeddings.embed_documents(batch))
+        if progress:
+            progress(min(start + batch_size, len(chunks)), len(chunks))
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+def _replace_folder(staged: Path, target: Path) -> None:
+    """Move a complete staged folder into place; the old index survives until the new one is in."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(target, retired)
+        os.replace(staged, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staged, target)
+
+
+def build_index(
+    docs: Sequence[Document],
+    embeddings: Embeddings,
+    embedder_name: str,
+    target: str | Path,
+    *,
+    chunk_size: int = 400,
+    chunk_overlap: int = 50,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> dict:
+    """Chunk, embed and write an index folder atomically; returns its manifest."""
+    import faiss
+
+    target = Path(target).expanduser()
+    if target.exists() and not (target / "manifest.json").exists():
+        if not target.is_dir() or any(target.iterdir()):
+            raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
+    chunks = chunk_documents(docs, chunk_size, chunk_overlap)
+    if not chunks:
+        raise InputError("The documents given hold no text to index.")
+    matrix = _embed(chunks, embeddings, batch_size, progress)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        with open(staged / "documents.jsonl", "w", encoding="utf-8") as fh:
+            for chunk in chunks:
+                record = {"id": chunk.metadata["id"], "text": chunk.page_content, "metadata": chunk.metadata}
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        dense = faiss.IndexFlatIP(matrix.shape[1])
+        dense.add(matrix)
+        faiss.write_index(dense, str(staged / "dense.faiss"))
+        bm25 = BM25([analyse(c.page_content) for c in chunks])
+        (staged / "bm25.json").write_text(json.dumps(bm25.to_json()), encoding="utf-8")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "embedder": embedder_name,
+            "dimension": int(matrix.shape[1]),
+            "chunks": len(chunks),
+            "documents": len(docs),
+            "chunk_size": chunk_size,
+            "chunk_overlap": chunk_overlap,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "sha256": {name: _sha256(staged / name) for name in FILES},
+        }
+        (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _replace_folder(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return manifest
+
+
+@dataclass
+class HybridIndex:
+    """A loaded index: BM25 and dense search, fused by weighted reciprocal rank."""
+
+    path: Path
+    manifest: dict
+    documents: list[Document]
+    dense: object  # faiss.Index
+    bm25: BM25
+
+    @classmethod
+    def load(cls, path: str | Path, embedder_name: str | None = None) -> HybridIndex:
+        import faiss
+
+        path = Path(path).expanduser()
+        hint = "build it with `ragloop index PATH...` (or `ragloop demo`)"
+        manifest_file = path / "manifest.json"
+        if not manifest_file.exists():
+            raise IndexLoadError(f"No ragloop index at {path}; {hint}.")
+        try:
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise IndexLoadError(f"The index manifest at {manifest_file} is unreadable; rebuild it: {hint}.") from exc
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexLoadError(
+                f"The index at {path} has format version {manifest.get('format_version')!r}, "
+                f"this ragloop reads version {FORMAT_VERSION}; rebuild it: {hint}."
+            )
+        if embedder_name is not None and manifest.get("embedder") != embedder_name:
+            raise IndexLoadError(
+                f"The index at {path} was embedded with {manifest.get('embedder')!r} but the embedder "
+                f"configured is {embedder_name!r}; rebuild the index or configure the same embedder."
+            )
+        for name in FILES:
+            file = path / name
+            if not file.exists() or _sha256(file) != manifest.get("sha256", {}).get(name):
+                raise IndexLoadError(f"The index file {file} is missing or corrupt (checksum mismatch); {hint}.")
+        documents = []
+        with open(path / "documents.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                documents.append(Document(page_content=record["text"], metadata=record["metadata"]))
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        bm25 = BM25.from_json(json.loads((path / "bm25.json").read_text(encoding="utf-8")))
+        if not (len(documents) == dense.ntotal == len(bm25.corpus_terms) == manifest.get("chunks")):
+            raise IndexLoadError(f"The index at {path} is inconsistent (counts differ between files); {hint}.")
+        return cls(path=path, manifest=manifest, documents=documents, dense=dense, bm25=bm25)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def search(
+        self,
+        query: str,
+        query_vector: Sequence[float],
+        k: int,
+        *,
+        bm25_weight: float = 0.4,
+        dense_weight: float = 0.6,
+        rrf_c: int = 60,
+    ) -> list[Document]:
+        """The top-k chunks by weighted RRF of BM25 and dense ranks: exactly min(k, len(index)) unique.
+
+        Each returned Document carries its ``bm25_score``, ``dense_score`` (cosine) and
+        ``retrieval_score`` (fused) in its metadata, for the rerankers.
+        """
+        k = min(k, len(self.documents))
+        bm25_scores = self.bm25.scores(query)
+        bm25_ranked = np.argsort(-bm25_scores, kind="stable")[:k]
+        vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        _, dense_ids = self.dense.search(vector, k)
+        dense_ranked = [int(i) for i in dense_ids[0] if i >= 0]
+        rankings = []
+        if bm25_weight > 0:
+            rankings.append((bm25_ranked.tolist(), bm25_weight))
+        if dense_weight > 0:
+            rankings.append((dense_ranked, dense_weight))
+        # Each ranking holds k distinct ids, so their union holds at least k.
+        fused = weighted_rrf(rankings, c=rrf_c)[:k]
+        ids = [i for i, _ in fused]
+        cosines = self.dense.reconstruct_batch(np.asarray(ids, dtype=np.int64)) @ vector[0]
+        results = []
+        for (i, fused_score), cosine in zip(fused, cosines, strict=True):
+            doc = self.documents[i]
+            meta = {
+                **doc.metadata,
+                "retrieval_score": round(float(fused_score), 6),
+                "bm25_score": round(float(bm25_scores[i]), 4),
+                "dense_score": round(float(cosine), 4),
+            }
+            results.append(Document(page_content=doc.page_content, metadata=meta))
+        return results
