@@ -121,6 +121,10 @@ class Context:
         default=8192,
         metadata={"description": "Context window of the local model, in tokens."},
     )
+    local_prompt_cache_mib: int = field(
+        default=256,
+        metadata={"description": "RAM for the local model's cache of earlier prompts (llama.cpp cache_ram), in MiB."},
+    )
     local_threads: int = field(
         default=0,
         metadata={"description": "CPU threads for the local model; 0 uses every core."},
@@ -169,7 +173,7 @@ class Context:
     # --- difficulty and budget ---------------------------------------------------
     difficulty_passages: int = field(
         default=2,
-        metadata={"description": "Top passages the difficulty draft answer reads."},
+        metadata={"description": "Top reranked passages the difficulty draft answer reads (they open the grader's prompt too, so its prefix is cached)."},
     )
     easy_below: float = field(
         default=0.25,

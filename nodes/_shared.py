@@ -27,6 +27,18 @@ def validate_question(question: object, ctx: Context) -> str:
     return question
 
 
+def hybrid_search(ctx: Context, query: str) -> list[Document]:
+    """The ctx.k best chunks for the query from the index, BM25 and dense fused."""
+    from ragloop import providers
+
+    index = providers.load_index(ctx)
+    _, embedder = providers.embeddings(ctx)
+    return index.search(
+        query, embedder.embed_query(query), ctx.k,
+        bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c,
+    )
+
+
 def format_passages(docs: Sequence[Document]) -> str:
     """Numbered passages, [1] first; the number is what the model cites."""
     blocks = []
@@ -62,8 +74,8 @@ def mean_token_probability(message: AIMessage) -> float | None:
     return math.exp(sum(r["logprob"] for r in records) / len(records))
 
 
-_LINE_NUMBER = re.compile(r"(\d+)\s*[:.)\-]?\s*$")
 _YES, _NO = "yes", "no"
+_VERDICT = re.compile(r"\b(yes|no)\b", flags=re.I)
 
 
 def _yes_share(candidates: list[dict]) -> float | None:
@@ -73,32 +85,23 @@ def _yes_share(candidates: list[dict]) -> float | None:
 
 
 def yes_probabilities(message: AIMessage, n: int) -> list[float | None]:
-    """p(yes) for passages 1..n from a reply of lines like `2: yes`.
+    """p(yes) for passages 1..n from a reply of n lines like `2: yes`, read in order.
 
-    With token logprobs, p(yes) = P(yes) / (P(yes) + P(no)) at the token where the
-    model wrote its verdict for that line; without them, 1.0 or 0.0 from the text.
-    None for a passage the reply does not judge.
+    The k-th verdict belongs to passage k (small models often misnumber lines but
+    keep their order). With token logprobs, p(yes) = P(yes) / (P(yes) + P(no)) at
+    the verdict token; without them, 1.0 or 0.0 from the text. None for a passage
+    the reply does not judge.
     """
-    probs: list[float | None] = [None] * n
+    verdicts: list[float] = []
     records = token_logprobs(message)
-    if records:
-        text = ""
-        for record in records:
-            token = record["token"]
-            word = token.strip().lower()
-            if word in (_YES, _NO):
-                match = _LINE_NUMBER.search(text.splitlines()[-1] if text.strip() else "")
-                if match and 1 <= int(match.group(1)) <= n and probs[int(match.group(1)) - 1] is None:
-                    share = _yes_share(record.get("top_logprobs") or [record])
-                    probs[int(match.group(1)) - 1] = share if share is not None else float(word == _YES)
-            text += token
-        if any(p is not None for p in probs):
-            return probs
-    for number, verdict in re.findall(r"(\d+)\s*[:.)\-]?\s*(yes|no)\b", str(message.content), flags=re.I):
-        index = int(number) - 1
-        if 0 <= index < n and probs[index] is None:
-            probs[index] = 1.0 if verdict.lower() == _YES else 0.0
-    return probs
+    for record in records:
+        word = record["token"].strip().lower()
+        if word in (_YES, _NO):
+            share = _yes_share(record.get("top_logprobs") or [record])
+            verdicts.append(share if share is not None else float(word == _YES))
+    if not records:
+        verdicts = [1.0 if v.lower() == _YES else 0.0 for v in _VERDICT.findall(str(message.content))]
+    return (verdicts + [None] * n)[:n]
 
 
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")

@@ -8,7 +8,7 @@ from langgraph.types import Overwrite
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
-from ragloop.nodes._shared import format_passages, mean_token_probability, usage_of, validate_question
+from ragloop.nodes._shared import format_passages, hybrid_search, mean_token_probability, usage_of, validate_question
 from ragloop.prompts.difficulty import DIFFICULTY_PROMPT
 
 
@@ -42,12 +42,10 @@ def budget_for(level: str, ctx: Context) -> dict[str, int]:
 def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     question = validate_question(state.get("question"), ctx)
-    index = providers.load_index(ctx)
-    _, embedder = providers.embeddings(ctx)
-    passages = index.search(
-        question, embedder.embed_query(question), ctx.difficulty_passages,
-        bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c,
-    )
+    # The draft reads the passages the rerank node will put first, so the grader's
+    # prompt starts with the same tokens and a local model evaluates them once.
+    candidates = hybrid_search(ctx, question)
+    passages = providers.reranker(ctx).rerank(question, candidates, ctx.top_n)[: ctx.difficulty_passages]
     model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
     draft = model.invoke(DIFFICULTY_PROMPT.format_messages(passages=format_passages(passages), question=question))
     confidence = mean_token_probability(draft)

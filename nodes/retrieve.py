@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
+from ragloop.nodes._shared import hybrid_search
 
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    query = state.get("query") or state["question"]
-    index = providers.load_index(ctx)
-    _, embedder = providers.embeddings(ctx)
-    candidates = index.search(
-        query, embedder.embed_query(query), ctx.k,
-        bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c,
-    )
-    return {"candidates": candidates}
+    return {"candidates": hybrid_search(ctx, state.get("query") or state["question"])}

@@ -12,7 +12,8 @@ GRADE_PROMPT = ChatPromptTemplate.from_messages(
             "Passages:\n{passages}\n\n"
             "For each passage, decide whether it contains information that helps answer the question.\n"
             "Question: {question}\n\n"
-            "Reply with exactly {n} lines, one per passage, in the form `1: yes` or `1: no`, and nothing else.",
+            "Reply with exactly {n} lines, one per passage in order, each `<passage number>: yes` "
+            "or `<passage number>: no`, and nothing else.",
         ),
     ]
 )

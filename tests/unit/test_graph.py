@@ -1,0 +1,172 @@
+"""The graph's routing, caps and budgets, driven by LangChain's fake chat models."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ragloop.errors import IndexLoadError, InputError
+from ragloop.graph.builder import RECURSION_LIMIT, graph
+from ragloop.prompts.generate import NOT_FOUND
+from tests.conftest import FACTS, logprob_reply, reply
+
+CONFIDENT = lambda n: logprob_reply([("France", math.log(0.97))])  # noqa: E731
+UNSURE = lambda n: logprob_reply([("maybe", math.log(0.2)), (" Paris", math.log(0.3))])  # noqa: E731
+
+
+def grades(verdict: str, n: int = 5):
+    return lambda call: reply("\n".join(f"{i}: {verdict}" for i in range(1, n + 1)), tokens_in=500, tokens_out=20)
+
+
+def scripts(**overrides):
+    base = {
+        "difficulty": CONFIDENT,
+        "grade": grades("yes"),
+        "rewrite": lambda n: reply(f"rewritten query {n}"),
+        "generate": lambda n: reply("Normandy is in France [1]."),
+        "refine": lambda n: reply("Normandy is in France [1]."),
+    }
+    return {**base, **overrides}
+
+
+def run(context, **ctx_overrides):
+    return graph.invoke({"question": "In what country is Normandy located?"}, context=context(**ctx_overrides))
+
+
+def test_easy_question_answers_with_citations_to_kept_documents(use_provider, context):
+    provider = use_provider(scripts())
+    result = run(context)
+    assert result["answer"] == "Normandy is in France [1]."
+    assert result["difficulty"]["level"] == "easy"
+    assert result["budget"] == {"docs": 5, "samples": 1, "refine_rounds": 0}
+    assert provider.calls == {"difficulty": 1, "grade": 1, "generate": 1}
+    assert [c["n"] for c in result["citations"]] == [1]
+    assert result["citations"][0]["id"] in {title for title, _ in FACTS}
+    assert result["rewrites"] == 0
+    assert set(result) >= {"answer", "citations", "difficulty", "budget", "usage", "timings", "cost_usd"}
+
+
+def test_usage_is_counted_per_node(use_provider, context):
+    use_provider(scripts())
+    usage = run(context)["usage"]
+    assert usage["grade"] == {"input_tokens": 500, "output_tokens": 20, "calls": 1}
+    assert usage["generate"]["calls"] == 1 and usage["difficulty"]["calls"] == 1
+
+
+def test_a_grader_that_always_says_no_stops_after_max_rewrites(use_provider, context):
+    provider = use_provider(scripts(grade=grades("no")))
+    result = run(context, max_rewrites=2)
+    assert result["rewrites"] == 2
+    assert provider.calls["rewrite"] == 2
+    assert provider.calls["grade"] == 3  # the first search and one per rewrite
+    assert result["answer"] == NOT_FOUND and result["citations"] == []
+    assert "generate" not in provider.calls
+
+
+@pytest.mark.parametrize("max_rewrites", [0, 1, 4])
+def test_rewrite_cap_follows_context(use_provider, context, max_rewrites):
+    provider = use_provider(scripts(grade=grades("no")))
+    result = run(context, max_rewrites=max_rewrites)
+    assert result["rewrites"] == max_rewrites == provider.calls.get("rewrite", 0)
+
+
+def test_rewritten_query_is_used_for_the_next_search(use_provider, context):
+    seen = []
+    provider = use_provider(scripts(grade=lambda n: reply("1: no\n2: no\n3: no\n4: no\n5: no") if n == 1 else reply("1: yes")))
+    from ragloop.nodes import retrieve as retrieve_module
+
+    original = retrieve_module.hybrid_search
+    retrieve_module.hybrid_search = lambda ctx, query: seen.append(query) or original(ctx, query)
+    try:
+        result = run(context)
+    finally:
+        retrieve_module.hybrid_search = original
+    assert seen == ["In what country is Normandy located?", "rewritten query 1"]
+    assert result["rewrites"] == 1 and provider.calls["rewrite"] == 1
+
+
+def test_too_few_relevant_after_the_cap_answers_from_what_it_has_and_says_so(use_provider, context):
+    use_provider(scripts(grade=lambda n: reply("1: yes\n2: no\n3: no\n4: no\n5: no")))
+    result = run(context, min_relevant=3, max_rewrites=1)
+    assert result["rewrites"] == 1
+    assert result["answer"] == "Normandy is in France [1]."
+    assert any("relevant document" in w for w in result["warnings"])
+
+
+def test_hard_question_gets_the_hard_budget_and_it_is_honoured(use_provider, context):
+    answers = iter(["Paris [1]", "France [2]", "France [1]", "Rouen", "France", "Paris"])
+    provider = use_provider(scripts(difficulty=UNSURE, generate=lambda n: reply(next(answers))))
+    result = run(context, hard_docs=6, hard_samples=6, hard_refine_rounds=2, k=8)
+    assert result["difficulty"]["level"] == "hard"
+    assert result["budget"] == {"docs": 6, "samples": 6, "refine_rounds": 2}
+    assert provider.calls["generate"] == 6
+    # The refiner returned a different answer once, then the same: it stops on convergence.
+    assert provider.calls["refine"] == 2
+    sampled = [r for r in provider.requests if r[0] == "generate"]
+    assert sampled[0][1]["temperature"] == 0.7
+
+
+def test_majority_vote_picks_the_most_common_normalised_answer(use_provider, context):
+    answers = iter(["Paris [1]", "France [2]", "the France. [1]", "Rouen"])
+    use_provider(scripts(difficulty=UNSURE, generate=lambda n: reply(next(answers))))
+    result = run(context, hard_above=0.95, medium_samples=4)  # unsure -> medium
+    assert result["difficulty"]["level"] == "medium"
+    assert result["answer"] == "France [2]"
+
+
+def test_budget_caps_apply(use_provider, context):
+    provider = use_provider(scripts(difficulty=UNSURE))
+    result = run(context, hard_docs=50, hard_samples=50, hard_refine_rounds=9, max_docs=3, max_samples=2, max_refine_rounds=1)
+    assert result["budget"] == {"docs": 3, "samples": 2, "refine_rounds": 1}
+    assert provider.calls["generate"] == 2
+
+
+def test_no_logprobs_means_medium_with_a_warning(use_provider, context):
+    use_provider(scripts(difficulty=lambda n: reply("France")))
+    result = run(context)
+    assert result["difficulty"]["level"] == "medium" and result["difficulty"]["confidence"] is None
+    assert any("logprobs" in w for w in result["warnings"])
+
+
+def test_grader_reads_p_yes_from_logprobs(use_provider, context):
+    tokens = [("1", 0.0), (":", 0.0), (" yes", math.log(0.55)), ("\n", 0.0), ("2", 0.0), (":", 0.0), (" yes", math.log(0.9))]
+    alternatives = {2: [(" yes", math.log(0.55)), (" no", math.log(0.45))], 6: [(" yes", math.log(0.9)), (" no", math.log(0.1))]}
+    use_provider(scripts(grade=lambda n: logprob_reply(tokens, alternatives)))
+    result = run(context, grade_threshold=0.6, top_n=2)
+    # Passage 1's p(yes)=0.55 is under the threshold; passage 2's 0.9 is over: only [2]'s doc is kept.
+    assert len(result["citations"]) == 1
+
+
+def test_every_run_starts_afresh_on_a_checkpointed_thread(use_provider, fake_index):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from ragloop.graph.builder import compile_graph
+    from ragloop.graph.context import Context
+
+    use_provider(scripts())
+    g = compile_graph(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    ctx = Context(index_path=str(fake_index))
+    first = g.invoke({"question": "Where is Normandy?"}, config, context=ctx)
+    second = g.invoke({"question": "Where is Normandy?"}, config, context=ctx)
+    assert second["usage"] == first["usage"]
+    assert second["usage"]["grade"]["calls"] == 1
+
+
+@pytest.mark.parametrize("question", ["", "   \n", "x" * 2001])
+def test_bad_questions_are_refused_clearly(use_provider, context, question):
+    use_provider(scripts())
+    with pytest.raises(InputError, match="question"):
+        graph.invoke({"question": question}, context=context())
+
+
+def test_runs_without_context_use_defaults(use_provider, monkeypatch, tmp_path):
+    use_provider(scripts())
+    monkeypatch.setenv("RAGLOOP_INDEX", str(tmp_path / "nowhere"))
+    with pytest.raises(IndexLoadError, match="No ragloop index"):
+        graph.invoke({"question": "Where is Normandy?"})
+
+
+def test_recursion_limit_is_explicit():
+    assert graph.config["recursion_limit"] == RECURSION_LIMIT < 100
