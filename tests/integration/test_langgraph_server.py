@@ -1,0 +1,85 @@
+"""`langgraph dev` serves the exported graph offline; the SDK streams a run and reads the thread back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [cli, "dev", "--port", str(port), "--no-browser", "--no-reload", "--config", str(ROOT / "langgraph.json")],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                pytest.fail("langgraph dev exited:\n" + (tmp_path / "server.log").read_text()[-3000:])
+            try:
+                urllib.request.urlopen(url + "/ok", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("langgraph dev did not start:\n" + (tmp_path / "server.log").read_text()[-3000:])
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_context):
+    from langgraph_sdk import get_client
+
+    async def scenario():
+        client = get_client(url=server)
+        assistants = await client.assistants.search(graph_id="ragloop")
+        assert assistants, "the ragloop graph is not registered"
+        thread = await client.threads.create()
+        context = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+        nodes = []
+        async for part in client.runs.stream(
+            thread["thread_id"], "ragloop", input={"question": "What is the atomic number of oxygen?"},
+            context=context, stream_mode="updates",
+        ):
+            assert part.event != "error", part.data
+            if part.event == "updates":
+                nodes.extend(part.data)
+        state = await client.threads.get_state(thread["thread_id"])
+        return nodes, state["values"]
+
+    nodes, values = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
+    assert nodes[0] == "difficulty" and nodes[-1] == "generate"
+    assert {"retrieve", "rerank", "grade"} <= set(nodes)
+    assert values["answer"].strip()
+    assert values["usage"]["difficulty"]["input_tokens"] > 0
+    assert values["budget"]["docs"] >= 1

@@ -1,0 +1,121 @@
+"""What a user sees for mistakes: one sentence, a non-zero exit, nothing half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragloop.cli import main
+from ragloop.errors import ConfigError, ModelError
+from ragloop.graph.context import Context
+from ragloop.providers.local_models import GGUFModel, gguf_path
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["ask", "   "], "The question is empty"),
+        (["ask", "Where?", "--set", "chat_provider=openai"], "Unknown chat_provider 'openai'"),
+        (["ask", "Where?", "--set", "rerank_provider=cohere-direct"], "Unknown rerank_provider"),
+        (["ask", "Where?", "--set", "nonsense=1"], "Unknown setting 'nonsense'"),
+        (["ask", "Where?", "--set", "k=many"], "takes a int"),
+        (["ask", "Where?", "--set", "max_rewrites=50"], "max_rewrites must be between 0 and 10"),
+        (["index", "/definitely/not/here"], "does not exist"),
+    ],
+)
+def test_user_mistakes_get_one_clear_sentence(capsys, argv, message):
+    code, text = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in text
+    assert "Traceback" not in text
+
+
+def test_question_over_the_limit(capsys, tmp_path):
+    code, text = run_cli(capsys, "ask", "x" * 50, "--set", "max_question_chars=10", "--index", str(tmp_path))
+    assert code == 2 and "over the limit of 10" in text
+
+
+def test_missing_index_names_the_fix(capsys, tmp_path):
+    code, text = run_cli(capsys, "ask", "Where is Normandy?", "--index", str(tmp_path / "none"))
+    assert code == 2 and "ragloop index" in text
+
+
+def test_index_then_ask_json(capsys, tmp_path, use_provider):
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts())
+    (tmp_path / "facts.txt").write_text("Oxygen has atomic number 8.")
+    index = str(tmp_path / "ix")
+    assert run_cli(capsys, "index", str(tmp_path / "facts.txt"), "--index", index)[0] == 0
+    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index, "--json")
+    assert code == 0
+    import json
+
+    result = json.loads(text[text.index("{"):])
+    assert result["citations"][0]["id"] == "facts.txt"
+
+
+def test_settings_lists_every_context_field(capsys):
+    code, text = run_cli(capsys, "settings")
+    assert code == 0
+    for name in ("k", "bm25_weight", "max_rewrites", "grade_threshold"):
+        assert name in text
+
+
+def test_context_validation():
+    with pytest.raises(ConfigError, match="easy_below"):
+        Context(easy_below=0.8, hard_above=0.2)
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        Context(chunk_size=10, chunk_overlap=10)
+    assert Context.from_overrides({"k": 10}).k == 10
+
+
+def test_a_model_file_failing_its_checksum_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAGLOOP_CACHE", str(tmp_path / "cache"))
+    pkg = tmp_path / "fakepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "model.gguf").write_bytes(b"not the real weights")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = GGUFModel(name="x", filename="model.gguf", sha256="0" * 64, packages=("fakepkg",))
+    with pytest.raises(ModelError, match="fails its checksum"):
+        model.path()
+
+
+def test_split_model_parts_are_joined_and_checked(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("RAGLOOP_CACHE", str(tmp_path / "cache"))
+    for i, chunk in enumerate([b"abc", b"def"], 1):
+        (tmp_path / f"part{i}" / "data").mkdir(parents=True)
+        (tmp_path / f"part{i}" / "__init__.py").write_text("")
+        (tmp_path / f"part{i}" / "data" / f"part{i:02d}.bin").write_bytes(chunk)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    good = GGUFModel("x", "joined.gguf", hashlib.sha256(b"abcdef").hexdigest(), ("part1", "part2"))
+    assert good.path().read_bytes() == b"abcdef"
+    bad = GGUFModel("y", "bad.gguf", "1" * 64, ("part1", "part2"))
+    with pytest.raises(ModelError, match="checksum"):
+        bad.path()
+    assert not (tmp_path / "cache" / "models" / "bad.gguf").exists()
+
+
+def test_unknown_local_model_name():
+    with pytest.raises(ModelError, match="Unknown local_chat_model 'gpt-9'"):
+        gguf_path("gpt-9")
+
+
+def test_building_the_graph_touches_no_model_or_network(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network touched at build")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    from ragloop.graph.builder import compile_graph
+
+    assert compile_graph().get_graph().nodes.keys() >= {"difficulty", "retrieve", "rerank", "grade", "rewrite", "generate"}

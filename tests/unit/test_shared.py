@@ -1,0 +1,44 @@
+"""Reading verdicts, citations and confidence from model replies."""
+
+import math
+
+import pytest
+
+from ragloop.nodes._shared import cited_numbers, mean_token_probability, normalize_answer, yes_probabilities
+from ragloop.nodes.difficulty import budget_for, classify
+from ragloop.graph.context import Context
+from tests.conftest import logprob_reply, reply
+
+
+def test_yes_probabilities_in_line_order_even_when_misnumbered():
+    tokens = [("1", 0), (":", 0), (" no", math.log(0.6)), ("\n", 0), ("1", 0), (":", 0), (" yes", math.log(0.8))]
+    alts = {2: [(" no", math.log(0.6)), (" yes", math.log(0.4))], 6: [(" yes", math.log(0.8)), (" Yes", math.log(0.1)), (" no", math.log(0.1))]}
+    probs = yes_probabilities(logprob_reply(tokens, alts), 3)
+    assert probs[0] == pytest.approx(0.4)
+    assert probs[1] == pytest.approx(0.9)  # " yes" and " Yes" both count as yes
+    assert probs[2] is None
+
+
+def test_yes_probabilities_from_text_without_logprobs():
+    assert yes_probabilities(reply("1: yes\n2: No\n3: yes"), 2) == [1.0, 0.0]
+
+
+def test_confidence_is_geometric_mean_token_probability():
+    message = logprob_reply([("Paris", math.log(0.9)), (" ", 0.0), ("!", math.log(0.4))])
+    assert mean_token_probability(message) == pytest.approx(math.sqrt(0.9 * 0.4))
+    assert mean_token_probability(reply("no logprobs")) is None
+
+
+def test_citations_and_normalisation():
+    assert cited_numbers("France [2], see also [1, 3] and [2].") == [2, 1, 3]
+    assert normalize_answer("The France. [1]") == normalize_answer("france") == "france"
+
+
+def test_classify_and_budget_table():
+    ctx = Context()
+    assert classify(0.9, ctx)[0] == "easy"
+    assert classify(0.5, ctx)[0] == "medium"
+    assert classify(0.2, ctx)[0] == "hard"
+    assert budget_for("easy", ctx) == {"docs": 5, "samples": 1, "refine_rounds": 0}
+    assert budget_for("medium", ctx)["samples"] == 4
+    assert budget_for("hard", ctx)["refine_rounds"] == 3
