@@ -1,0 +1,1 @@
+"""Benchmarks on SQuAD-format data: retrieval quality and latency (more in later work)."""
