@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ragloop.errors import ConfigError, ModelError
+from ragloop.errors import ConfigError
+from ragloop.providers.optional import require
 from ragloop.providers.rerankers import CompressorReranker
 
 if TYPE_CHECKING:
@@ -12,11 +13,7 @@ if TYPE_CHECKING:
 
 
 def _package():
-    try:
-        import langchain_aws
-    except ImportError as exc:
-        raise ModelError("The bedrock provider needs its extra: pip install 'ragloop[bedrock]'.") from exc
-    return langchain_aws
+    return require("langchain_aws", "bedrock")
 
 
 class BedrockProvider:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragloop.errors import ModelError
+from ragloop.fileutil import sha256_file
 
 SETUP_HINT = "run `make setup` (or reinstall the model packages listed in the README)"
 
@@ -34,14 +35,6 @@ def package_dir(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(f"The model package {name!r} is not installed; {SETUP_HINT}.")
     return Path(next(iter(spec.submodule_search_locations)))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify(path: Path, sha256: str) -> Path:

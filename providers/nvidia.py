@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ragloop.errors import ModelError
+from ragloop.providers.optional import require
 from ragloop.providers.rerankers import CompressorReranker
 
 if TYPE_CHECKING:
@@ -15,11 +15,7 @@ if TYPE_CHECKING:
 
 
 def _package():
-    try:
-        import langchain_nvidia_ai_endpoints
-    except ImportError as exc:
-        raise ModelError("The nvidia provider needs its extra: pip install 'ragloop[nvidia]'.") from exc
-    return langchain_nvidia_ai_endpoints
+    return require("langchain_nvidia_ai_endpoints", "nvidia")
 
 
 def _endpoint(ctx: Context) -> dict:

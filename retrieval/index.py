@@ -10,7 +10,6 @@ Layout of an index folder::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from ragloop.errors import IndexLoadError, InputError
+from ragloop.fileutil import sha256_file
 from ragloop.retrieval.bm25 import BM25, analyse, count_tokens
 from ragloop.retrieval.fusion import weighted_rrf
 
@@ -56,14 +56,6 @@ def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: in
             metadata = {k: v for k, v in doc.metadata.items() if k != "doc_key"}
             chunks.append(Document(page_content=piece, metadata={**metadata, "id": key}))
     return chunks
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _embed(chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, progress: Progress | None) -> np.ndarray:
@@ -133,7 +125,7 @@ def build_index(
             "chunk_size": chunk_size,
             "chunk_overlap": chunk_overlap,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "sha256": {name: _sha256(staged / name) for name in FILES},
+            "sha256": {name: sha256_file(staged / name) for name in FILES},
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _replace_folder(staged, target)
@@ -178,7 +170,7 @@ class HybridIndex:
             )
         for name in FILES:
             file = path / name
-            if not file.exists() or _sha256(file) != manifest.get("sha256", {}).get(name):
+            if not file.exists() or sha256_file(file) != manifest.get("sha256", {}).get(name):
                 raise IndexLoadError(f"The index file {file} is missing or corrupt (checksum mismatch); {hint}.")
         documents = []
         with open(path / "documents.jsonl", encoding="utf-8") as fh:
