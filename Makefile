@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragloop-installed
 
-.PHONY: setup demo test test-unit bench-retrieval clean
+.PHONY: setup demo test test-unit bench-retrieval bench-latency clean
 
 setup: $(STAMP)
 
@@ -31,3 +31,6 @@ bench-retrieval: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+bench-latency: setup
+	$(BIN)/python -m ragloop.benchmarks.latency --json bench-results/latency.json

@@ -132,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--index-dir", type=Path, default=Path("bench-results/indexes"))
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a Context setting (repeatable)")
     args = parser.parse_args(argv)
-    report = run(args.path, args.questions, args.seed, args.index_dir, Context())
+    from ragloop.cli import build_context
+
+    report = run(args.path, args.questions, args.seed, args.index_dir, build_context(args))
     from rich.console import Console
     from rich.table import Table
 

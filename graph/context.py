@@ -62,7 +62,7 @@ class Context:
         metadata={"description": "Index time: overlap between neighbouring chunks, in tokens."},
     )
     embed_batch_size: int = field(
-        default=64,
+        default=16,
         metadata={"description": "Index time: texts embedded per batch."},
     )
 
@@ -84,7 +84,7 @@ class Context:
         metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files) for local_reranker=cross-encoder."},
     )
     hybrid_score_bm25_weight: float = field(
-        default=0.5,
+        default=0.7,
         metadata={"description": "hybrid-score reranker: weight of the normalised BM25 score (the rest goes to cosine)."},
     )
     nvidia_rerank_model: str = field(
