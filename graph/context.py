@@ -122,7 +122,7 @@ class Context:
         metadata={"description": "Context window of the local model, in tokens."},
     )
     local_prompt_cache_mib: int = field(
-        default=256,
+        default=128,
         metadata={"description": "RAM for the local model's cache of earlier prompts (llama.cpp cache_ram), in MiB."},
     )
     local_threads: int = field(

@@ -36,6 +36,11 @@ def llama_server(model_file: str, n_ctx: int, threads: int, prompt_cache_mib: in
             params.n_ctx = n_ctx
             params.n_parallel = 1
             params.cache_ram_mib = prompt_cache_mib
+            # Measured on 2 cores with Qwen2.5-1.5B Q4_K_M: without the repacked weight
+            # copy, peak memory falls from 2.0 to 1.4 GiB and prompts run at 83 rather
+            # than 72 tokens/s; a 256-token micro-batch keeps compute buffers small.
+            params.no_extra_bufts = True
+            params.n_ubatch = 256
             params.hostnames = ["127.0.0.1"]
             params.port = 0
             params.verbosity = -1
