@@ -11,7 +11,6 @@ and the process's peak resident memory.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ragloop.benchmarks.retrieval import load_squad
+from ragloop.benchmarks.retrieval import load_squad, write_report
 from ragloop.cli import build_context, run_index
 from ragloop.graph.builder import graph
 
@@ -73,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     console.print(table)
     console.print({k: v for k, v in report.items() if k != "questions"})
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+    write_report(args.json, report)
     return 0
 
 

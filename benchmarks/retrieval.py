@@ -125,6 +125,13 @@ def _metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
     }
 
 
+def write_report(path: Path | None, report: dict) -> None:
+    """Save a benchmark report as JSON when a path was given."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
@@ -149,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     console.print(table)
     console.print("latency (ms):", report["latency_ms"])
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+    write_report(args.json, report)
     return 0
 
 
