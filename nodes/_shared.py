@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage
 
+from ragloop import providers
 from ragloop.errors import InputError
 from ragloop.graph.context import Context
 
@@ -29,8 +30,6 @@ def validate_question(question: object, ctx: Context) -> str:
 
 def hybrid_search(ctx: Context, query: str) -> list[Document]:
     """The ctx.k best chunks for the query from the index, BM25 and dense fused."""
-    from ragloop import providers
-
     index = providers.load_index(ctx)
     _, embedder = providers.embeddings(ctx)
     return index.search(

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
+from ragloop.graph.state import State, merge_usage
 from ragloop.nodes._shared import cited_numbers, format_passages, normalize_answer, usage_of
 from ragloop.prompts.generate import GENERATE_PROMPT, NOT_FOUND
 from ragloop.prompts.refine import REFINE_PROMPT
@@ -77,13 +77,11 @@ def generate(state: State, runtime: Runtime[Context]) -> dict:
             break  # converged
         answer = revised
 
-    spent = usage_of(*replies)
-    usage = {**state.get("usage", {})}
-    usage["generate"] = {k: usage.get("generate", {}).get(k, 0) + v for k, v in spent.items()}
+    spent = {"generate": usage_of(*replies)}
     return {
         "answer": answer,
         "citations": [] if normalize_answer(answer) == normalize_answer(NOT_FOUND) else citations_for(answer, docs),
         "warnings": warnings,
-        "usage": {"generate": spent},
-        "cost_usd": cost_of(usage, ctx),
+        "usage": spent,
+        "cost_usd": cost_of(merge_usage(state.get("usage"), spent), ctx),
     }

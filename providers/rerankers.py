@@ -47,7 +47,7 @@ class HybridScoreReranker:
 
     name = "local/hybrid-score"
 
-    def __init__(self, bm25_weight: float = 0.7):
+    def __init__(self, bm25_weight: float):
         self.bm25_weight = bm25_weight
 
     def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
