@@ -4,7 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragloop-installed
 
-.PHONY: setup demo test test-unit bench-retrieval bench-latency clean
+DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
+
+.PHONY: setup demo test test-unit lint bench-retrieval bench-answers bench-latency clean
 
 setup: $(STAMP)
 
@@ -27,10 +29,16 @@ test-unit: setup
 	$(BIN)/python -m pytest -q tests/unit
 
 bench-retrieval: setup
-	$(BIN)/python -m ragloop.benchmarks.retrieval ../shared/data/squad/reddit_v1.0.json.gz --questions 1000 --seed 0
+	$(BIN)/ragloop bench retrieval $(DATA) --questions 1000 --seed 0
+
+bench-answers: setup
+	$(BIN)/ragloop bench answers $(DATA) --questions 50 --seed 0
 
 clean:
 	rm -rf $(VENV) build *.egg-info
 
 bench-latency: setup
 	$(BIN)/python -m ragloop.benchmarks.latency --json bench-results/latency.json
+
+lint: setup
+	$(BIN)/ruff check .

@@ -8,7 +8,6 @@ import sys
 import time
 from dataclasses import fields
 from importlib import resources
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -26,34 +25,21 @@ DEMO_QUESTIONS = (
 
 
 # --- settings -------------------------------------------------------------------------
-def _coerce(name: str, raw: str, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return raw.lower() in ("true", "1", "yes")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-    except ValueError:
-        raise ConfigError(f"Setting {name} takes a {type(default).__name__}, got {raw!r}.") from None
-    return raw
+def parse_settings(items: list[str], option: str = "--set") -> dict[str, str]:
+    """name=value strings into a mapping (values stay strings; Context converts them)."""
+    overrides: dict[str, str] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{option} takes name=value, got {item!r}.")
+        overrides[name.strip()] = raw.strip()
+    return overrides
 
 
 def build_context(args: argparse.Namespace):
     from ragloop.graph.context import Context
 
-    defaults = Context()
-    overrides: dict[str, Any] = {}
-    for item in getattr(args, "set", None) or []:
-        name, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set takes name=value, got {item!r}.")
-        name = name.strip().replace("-", "_")
-        if not hasattr(defaults, name):
-            raise ConfigError(f"Unknown setting {name!r}: `ragloop settings` lists them.")
-        overrides[name] = _coerce(name, raw.strip(), getattr(defaults, name))
+    overrides = parse_settings(getattr(args, "set", None) or [])
     if getattr(args, "index", None):
         overrides["index_path"] = args.index
     if getattr(args, "model", None):
@@ -182,6 +168,37 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from ragloop.benchmarks import answers, retrieval
+    from ragloop.benchmarks.harness import make_variants, parse_variant, read_variant_file
+
+    base = parse_settings(args.set or [])
+    if args.model:
+        base["local_chat_model"] = args.model
+    named = [item for file in args.config or [] for item in read_variant_file(Path(file))]
+    named += [parse_variant(spec) for spec in args.variant or []]
+    if not named:
+        named = retrieval.presets(build_context(args)) if args.kind == "retrieval" else [("default", {})]
+    variants = make_variants(named, base)
+    stem = Path(args.data).name.removesuffix(".gz").removesuffix(".json")
+    out_dir = Path(args.out or f"bench-results/{args.kind}-{stem}")
+    questions = args.questions if args.questions is not None else (1000 if args.kind == "retrieval" else 50)
+    common = {"questions": questions, "seed": args.seed, "index_dir": Path(args.index_dir), "out_dir": out_dir}
+    if args.kind == "retrieval":
+        report = retrieval.run_retrieval(args.data, variants, **common)
+        show = retrieval.print_report
+    else:
+        report = answers.run_answers(args.data, variants, fresh=args.fresh, **common)
+        show = answers.print_report
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        show(report)
+    return 0
+
+
 def cmd_settings(args) -> int:
     from ragloop.graph.context import Context
 
@@ -219,6 +236,23 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
     common(sp)
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("bench", help="measure retrieval or answer quality on SQuAD-format or BEIR data")
+    sp.add_argument("kind", choices=("retrieval", "answers"))
+    sp.add_argument("data", help="SQuAD-format .json/.json.gz file or BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+    sp.add_argument("--questions", type=int, help="questions to sample (default: 1000 for retrieval, 50 for answers)")
+    sp.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    sp.add_argument("--config", action="append", metavar="FILE",
+                    help="named configurations: YAML/JSON/TOML mapping name -> {setting: value} (repeatable)")
+    sp.add_argument("--variant", action="append", metavar="NAME[:K=V,K=V]",
+                    help="a named configuration on the command line (repeatable); the first is the baseline")
+    sp.add_argument("--model", help="local chat model for every configuration")
+    sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="a setting for every configuration (repeatable)")
+    sp.add_argument("--index-dir", default="bench-results/indexes", help="where benchmark indexes are cached")
+    sp.add_argument("--out", help="folder for report.json, results.jsonl and the PNGs (default bench-results/KIND-DATA)")
+    sp.add_argument("--fresh", action="store_true", help="answers: start over (the old results file is kept as .bak)")
+    sp.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
+    sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("settings", help="list every Context setting with its default")
     sp.set_defaults(func=cmd_settings)

@@ -21,7 +21,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ragloop.benchmarks.retrieval import load_squad, write_report
+from ragloop.benchmarks.datasets import load_dataset
+from ragloop.benchmarks.harness import write_json
 from ragloop.cli import build_context, run_index
 from ragloop.graph.builder import graph
 
@@ -38,22 +39,22 @@ def main(argv: list[str] | None = None) -> int:
         ctx = build_context(args)
         with resources.as_file(resources.files("ragloop.demo_corpus").joinpath("squad_demo.json")) as corpus:
             run_index([str(corpus)], ctx)
-            _, questions = load_squad(Path(corpus))
+            questions = load_dataset(Path(corpus)).questions
         # One question per article in turn, so consecutive questions do not share passages.
         by_article: dict[str, list[dict]] = {}
         for q in questions:
-            by_article.setdefault(q["doc_key"].split("p")[0], []).append(q)
+            by_article.setdefault(next(iter(q.relevant)).split("#")[0], []).append(q)
         order = [qs[i] for i in range(max(map(len, by_article.values()))) for qs in by_article.values() if i < len(qs)]
         rows = []
         for q in order[: args.questions]:
             start = time.perf_counter()
-            out = graph.invoke({"question": q["question"]}, context=ctx)
+            out = graph.invoke({"question": q.text}, context=ctx)
             rows.append({
-                "question": q["question"], "seconds": round(time.perf_counter() - start, 2),
+                "question": q.text, "seconds": round(time.perf_counter() - start, 2),
                 "level": out["difficulty"]["level"], "rewrites": out["rewrites"], "timings": out["timings"],
                 "tokens_in": sum(u["input_tokens"] for u in out["usage"].values()),
                 "tokens_out": sum(u["output_tokens"] for u in out["usage"].values()),
-                "answer": out["answer"], "gold": q["answers"][0],
+                "answer": out["answer"], "gold": q.answers[0],
             })
     warm = [r["seconds"] for r in rows[1:]] or [rows[0]["seconds"]]
     easy = [r["seconds"] for r in rows[1:] if r["level"] == "easy" and r["rewrites"] == 0]
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     console.print(table)
     console.print({k: v for k, v in report.items() if k != "questions"})
-    write_report(args.json, report)
+    if args.json:
+        write_json(args.json, report)
     return 0
 
 

@@ -1,164 +1,191 @@
-"""Retrieval quality and latency on a SQuAD-format file.
+"""Retrieval quality and stage latency of retrieval pipelines on one question set.
 
-    python -m ragloop.benchmarks.retrieval ../shared/data/squad/reddit_v1.0.json.gz --questions 1000 --seed 0
+    ragloop bench retrieval ../shared/data/squad/reddit_v1.0.json.gz --questions 1000
 
-Every paragraph is indexed with the real embedder (through the same index
-builder as `ragloop index`); a question's relevant chunk is the chunk of its
-source paragraph that holds a gold answer. Reports nDCG@10, Recall@5/10/45 and
-MRR@10 for BM25, dense, hybrid (weighted RRF) and hybrid + the local reranker,
-with p50/p95 latency of the retrieve and rerank stages.
+Without named configurations it measures BM25, dense, hybrid (weighted RRF)
+and hybrid + the configured reranker. Each question is embedded and scored by
+BM25 and FAISS once per index; every configuration then fuses and reranks those
+scores its own way, exactly as :meth:`HybridIndex.search` does in the graph.
 """
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import hashlib
-import json
-import math
-import random
-import statistics
 import time
 from pathlib import Path
 
-from langchain_core.documents import Document
+import numpy as np
 
 from ragloop import providers
+from ragloop.benchmarks import plots
+from ragloop.benchmarks.datasets import Dataset, load_dataset
+from ragloop.benchmarks.harness import Variant, environment, out, progress, with_indexes, write_json
+from ragloop.benchmarks.metrics import mrr_at, ndcg_at, percentile, precision_at, recall_at
+from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.graph.context import Context
-from ragloop.retrieval.index import HybridIndex, build_index
+from ragloop.retrieval.index import HybridIndex
+
+METRICS = ("ndcg@10", "mrr@10", "recall@5", "recall@10", "recall@45", "precision@5")
 
 
-def load_squad(path: Path) -> tuple[list[Document], list[dict]]:
-    """Paragraph documents and questions with the paragraph key and gold answers."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        data = json.load(fh)
-    docs, questions = [], []
-    for a_index, article in enumerate(data["data"]):
-        for p_index, paragraph in enumerate(article["paragraphs"]):
-            key = f"a{a_index}p{p_index}"
-            docs.append(Document(page_content=paragraph["context"], metadata={"source": path.name, "doc_key": key}))
-            for qa in paragraph["qas"]:
-                answers = [a["text"] for a in qa.get("answers", []) if a.get("text")]
-                if answers:
-                    questions.append({"question": qa["question"], "doc_key": key, "answers": answers})
-    return docs, questions
+def presets(ctx: Context) -> list[tuple[str, dict]]:
+    """BM25, dense, hybrid and hybrid + the reranker ``ctx`` configures."""
+    reranker = providers.reranker(ctx).name.replace("/", "-")
+    return [
+        ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
+        ("dense", {"bm25_weight": 0.0, "dense_weight": 1.0, "rerank_provider": "none"}),
+        ("hybrid", {"rerank_provider": "none"}),
+        (f"hybrid+{reranker}", {}),
+    ]
 
 
-def relevant_ids(index: HybridIndex, question: dict) -> set[str]:
-    """Chunks of the source paragraph holding a gold answer (the whole paragraph if none does)."""
-    key = question["doc_key"]
-    chunks = [d for d in index.documents if d.metadata["id"] == key or d.metadata["id"].startswith(key + ":")]
-    holding = {d.metadata["id"] for d in chunks if any(a in d.page_content for a in question["answers"])}
-    return holding or {d.metadata["id"] for d in chunks}
+def _ranking_scores(ctx: Context, docs: list) -> list[float]:
+    """The scores that ordered the final ranking (for tie-aware nDCG)."""
+    if ctx.rerank_provider != "none":
+        key = "rerank_score"
+    elif ctx.dense_weight == 0:
+        key = "bm25_score"
+    elif ctx.bm25_weight == 0:
+        key = "dense_score"
+    else:
+        key = "retrieval_score"
+    return [d.metadata[key] for d in docs]
 
 
-def ndcg_at(ranked: list[str], relevant: set[str], k: int = 10) -> float:
-    dcg = sum(1 / math.log2(i + 2) for i, doc in enumerate(ranked[:k]) if doc in relevant)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), k)))
-    return dcg / ideal if ideal else 0.0
-
-
-def recall_at(ranked: list[str], relevant: set[str], k: int) -> float:
-    return len(set(ranked[:k]) & relevant) / len(relevant) if relevant else 0.0
-
-
-def mrr_at(ranked: list[str], relevant: set[str], k: int = 10) -> float:
-    return next((1 / (i + 1) for i, doc in enumerate(ranked[:k]) if doc in relevant), 0.0)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-def run(path: Path, n_questions: int, seed: int, index_dir: Path, ctx: Context) -> dict:
-    docs, questions = load_squad(path)
-    name, embedder = providers.embeddings(ctx)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    target = index_dir / f"{path.name}-{digest}-{ctx.chunk_size}"
+def run_retrieval(
+    data: str | Path | Dataset,
+    variants: list[Variant],
+    *,
+    questions: int | None = 1000,
+    seed: int = 0,
+    index_dir: Path = Path("bench-results/indexes"),
+    out_dir: Path | None = None,
+) -> dict:
+    """Measure every variant on the same sampled questions; returns the report (also written to out_dir)."""
     started = time.perf_counter()
-    if not (target / "manifest.json").exists():
-        build_index(docs, embedder, name, target, chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap)
-    index_seconds = time.perf_counter() - started
-    index = HybridIndex.load(target, name)
-    sample = random.Random(seed).sample(questions, min(n_questions, len(questions)))
-    reranker = providers.reranker(ctx)
-    configs = {
-        "bm25": dict(bm25_weight=1.0, dense_weight=0.0),
-        "dense": dict(bm25_weight=0.0, dense_weight=1.0),
-        "hybrid": dict(bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight),
-    }
-    rows: dict[str, list[dict]] = {name: [] for name in [*configs, f"hybrid+{reranker.name}"]}
-    latency = {"embed_query": [], "retrieve": [], "rerank": []}
-    for q in sample:
-        relevant = relevant_ids(index, q)
-        t0 = time.perf_counter()
-        vector = embedder.embed_query(q["question"])
-        latency["embed_query"].append(time.perf_counter() - t0)
-        for cname, weights in configs.items():
-            t1 = time.perf_counter()
-            found = index.search(q["question"], vector, ctx.k, rrf_c=ctx.rrf_c, **weights)
-            if cname == "hybrid":
-                latency["retrieve"].append(time.perf_counter() - t1 + latency["embed_query"][-1])
+    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    load_seconds = time.perf_counter() - started
+    variants, index_seconds = with_indexes(dataset, variants, index_dir)
+    sample = dataset.sample(questions, seed)
+    indexes = {v.context.index_path: HybridIndex.load(v.context.index_path) for v in variants}
+    embedders = {v.context.index_path: providers.embeddings(v.context)[1] for v in variants}
+    rerankers = {v.name: providers.reranker(v.context) for v in variants}
+    max_k = max(v.context.k for v in variants)
+    stage = dict.fromkeys(("embed_query", "bm25", "dense", "fuse", "rerank", "metrics"), 0.0)
+    rows: dict[str, list[dict]] = {v.name: [] for v in variants}
+    loop_started = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task(f"retrieval on {dataset.name}", total=len(sample))
+        for q in sample:
+            scored = {}
+            for path, index in indexes.items():
+                t0 = time.perf_counter()
+                vector = embedders[path].embed_query(q.text)
+                t1 = time.perf_counter()
+                bm25_scores = index.bm25.scores(q.text)
                 t2 = time.perf_counter()
-                reranked = reranker.rerank(q["question"], found, len(found))
-                latency["rerank"].append(time.perf_counter() - t2)
-                rows[f"hybrid+{reranker.name}"].append(_metrics([d.metadata["id"] for d in reranked], relevant))
-            rows[cname].append(_metrics([d.metadata["id"] for d in found], relevant))
-    return {
-        "file": str(path), "sha256_16": digest, "questions": len(sample), "seed": seed,
-        "chunks": len(index), "embedder": name, "k": ctx.k, "index_seconds": round(index_seconds, 2),
-        "metrics": {c: {m: round(statistics.fmean(r[m] for r in rs), 4) for m in rs[0]} for c, rs in rows.items()},
+                unit, dense_ranked = index.dense_search(vector, max_k)
+                t3 = time.perf_counter()
+                stage["embed_query"] += t1 - t0
+                stage["bm25"] += t2 - t1
+                stage["dense"] += t3 - t2
+                scored[path] = (bm25_scores, unit, dense_ranked, t3 - t0)
+            for v in variants:
+                ctx, index = v.context, indexes[v.context.index_path]
+                bm25_scores, unit, dense_ranked, search_seconds = scored[ctx.index_path]
+                t0 = time.perf_counter()
+                found = index.fuse(bm25_scores, unit, dense_ranked, ctx.k, bm25_weight=ctx.bm25_weight,
+                                   dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c)
+                t1 = time.perf_counter()
+                ranked = rerankers[v.name].rerank(q.text, found, len(found))
+                t2 = time.perf_counter()
+                rows[v.name].append(_row(q, dataset, index, ranked, ctx, search_seconds + t1 - t0, t2 - t1))
+                stage["fuse"] += t1 - t0
+                stage["rerank"] += t2 - t1
+                stage["metrics"] += time.perf_counter() - t2
+            bar.advance(task)
+    loop_seconds = time.perf_counter() - loop_started
+    means, intervals = summarise(rows, METRICS, seed)
+    chunks = {len(index) for index in indexes.values()}
+    report = {
+        "benchmark": "retrieval",
+        "dataset": {"name": dataset.name, "path": str(dataset.path), "kind": dataset.kind, "sha256": dataset.sha256,
+                    "documents": len(dataset.documents), "questions": len(dataset.questions),
+                    "chunks": chunks.pop() if len(chunks) == 1 else sorted(chunks)},
+        "sample": {"questions": len(sample), "seed": seed},
+        "variants": [v.describe() for v in variants],
+        "metrics": means,
+        "intervals": intervals,
+        "comparison": compare(rows, METRICS, seed),
         "latency_ms": {
-            stage: {"p50": round(1000 * percentile(v, 0.5), 2), "p95": round(1000 * percentile(v, 0.95), 2)}
-            for stage, v in latency.items()
+            name: {s: {"p50": round(percentile([r[s] for r in rs], 50), 2),
+                       "p95": round(percentile([r[s] for r in rs], 95), 2)} for s in ("retrieve_ms", "rerank_ms")}
+            for name, rs in rows.items()
         },
+        "recall_curve": {name: _recall_curve(rs, max_k) for name, rs in rows.items()},
+        "harness_seconds": {
+            "load_data": round(load_seconds, 2), "index": index_seconds, "question_loop": round(loop_seconds, 2),
+            **{f"  {k}": round(s, 2) for k, s in stage.items()},
+            "  other": round(loop_seconds - sum(stage.values()), 2),
+            "total": round(time.perf_counter() - started, 2),
+        },
+        "environment": environment(),
     }
+    if out_dir:
+        report["plots"] = _plots(report, rows, out_dir)
+        write_json(out_dir / "report.json", report)
+    return report
 
 
-def _metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
+def _row(q, dataset: Dataset, index: HybridIndex, ranked: list, ctx: Context, retrieve_s: float, rerank_s: float) -> dict:
+    relevant = dataset.relevant_chunks(q, index.documents)
+    ids = [d.metadata["id"] for d in ranked]
     return {
-        "ndcg@10": ndcg_at(ranked, relevant), "mrr@10": mrr_at(ranked, relevant),
-        "recall@5": recall_at(ranked, relevant, 5), "recall@10": recall_at(ranked, relevant, 10),
-        "recall@45": recall_at(ranked, relevant, 45),
+        "qid": q.id,
+        "ndcg@10": ndcg_at(ids, relevant, 10, scores=_ranking_scores(ctx, ranked)),
+        "mrr@10": mrr_at(ids, relevant, 10),
+        "recall@5": recall_at(ids, relevant, 5),
+        "recall@10": recall_at(ids, relevant, 10),
+        "recall@45": recall_at(ids, relevant, 45),
+        "precision@5": precision_at(ids, relevant, 5),
+        "hits": [i for i, doc in enumerate(ids) if doc in relevant],
+        "n_relevant": len(relevant),
+        "retrieve_ms": 1000 * retrieve_s,
+        "rerank_ms": 1000 * rerank_s,
     }
 
 
-def write_report(path: Path | None, report: dict) -> None:
-    """Save a benchmark report as JSON when a path was given."""
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2))
+def _recall_curve(rows: list[dict], k: int) -> list[float]:
+    """Mean Recall@k for k = 1..k, from the ranks of each question's relevant chunks."""
+    curve = np.zeros(k)
+    for r in rows:
+        for hit in r["hits"]:
+            if hit < k:
+                curve[hit:] += 1 / r["n_relevant"]
+    return [round(float(x), 4) for x in curve / max(1, len(rows))]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--questions", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--index-dir", type=Path, default=Path("bench-results/indexes"))
-    parser.add_argument("--json", type=Path, help="also write the report here")
-    parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a Context setting (repeatable)")
-    args = parser.parse_args(argv)
-    from ragloop.cli import build_context
-
-    report = run(args.path, args.questions, args.seed, args.index_dir, build_context(args))
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{args.path.name}: {report['questions']} questions, {report['chunks']} chunks, seed {args.seed}")
-    metrics = list(next(iter(report["metrics"].values())))
-    for column in ["pipeline", *metrics]:
-        table.add_column(column)
-    for pipeline, values in report["metrics"].items():
-        table.add_row(pipeline, *(f"{values[m]:.3f}" for m in metrics))
-    console = Console()
-    console.print(table)
-    console.print("latency (ms):", report["latency_ms"])
-    write_report(args.json, report)
-    return 0
+def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:
+    title = f"{report['dataset']['name']}: {report['sample']['questions']} questions, seed {report['sample']['seed']}"
+    made = [
+        plots.recall_curves(report["recall_curve"], out_dir / "recall_at_k.png", title),
+        plots.latency_histograms(
+            {"retrieve": {n: [r["retrieve_ms"] for r in rs] for n, rs in rows.items()},
+             "rerank": {n: [r["rerank_ms"] for r in rs] for n, rs in rows.items()}},
+            out_dir / "latency.png", title, "ms"),
+    ]
+    if report["comparison"]["variants"]:
+        made.append(plots.comparison_chart(report["comparison"], ("ndcg@10", "mrr@10", "recall@10"),
+                                           out_dir / "comparison.png", title))
+    return [str(p) for p in made]
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def print_report(report: dict) -> None:
+    d, s = report["dataset"], report["sample"]
+    title = f"{d['name']}: {s['questions']} questions, {d['chunks']} chunks, seed {s['seed']}"
+    print_summary(out, title, report["metrics"], METRICS, report["comparison"])
+    lat = ", ".join(f"{n} {v['retrieve_ms']['p50']:.1f}/{v['retrieve_ms']['p95']:.1f} + "
+                    f"{v['rerank_ms']['p50']:.2f}/{v['rerank_ms']['p95']:.2f}" for n, v in report["latency_ms"].items())
+    out.print(f"latency ms, retrieve p50/p95 + rerank p50/p95: {lat}")
+    out.print("harness seconds:", report["harness_seconds"])
+    for p in report.get("plots", []):
+        out.print(f"plot: {p}")

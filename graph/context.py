@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 from ragloop.errors import ConfigError
 
 PROVIDERS = ("local", "nvidia", "bedrock")
-RERANK_PROVIDERS = ("local", "nvidia", "bedrock")
+RERANK_PROVIDERS = ("local", "nvidia", "bedrock", "none")
 LOCAL_RERANKERS = ("hybrid-score", "cross-encoder")
 LEVELS = ("easy", "medium", "hard")
 #: A hard ceiling on query rewrites, whatever the Context says: the graph's
@@ -69,7 +69,7 @@ class Context:
     # --- rerank ----------------------------------------------------------------
     rerank_provider: str = field(
         default="local",
-        metadata={"description": "Reranker: local, nvidia (NeMo Retriever NIM) or bedrock (Cohere/Amazon Rerank)."},
+        metadata={"description": "Reranker: local, nvidia (NeMo Retriever NIM), bedrock (Cohere/Amazon Rerank) or none (keep the retrieval order)."},
     )
     top_n: int = field(
         default=5,
@@ -255,15 +255,39 @@ class Context:
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any] | None = None) -> Context:
-        """Build a Context from a mapping, naming any unknown key clearly."""
-        overrides = dict(overrides or {})
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(overrides) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"Unknown setting {unknown[0]!r}: `ragloop settings` lists them."
-            )
-        return cls(**overrides)
+        """Build a Context from a mapping, naming any unknown key clearly.
+
+        Values may be strings (from a command line or a config file); each is
+        converted to the type of the setting's default.
+        """
+        defaults = cls()
+        typed = {}
+        for name, value in (overrides or {}).items():
+            name = str(name).strip().replace("-", "_")
+            if not hasattr(defaults, name):
+                raise ConfigError(f"Unknown setting {name!r}: `ragloop settings` lists them.")
+            typed[name] = _coerce(name, value, getattr(defaults, name))
+        return cls(**typed)
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """value as the type of default; ConfigError naming the setting when it does not fit."""
+    kind = type(default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raw = str(value).strip()
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return raw.lower() in ("true", "1", "yes")
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"Setting {name} takes a {kind.__name__}, got {value!r}.") from None
+    return raw
 
 
 def get_context(runtime: Runtime[Context] | None) -> Context:

@@ -35,6 +35,10 @@ def embeddings(ctx: Context) -> tuple[str, Embeddings]:
 
 
 def reranker(ctx: Context) -> Reranker:
+    if ctx.rerank_provider == "none":
+        from ragloop.providers.rerankers import RetrievalOrder
+
+        return RetrievalOrder()
     return PROVIDERS[ctx.rerank_provider].reranker(ctx)
 
 

@@ -36,6 +36,16 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
 
+class RetrievalOrder:
+    """No reranking: keeps the retrieval order (the fused score), for baselines and tight budgets."""
+
+    name = "none"
+
+    def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+        scores = [float(d.metadata.get("retrieval_score", 0.0)) for d in documents]
+        return _ranked(documents, scores, top_n)
+
+
 class HybridScoreReranker:
     """Score-level fusion of BM25 and cosine similarity over the candidate set.
 
@@ -80,8 +90,8 @@ class CrossEncoderReranker:
             raise ConfigError(
                 f"local_reranker=cross-encoder needs local_reranker_path to name a folder holding model.onnx; got {folder!r}."
             )
-        from fastembed.rerank.cross_encoder import TextCrossEncoder
         from fastembed.common.model_description import ModelSource
+        from fastembed.rerank.cross_encoder import TextCrossEncoder
 
         model_id = f"ragloop/{path.name}"
         if model_id not in {m["model"] for m in TextCrossEncoder.list_supported_models()}:

@@ -53,8 +53,7 @@ def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: in
                 key = f"{key}~{seen[key]}"
             else:
                 seen[key] = 0
-            metadata = {k: v for k, v in doc.metadata.items() if k != "doc_key"}
-            chunks.append(Document(page_content=piece, metadata={**metadata, "id": key}))
+            chunks.append(Document(page_content=piece, metadata={**doc.metadata, "id": key}))
     return chunks
 
 
@@ -96,9 +95,9 @@ def build_index(
     import faiss
 
     target = Path(target).expanduser()
-    if target.exists() and not (target / "manifest.json").exists():
-        if not target.is_dir() or any(target.iterdir()):
-            raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
+    manifest_missing = target.exists() and not (target / "manifest.json").exists()
+    if manifest_missing and (not target.is_dir() or any(target.iterdir())):
+        raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
     chunks = chunk_documents(docs, chunk_size, chunk_overlap)
     if not chunks:
         raise InputError("The documents given hold no text to index.")
@@ -201,22 +200,44 @@ class HybridIndex:
         Each returned Document carries its ``bm25_score``, ``dense_score`` (cosine) and
         ``retrieval_score`` (fused) in its metadata, for the rerankers.
         """
-        k = min(k, len(self.documents))
-        bm25_scores = self.bm25.scores(query)
-        bm25_ranked = np.argsort(-bm25_scores, kind="stable")[:k]
+        vector, dense_ranked = self.dense_search(query_vector, k)
+        return self.fuse(
+            self.bm25.scores(query), vector, dense_ranked, k,
+            bm25_weight=bm25_weight, dense_weight=dense_weight, rrf_c=rrf_c,
+        )
+
+    def dense_search(self, query_vector: Sequence[float], k: int) -> tuple[np.ndarray, list[int]]:
+        """(the unit query vector, ids of the k nearest chunks by cosine, best first)."""
         vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
-        _, dense_ids = self.dense.search(vector, k)
-        dense_ranked = [int(i) for i in dense_ids[0] if i >= 0]
+        _, dense_ids = self.dense.search(vector, min(k, len(self.documents)))
+        return vector[0], [int(i) for i in dense_ids[0] if i >= 0]
+
+    def fuse(
+        self,
+        bm25_scores: np.ndarray,
+        vector: np.ndarray,
+        dense_ranked: Sequence[int],
+        k: int,
+        *,
+        bm25_weight: float,
+        dense_weight: float,
+        rrf_c: int,
+    ) -> list[Document]:
+        """The search result from BM25 scores of every chunk and the dense ranking (see :meth:`search`).
+
+        Split from :meth:`search` so a benchmark can score a query once and fuse it several ways.
+        """
+        k = min(k, len(self.documents))
         rankings = []
         if bm25_weight > 0:
-            rankings.append((bm25_ranked.tolist(), bm25_weight))
+            rankings.append((np.argsort(-bm25_scores, kind="stable")[:k].tolist(), bm25_weight))
         if dense_weight > 0:
-            rankings.append((dense_ranked, dense_weight))
+            rankings.append((list(dense_ranked[:k]), dense_weight))
         # Each ranking holds k distinct ids, so their union holds at least k.
         fused = weighted_rrf(rankings, c=rrf_c)[:k]
         ids = [i for i, _ in fused]
-        cosines = self.dense.reconstruct_batch(np.asarray(ids, dtype=np.int64)) @ vector[0]
+        cosines = self.dense.reconstruct_batch(np.asarray(ids, dtype=np.int64)) @ vector
         results = []
         for (i, fused_score), cosine in zip(fused, cosines, strict=True):
             doc = self.documents[i]

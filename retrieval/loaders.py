@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,15 +65,21 @@ def is_squad(data: Any) -> bool:
     )
 
 
-def squad_documents(data: dict[str, Any], source: str) -> Iterator[Document]:
-    """One Document per SQuAD paragraph; its id names the article and paragraph."""
+def squad_paragraphs(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(doc_key, title, paragraph) for every SQuAD paragraph; keys stay unique when titles repeat."""
+    seen: Counter[str] = Counter()
     for article in data["data"]:
         title = str(article.get("title", "untitled"))
+        seen[title] += 1
+        stem = title if seen[title] == 1 else f"{title}~{seen[title]}"
         for p_index, paragraph in enumerate(article["paragraphs"]):
-            yield Document(
-                page_content=paragraph["context"],
-                metadata={"source": source, "title": title, "doc_key": f"{title}#p{p_index}"},
-            )
+            yield f"{stem}#p{p_index}", title, paragraph
+
+
+def squad_documents(data: dict[str, Any], source: str) -> Iterator[Document]:
+    """One Document per SQuAD paragraph; its key names the article and paragraph."""
+    for key, title, paragraph in squad_paragraphs(data):
+        yield Document(page_content=paragraph["context"], metadata={"source": source, "title": title, "doc_key": key})
 
 
 def _record_document(record: Any, source: str, n: int) -> Document:
@@ -92,6 +99,18 @@ def _record_document(record: Any, source: str, n: int) -> Document:
     return Document(page_content=record[key], metadata=metadata)
 
 
+def parse_json(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in a file, plain or gzipped; InputError when it cannot be read or parsed."""
+    return parse_json(_read_text(path), path)
+
+
 def load_file(path: Path) -> list[Document]:
     """Documents of one file, before chunking."""
     source = path.name
@@ -109,10 +128,7 @@ def load_file(path: Path) -> list[Document]:
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path}, line {line_no}, is not valid JSON: {exc.msg}.") from exc
         return docs
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    data = parse_json(text, path)
     if is_squad(data):
         return list(squad_documents(data, source))
     records = data if isinstance(data, list) else [data]

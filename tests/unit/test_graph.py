@@ -11,8 +11,8 @@ from ragloop.graph.builder import RECURSION_LIMIT, graph
 from ragloop.prompts.generate import NOT_FOUND
 from tests.conftest import FACTS, logprob_reply, reply
 
-CONFIDENT = lambda n: logprob_reply([("France", math.log(0.97))])  # noqa: E731
-UNSURE = lambda n: logprob_reply([("maybe", math.log(0.2)), (" Paris", math.log(0.3))])  # noqa: E731
+CONFIDENT = lambda n: logprob_reply([("France", math.log(0.97))])
+UNSURE = lambda n: logprob_reply([("maybe", math.log(0.2)), (" Paris", math.log(0.3))])
 
 
 def grades(verdict: str, n: int = 5):

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
+from ragloop.graph.context import Context
 from ragloop.nodes._shared import cited_numbers, mean_token_probability, normalize_answer, yes_probabilities
 from ragloop.nodes.difficulty import budget_for, classify
-from ragloop.graph.context import Context
 from tests.conftest import logprob_reply, reply
 
 

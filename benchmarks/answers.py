@@ -1,0 +1,199 @@
+"""Answer quality and spend of the whole graph on sampled questions.
+
+    ragloop bench answers ../shared/data/squad/reddit_v1.0.json.gz --questions 50
+
+Every configuration answers the same sampled questions through the real graph.
+Each result is appended to ``results.jsonl`` as soon as it exists, so an
+interrupted run keeps what it did; running the same command again resumes,
+skipping every (configuration, question) already there with the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+from ragloop.benchmarks import plots
+from ragloop.benchmarks.datasets import Dataset, Question, load_dataset
+from ragloop.benchmarks.harness import Variant, console, environment, out, progress, with_indexes, write_json
+from ragloop.benchmarks.metrics import bootstrap_mean, exact_match, percentile, token_f1
+from ragloop.benchmarks.report import compare, print_summary, summarise
+from ragloop.errors import InputError
+from ragloop.prompts.generate import NOT_FOUND
+
+METRICS = ("em", "f1", "answered", "tokens_in", "tokens_out", "tokens", "cost_usd", "seconds")
+RESULTS = "results.jsonl"
+
+
+def answer_row(q: Question, output: dict, seconds: float) -> dict:
+    """The scores and spend of one graph output against the question's gold answers."""
+    usage = output.get("usage") or {}
+    tokens_in = sum(u.get("input_tokens", 0) for u in usage.values())
+    tokens_out = sum(u.get("output_tokens", 0) for u in usage.values())
+    answer = output.get("answer", "")
+    difficulty = output.get("difficulty") or {}
+    return {
+        "answer": answer,
+        "em": exact_match(answer, q.answers),
+        "f1": token_f1(answer, q.answers),
+        "answered": float(bool(answer.strip()) and answer.strip() != NOT_FOUND),
+        "tokens_in": tokens_in, "tokens_out": tokens_out, "tokens": tokens_in + tokens_out,
+        "cost_usd": float(output.get("cost_usd") or 0.0),
+        "seconds": round(seconds, 3),
+        "level": difficulty.get("level"), "confidence": difficulty.get("confidence"),
+        "budget": output.get("budget"), "rewrites": output.get("rewrites", 0),
+        "usage": usage, "warnings": output.get("warnings") or [],
+    }
+
+
+def _error_row(exc: Exception, seconds: float) -> dict:
+    zero = dict.fromkeys(METRICS, 0.0)
+    return {**zero, "seconds": round(seconds, 3), "answer": "", "level": None, "confidence": None,
+            "budget": None, "rewrites": 0, "usage": {}, "warnings": [], "error": f"{type(exc).__name__}: {exc}"}
+
+
+def read_results(path: Path, dataset: Dataset, variants: list[Variant]) -> dict[tuple[str, str], dict]:
+    """Rows already in a results file that this run can reuse, keyed by (configuration, question id).
+
+    A cut-off last line (the process died mid-write) is dropped. Rows written for
+    other data or with other settings under the same configuration name stop the
+    run with a clear error rather than being mixed in.
+    """
+    if not path.exists():
+        return {}
+    hashes = {v.name: v.config_hash for v in variants}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    done = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if n == len(lines):
+                console.print(f"[yellow]{path}: dropping an unfinished last line[/yellow]")
+                continue
+            raise InputError(f"{path}, line {n}, is not valid JSON; move the file away or pass --fresh.") from None
+        if row.get("dataset_sha256") != dataset.sha256:
+            raise InputError(f"{path} holds results for other data; pass --fresh or choose another --out.")
+        if row.get("variant") in hashes and row.get("config_hash") != hashes[row["variant"]]:
+            raise InputError(
+                f"{path} holds results for configuration {row['variant']!r} with other settings; "
+                "rename the configuration, pass --fresh, or choose another --out."
+            )
+        done[(row["variant"], row["qid"])] = row
+    return done
+
+
+def run_answers(
+    data: str | Path | Dataset,
+    variants: list[Variant],
+    *,
+    questions: int | None = 50,
+    seed: int = 0,
+    index_dir: Path = Path("bench-results/indexes"),
+    out_dir: Path = Path("bench-results/answers"),
+    fresh: bool = False,
+) -> dict:
+    """Answer the sampled questions with every variant, streaming rows to out_dir/results.jsonl."""
+    from ragloop.graph.builder import graph
+
+    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    dataset.require_answers()
+    sample = [q for q in dataset.sample(questions, seed) if q.answers]
+    variants, index_seconds = with_indexes(dataset, variants, index_dir)
+    results = out_dir / RESULTS
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if fresh and results.exists():
+        kept = results.with_name(f"{RESULTS}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+        os.replace(results, kept)
+        console.print(f"previous results moved to {kept}")
+    done = read_results(results, dataset, variants)
+    todo = [(v, q) for v in variants for q in sample if (v.name, q.id) not in done]
+    if done:
+        console.print(f"resuming: {len(done)} results reused from {results}, {len(todo)} to go")
+    with progress() as bar, open(results, "a", encoding="utf-8") as sink:
+        total = len(variants) * len(sample)
+        task = bar.add_task(f"answers on {dataset.name}", total=total, completed=total - len(todo))
+        for v, q in todo:
+            bar.update(task, description=f"answers on {dataset.name} [{v.name}]")
+            started = time.perf_counter()
+            try:
+                output = graph.invoke({"question": q.text}, context=v.context)
+                row = answer_row(q, output, time.perf_counter() - started)
+            except InputError as exc:  # this question is unusable (e.g. too long): record it, go on
+                row = _error_row(exc, time.perf_counter() - started)
+            row = {"variant": v.name, "config_hash": v.config_hash, "dataset_sha256": dataset.sha256,
+                   "qid": q.id, "question": q.text, "gold": list(q.answers), **row}
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sink.flush()
+            done[(v.name, q.id)] = row
+            bar.advance(task)
+    rows = {v.name: [done[(v.name, q.id)] for q in sample] for v in variants}
+    report = build_report(dataset, variants, rows, seed, len(sample))
+    report["index_seconds"] = index_seconds
+    report["results"] = str(results)
+    report["plots"] = _plots(report, rows, out_dir)
+    write_json(out_dir / "report.json", report)
+    return report
+
+
+def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list[dict]], seed: int, n: int) -> dict:
+    means, intervals = summarise(rows, METRICS, seed)
+    spend = {}
+    for name, rs in rows.items():
+        budgets = [r["budget"] for r in rs if r.get("budget")]
+        spend[name] = {
+            "difficulty": dict(Counter(r["level"] for r in rs if r.get("level"))),
+            "mean_budget": {k: round(sum(b[k] for b in budgets) / len(budgets), 2) for k in ("docs", "samples", "refine_rounds")}
+            if budgets else {},
+            "mean_rewrites": round(sum(r["rewrites"] for r in rs) / max(1, len(rs)), 3),
+            "seconds_p50": round(percentile([r["seconds"] for r in rs], 50), 2),
+            "seconds_p95": round(percentile([r["seconds"] for r in rs], 95), 2),
+            "errors": sum(1 for r in rs if r.get("error")),
+        }
+    return {
+        "benchmark": "answers",
+        "dataset": {"name": dataset.name, "path": str(dataset.path), "kind": dataset.kind, "sha256": dataset.sha256,
+                    "questions": len(dataset.questions)},
+        "sample": {"questions": n, "seed": seed},
+        "variants": [v.describe() for v in variants],
+        "metrics": means,
+        "intervals": intervals,
+        "spend": spend,
+        "comparison": compare(rows, METRICS, seed),
+        "environment": environment(),
+    }
+
+
+def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:
+    title = f"{report['dataset']['name']}: {report['sample']['questions']} questions, seed {report['sample']['seed']}"
+    summary = {}
+    for name, rs in rows.items():
+        mean, low, high = bootstrap_mean([r["f1"] for r in rs], seed=report["sample"]["seed"])
+        summary[name] = {"f1": mean, "interval": [low, high], "tokens": report["metrics"][name]["tokens"]}
+    made = [
+        plots.accuracy_vs_tokens(summary, out_dir / "f1_vs_tokens.png", title),
+        plots.latency_histograms({"seconds per question": {n: [r["seconds"] for r in rs] for n, rs in rows.items()}},
+                                 out_dir / "latency.png", title, "s"),
+    ]
+    if report["comparison"]["variants"]:
+        made.append(plots.comparison_chart(report["comparison"], ("em", "f1", "tokens", "seconds"),
+                                           out_dir / "comparison.png", title))
+    return [str(p) for p in made]
+
+
+def print_report(report: dict) -> None:
+    d, s = report["dataset"], report["sample"]
+    print_summary(out, f"{d['name']}: {s['questions']} questions, seed {s['seed']}", report["metrics"], METRICS,
+                  report["comparison"])
+    for name, spend in report["spend"].items():
+        out.print(f"{name}: difficulty {spend['difficulty']}, mean budget {spend['mean_budget']}, "
+                  f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}"
+                  + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
+    out.print(f"results: {report['results']}")
+    for p in report.get("plots", []):
+        out.print(f"plot: {p}")

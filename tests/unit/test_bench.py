@@ -1,0 +1,238 @@
+"""The benchmark harness: data loading, bad input, retrieval and answer runs, A/B comparison, resume."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import math
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+from ragloop import providers
+from ragloop.benchmarks.answers import RESULTS, run_answers
+from ragloop.benchmarks.datasets import load_dataset
+from ragloop.benchmarks.harness import make_variants, parse_variant, read_variant_file
+from ragloop.benchmarks.retrieval import presets, run_retrieval
+from ragloop.cli import main
+from ragloop.errors import ConfigError, InputError
+from ragloop.graph.context import Context
+from tests.conftest import FACTS, FakeProvider, logprob_reply, reply
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def squad(facts=FACTS, answer=None) -> dict:
+    """One article per fact; one question per paragraph whose gold answer is the fact's first words."""
+    return {"version": "1.1", "data": [
+        {"title": title, "paragraphs": [{"context": text, "qas": [
+            {"id": f"q-{title}", "question": f"What does the text say about {title.replace('_', ' ')}?",
+             "answers": [{"text": answer or text.split(" is ")[0].split(" was ")[0], "answer_start": 0}]}]}]}
+        for title, text in facts
+    ]}
+
+
+@pytest.fixture
+def squad_file(tmp_path) -> Path:
+    path = tmp_path / "facts.json.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        json.dump(squad(answer="Paris"), fh)
+    return path
+
+
+# --- data -------------------------------------------------------------------------------
+def test_squad_loader_on_real_squad_paragraphs():
+    with resources.as_file(resources.files("ragloop.demo_corpus").joinpath("squad_demo.json")) as path:
+        dataset = load_dataset(path)
+    assert dataset.kind == "squad" and len(dataset.documents) == 132
+    keys = {d.metadata["doc_key"] for d in dataset.documents}
+    assert all(set(q.relevant) <= keys and q.answers for q in dataset.questions)
+    q = next(q for q in dataset.questions if q.text == "In what country is Normandy located?")
+    assert "France" in q.answers
+    assert next(iter(q.relevant)) == "Normans#p0"
+    assert len(dataset.sample(5, seed=3)) == 5
+    assert dataset.sample(5, seed=3) == dataset.sample(5, seed=3)
+
+
+def test_relevant_chunks_are_those_holding_the_answer(tmp_path):
+    from langchain_core.documents import Document
+
+    data = squad([("Long", "Alpha beta. " * 30 + "The answer is Zanzibar. " + "Gamma delta. " * 30)], answer="Zanzibar")
+    (tmp_path / "long.json").write_text(json.dumps(data))
+    dataset = load_dataset(tmp_path / "long.json")
+    chunks = [Document(page_content=t, metadata={"id": f"Long#p0:{i}", "doc_key": "Long#p0"})
+              for i, t in enumerate(["Alpha beta.", "The answer is Zanzibar.", "Gamma delta."])]
+    assert dataset.relevant_chunks(dataset.questions[0], chunks) == {"Long#p0:1": 1.0}
+
+
+def test_beir_folder(tmp_path):
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": t, "title": t, "text": x}) for t, x in FACTS))
+    (tmp_path / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "capital of Poland"}) + "\n")
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tWarsaw\t2\nq1\tRhine\t0\n")
+    dataset = load_dataset(tmp_path)
+    assert dataset.kind == "beir" and len(dataset.documents) == len(FACTS)
+    assert dataset.questions[0].relevant == {"Warsaw": 2.0}
+    with pytest.raises(InputError, match="no gold answers"):
+        dataset.require_answers()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("data.csv", "a,b\n", "not a SQuAD .json/.json.gz file or a BEIR folder"),
+        ("empty.json", "", "is empty"),
+        ("broken.json", "{", "not valid JSON"),
+        ("other.json", '{"rows": []}', "not SQuAD format"),
+        ("noanswers.json", json.dumps({"data": [{"title": "T", "paragraphs": [
+            {"context": "Some text.", "qas": [{"id": "1", "question": "Why?", "answers": []}]}]}]}),
+         "no usable questions"),
+    ],
+)
+def test_bad_data_gives_one_clear_sentence(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_dataset(tmp_path / name)
+
+
+def test_bad_data_and_configs_on_the_command_line(tmp_path, capsys):
+    (tmp_path / "data.csv").write_text("a,b\n")
+    assert main(["bench", "retrieval", str(tmp_path / "data.csv")]) == 2
+    assert "not a SQuAD" in capsys.readouterr().err
+    assert main(["bench", "retrieval", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "ab.yaml").write_text("a: {top_n: 5}\nb: {nope: 1}\n")
+    assert main(["bench", "answers", str(tmp_path / "data.csv"), "--config", str(tmp_path / "ab.yaml")]) == 2
+    assert "Configuration 'b': Unknown setting 'nope'" in capsys.readouterr().err
+    assert main(["bench", "answers", str(tmp_path / "data.csv"), "--variant", "x:top_n"]) == 2
+    assert "takes name=value" in capsys.readouterr().err
+
+
+def test_named_configurations_from_files_and_the_command_line(tmp_path):
+    (tmp_path / "ab.toml").write_text('[small]\ntop_n = 3\n[big]\ntop_n = "10"\nmax_samples = 4\n')
+    (tmp_path / "ab.json").write_text(json.dumps({"json": {"k": 20}}))
+    named = read_variant_file(tmp_path / "ab.toml") + read_variant_file(tmp_path / "ab.json")
+    named.append(parse_variant("cli:top_n=7,rerank_provider=none"))
+    variants = make_variants(named, base={"top_n": 4, "seed": 9})
+    assert [(v.name, v.context.top_n, v.context.seed) for v in variants] == [
+        ("small", 3, 9), ("big", 10, 9), ("json", 4, 9), ("cli", 7, 9)]
+    assert variants[3].context.rerank_provider == "none"
+    assert variants[0].config_hash != variants[1].config_hash
+    with pytest.raises(ConfigError, match="given twice"):
+        make_variants([("a", {}), ("a", {})], {})
+    (tmp_path / "bad.yaml").write_text("a: [unclosed\n")
+    with pytest.raises(InputError, match="does not parse"):
+        read_variant_file(tmp_path / "bad.yaml")
+
+
+# --- runs on fake models ----------------------------------------------------------------
+def test_retrieval_benchmark_reports_every_pipeline(tmp_path, squad_file, use_provider):
+    use_provider({})
+    variants = make_variants(presets(Context()), {})
+    report = run_retrieval(squad_file, variants, questions=None, index_dir=tmp_path / "ix", out_dir=tmp_path / "out")
+    assert list(report["metrics"]) == ["bm25", "dense", "hybrid", "hybrid+local-hybrid-score"]
+    assert report["sample"]["questions"] == len(FACTS)
+    assert report["dataset"]["chunks"] == len(FACTS)
+    # each question names its own topic, so BM25 finds every source paragraph in the top 45
+    assert report["metrics"]["bm25"]["recall@45"] == 1.0
+    assert 0 < report["metrics"]["bm25"]["ndcg@10"] <= 1
+    assert set(report["comparison"]["variants"]) == {"dense", "hybrid", "hybrid+local-hybrid-score"}
+    assert report["latency_ms"]["hybrid"]["retrieve_ms"]["p50"] > 0
+    assert report["environment"]["packages"]["langgraph"]
+    assert len(report["recall_curve"]["bm25"]) == 45  # Recall@1..45
+    for plot in report["plots"]:
+        assert Path(plot).read_bytes().startswith(PNG)
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["dataset"]["sha256"] == report["dataset"]["sha256"]
+    # the index is built once and reused by the next run
+    index_files = list((tmp_path / "ix").iterdir())
+    run_retrieval(squad_file, variants[:1], questions=3, index_dir=tmp_path / "ix")
+    assert list((tmp_path / "ix").iterdir()) == index_files
+
+
+class VariantProvider(FakeProvider):
+    """Generates 'Paris' or 'London' by a per-variant pattern chosen with Context.seed.
+
+    seed 0: always right; seed 1: always wrong; seed 2: right on every other question.
+    """
+
+    def __init__(self):
+        super().__init__({
+            "difficulty": lambda n: logprob_reply([("Paris", math.log(0.95))]),
+            "grade": lambda n: reply("1: yes\n2: yes\n3: yes\n4: yes\n5: yes"),
+            "rewrite": lambda n: reply("query"),
+        })
+        self.generated = 0
+
+    def chat_model(self, ctx, *, role, temperature, max_tokens):
+        if role != "generate":
+            return super().chat_model(ctx, role=role, temperature=temperature, max_tokens=max_tokens)
+
+        def messages():
+            for _ in itertools.count():
+                self.generated += 1
+                right = ctx.seed == 0 or (ctx.seed == 2 and self.generated % 2 == 1)
+                yield reply("Paris [1]" if right else "London [1]", tokens_in=200 + 100 * ctx.seed, tokens_out=5)
+
+        return GenericFakeChatModel(messages=messages())
+
+
+def test_ab_run_with_known_difference_and_interval(tmp_path, squad_file, monkeypatch):
+    provider = VariantProvider()
+    monkeypatch.setitem(providers.PROVIDERS, "local", provider)
+    variants = make_variants([("right", {"seed": 0}), ("wrong", {"seed": 1}), ("half", {"seed": 2})], {})
+    report = run_answers(squad_file, variants, questions=None, index_dir=tmp_path / "ix", out_dir=tmp_path / "out")
+    n = len(FACTS)
+    assert report["metrics"]["right"]["em"] == 1.0 and report["metrics"]["wrong"]["em"] == 0.0
+    assert report["metrics"]["half"]["f1"] == 0.5
+    wrong = report["comparison"]["variants"]["wrong"]
+    assert wrong["questions"] == n
+    assert (wrong["f1"]["diff"], wrong["f1"]["low"], wrong["f1"]["high"]) == (-1.0, -1.0, -1.0)
+    assert wrong["f1"]["significant"]
+    # every question costs 100 more input tokens per model call at seed 1
+    assert wrong["tokens_in"]["diff"] > 0
+    half = report["comparison"]["variants"]["half"]["f1"]
+    assert half["diff"] == -0.5
+    # a difference of 0 or 1 on each of 8 questions: the interval is about -0.5 +- 1.96 * 0.5 / sqrt(8)
+    assert -0.95 <= half["low"] <= -0.7 and -0.3 <= half["high"] <= -0.05
+    assert report["spend"]["right"]["difficulty"] == {"easy": n}
+    assert len((tmp_path / "out" / RESULTS).read_text().splitlines()) == 3 * n
+    assert {Path(p).name for p in report["plots"]} == {"f1_vs_tokens.png", "latency.png", "comparison.png"}
+
+
+def test_interrupted_answers_run_resumes_where_it_stopped(tmp_path, squad_file, monkeypatch):
+    provider = VariantProvider()
+    monkeypatch.setitem(providers.PROVIDERS, "local", provider)
+    variants = make_variants([("right", {"seed": 0})], {})
+    out = tmp_path / "out"
+    run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
+    assert provider.generated == 6
+    results = out / RESULTS
+    lines = results.read_text().splitlines()
+    results.write_text("\n".join(lines[:3]) + "\n" + lines[3][:40])  # killed while writing the 4th row
+    report = run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
+    assert provider.generated == 6 + 3
+    assert report["sample"]["questions"] == 6 and report["metrics"]["right"]["em"] == 1.0
+    assert len([ln for ln in results.read_text().splitlines() if ln.startswith("{") and ln.endswith("}")]) == 6
+    # the same name with other settings is refused, not mixed in
+    with pytest.raises(InputError, match="other settings"):
+        run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=6,
+                    index_dir=tmp_path / "ix", out_dir=out)
+    # --fresh starts over and keeps the old file
+    run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=2,
+                index_dir=tmp_path / "ix", out_dir=out, fresh=True)
+    assert len(list(out.glob(f"{RESULTS}.*.bak"))) == 1
+    assert len(results.read_text().splitlines()) == 2
+
+
+def test_bench_command_prints_tables_and_writes_the_report(tmp_path, squad_file, monkeypatch, capsys):
+    monkeypatch.setitem(providers.PROVIDERS, "local", VariantProvider())
+    code = main(["bench", "answers", str(squad_file), "--questions", "4", "--variant", "a:seed=0",
+                 "--variant", "b:seed=1", "--index-dir", str(tmp_path / "ix"), "--out", str(tmp_path / "out")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "difference from a" in printed and "f1_vs_tokens.png" in printed
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["metrics"]["b"]["f1"] == 0.0
