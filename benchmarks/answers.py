@@ -119,7 +119,7 @@ def run_answers(
         total = len(variants) * len(sample)
         task = bar.add_task(f"answers on {dataset.name}", total=total, completed=total - len(todo))
         for v, q in todo:
-            bar.update(task, description=f"answers on {dataset.name} [{v.name}]")
+            bar.update(task, description=f"answers on {dataset.name} ({v.name})")
             started = time.perf_counter()
             try:
                 output = graph.invoke({"question": q.text}, context=v.context)

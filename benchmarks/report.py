@@ -61,7 +61,7 @@ def print_summary(console: Console, title: str, means: dict, metrics: Sequence[s
     console.print(table)
     if not comparison or not comparison["variants"]:
         return
-    table = Table(title=f"difference from {comparison['baseline']} [paired bootstrap 95% interval]; * excludes 0",
+    table = Table(title=f"difference from {comparison['baseline']} (paired bootstrap 95% interval; * excludes 0)",
                   title_justify="left")
     table.add_column("configuration")
     for m in metrics:

@@ -123,9 +123,9 @@ def run_retrieval(
         },
         "recall_curve": {name: _recall_curve(rs, max_k) for name, rs in rows.items()},
         "harness_seconds": {
-            "load_data": round(load_seconds, 2), "index": index_seconds, "question_loop": round(loop_seconds, 2),
-            **{f"  {k}": round(s, 2) for k, s in stage.items()},
-            "  other": round(loop_seconds - sum(stage.values()), 2),
+            "load_data": round(load_seconds, 2), "index": index_seconds,
+            "question_loop": {"total": round(loop_seconds, 2), **{k: round(s, 2) for k, s in stage.items()},
+                              "other": round(loop_seconds - sum(stage.values()), 2)},
             "total": round(time.perf_counter() - started, 2),
         },
         "environment": environment(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragloop.providers.local_models import MINILM_NAME, gguf_path, minilm_folder
@@ -80,11 +81,21 @@ class LocalProvider:
         return MINILM_NAME, _minilm_embeddings(ctx.embed_batch_size)
 
     def reranker(self, ctx: Context) -> Reranker:
-        from ragloop.providers.rerankers import CrossEncoderReranker, HybridScoreReranker
+        from ragloop.providers.rerankers import HybridScoreReranker
 
         if ctx.local_reranker == "cross-encoder":
-            return CrossEncoderReranker.from_folder(ctx.local_reranker_path)
+            model = Path(ctx.local_reranker_path).expanduser() / "model.onnx"
+            stamp = model.stat().st_mtime_ns if model.exists() else None
+            return _cross_encoder(ctx.local_reranker_path, stamp)
         return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
+
+
+@lru_cache(maxsize=2)
+def _cross_encoder(folder: str, stamp: int | None) -> Reranker:
+    """One loaded ONNX session per model file (reloaded when the file changes)."""
+    from ragloop.providers.rerankers import CrossEncoderReranker
+
+    return CrossEncoderReranker.from_folder(folder)
 
 
 @lru_cache(maxsize=4)

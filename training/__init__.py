@@ -1,0 +1,1 @@
+"""Recipes that produce files ragloop ships (the local reranker)."""

