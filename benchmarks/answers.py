@@ -115,8 +115,23 @@ def run_answers(
     todo = [(v, q) for v in variants for q in sample if (v.name, q.id) not in done]
     if done:
         console.print(f"resuming: {len(done)} results reused from {results}, {len(todo)} to go")
+    try:
+        _answer_all(graph, dataset, todo, done, results, total=len(variants) * len(sample))
+    except KeyboardInterrupt:
+        console.print(f"interrupted: {len(done)} results are kept in {results}; run the same command to resume.")
+        raise
+    rows = {v.name: [done[(v.name, q.id)] for q in sample] for v in variants}
+    report = build_report(dataset, variants, rows, seed, len(sample))
+    report["index_seconds"] = index_seconds
+    report["results"] = str(results)
+    report["plots"] = _plots(report, rows, out_dir)
+    write_json(out_dir / "report.json", report)
+    return report
+
+
+def _answer_all(graph, dataset: Dataset, todo: list, done: dict, results: Path, total: int) -> None:
+    """Answer each (variant, question) in todo, appending every row to results as it comes."""
     with progress() as bar, open(results, "a", encoding="utf-8") as sink:
-        total = len(variants) * len(sample)
         task = bar.add_task(f"answers on {dataset.name}", total=total, completed=total - len(todo))
         for v, q in todo:
             bar.update(task, description=f"answers on {dataset.name} ({v.name})")
@@ -132,13 +147,6 @@ def run_answers(
             sink.flush()
             done[(v.name, q.id)] = row
             bar.advance(task)
-    rows = {v.name: [done[(v.name, q.id)] for q in sample] for v in variants}
-    report = build_report(dataset, variants, rows, seed, len(sample))
-    report["index_seconds"] = index_seconds
-    report["results"] = str(results)
-    report["plots"] = _plots(report, rows, out_dir)
-    write_json(out_dir / "report.json", report)
-    return report
 
 
 def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list[dict]], seed: int, n: int) -> dict:

