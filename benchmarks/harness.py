@@ -204,8 +204,8 @@ def progress() -> Iterator[Progress]:
         yield bar
 
 
-def write_json(path: Path, report: dict) -> None:
-    """Write a report atomically (a reader never sees half of it)."""
+def write_json(path: Path, report: dict | list) -> None:
+    """Write JSON atomically (a reader never sees half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")

@@ -49,6 +49,8 @@ class TrainSettings:
     warmup_share: float = 0.1
     seed: int = 0
     threads: int = 0
+    validate: str = str(SHARED / "reddit_v1.0.json.gz")
+    validate_questions: int = 1000
 
 
 def _require_training_packages():
@@ -77,6 +79,34 @@ def mine_groups(dataset, index, embedder, questions, negatives: int, k: int = 30
     return groups
 
 
+def mine(settings: TrainSettings, index_dir: Path) -> tuple[list, list[dict]]:
+    """Training groups from every training file, shuffled; cached beside the indexes (mining is deterministic)."""
+    from ragloop import providers
+    from ragloop.benchmarks.datasets import load_dataset
+    from ragloop.benchmarks.harness import console, make_variants, with_indexes, write_json
+    from ragloop.retrieval.index import HybridIndex
+
+    groups, data = [], []
+    for file in settings.train:
+        dataset = load_dataset(file)
+        key = f"{dataset.sha256[:12]}-{settings.questions_per_file}-{settings.negatives}-{settings.seed}"
+        cache = index_dir / f"mined-{dataset.name}-{key}.json"
+        if cache.exists():
+            mined = [tuple(g) for g in json.loads(cache.read_text())]
+        else:
+            (variant,), _ = with_indexes(dataset, make_variants([("mine", {})], {}), index_dir)
+            index = HybridIndex.load(variant.context.index_path)
+            _, embedder = providers.embeddings(variant.context)
+            sample = dataset.sample(settings.questions_per_file, settings.seed)
+            mined = mine_groups(dataset, index, embedder, sample, settings.negatives)
+            write_json(cache, mined)
+        console.print(f"{dataset.name}: {len(mined)} training groups")
+        groups += mined
+        data.append({"file": str(file), "sha256": dataset.sha256, "groups": len(mined)})
+    random.Random(settings.seed).shuffle(groups)
+    return groups, data
+
+
 def base_model_folder() -> Path:
     from ragloop.providers.local_models import package_dir
 
@@ -88,10 +118,7 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     torch = _require_training_packages()
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from ragloop import providers
-    from ragloop.benchmarks.datasets import load_dataset
-    from ragloop.benchmarks.harness import console, make_variants, progress, with_indexes
-    from ragloop.retrieval.index import HybridIndex
+    from ragloop.benchmarks.harness import progress
 
     if settings.layers < 1 or settings.layers > 6 or settings.max_length < 32:
         raise ConfigError("layers must be 1..6 and max_length at least 32.")
@@ -100,18 +127,7 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     torch.manual_seed(settings.seed)
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    groups, data = [], []
-    for file in settings.train:
-        dataset = load_dataset(file)
-        (variant,), _ = with_indexes(dataset, make_variants([("mine", {})], {}), index_dir)
-        index = HybridIndex.load(variant.context.index_path)
-        _, embedder = providers.embeddings(variant.context)
-        sample = dataset.sample(settings.questions_per_file, settings.seed)
-        mined = mine_groups(dataset, index, embedder, sample, settings.negatives)
-        console.print(f"{dataset.name}: {len(mined)} training groups from {len(sample)} questions")
-        groups += mined
-        data.append({"file": str(file), "sha256": dataset.sha256, "questions": len(sample), "groups": len(mined)})
-    random.Random(settings.seed).shuffle(groups)
+    groups, data = mine(settings, index_dir)
     mining_seconds = time.perf_counter() - started
 
     base = base_model_folder()
@@ -161,8 +177,25 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
                     "total": round(time.perf_counter() - started, 1)},
         "torch": torch.__version__,
     }
+    if settings.validate:
+        record["validation"] = validate(out_dir, settings.validate, settings.validate_questions, settings.seed, index_dir)
     (out_dir / "training.json").write_text(json.dumps(record, indent=2))
     return record
+
+
+def validate(model_dir: Path, data: str, questions: int, seed: int, index_dir: Path) -> dict:
+    """nDCG@10 and friends of BM25, hybrid + hybrid-score and hybrid + this model on held-out data."""
+    from ragloop.benchmarks.harness import make_variants
+    from ragloop.benchmarks.retrieval import run_retrieval
+
+    variants = make_variants([
+        ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
+        ("hybrid+hybrid-score", {"local_reranker": "hybrid-score"}),
+        ("hybrid+cross-encoder", {"local_reranker": "cross-encoder", "local_reranker_path": str(model_dir)}),
+    ], {})
+    report = run_retrieval(data, variants, questions=questions, seed=seed, index_dir=index_dir)
+    return {"data": data, "sha256": report["dataset"]["sha256"], "questions": report["sample"]["questions"],
+            "metrics": report["metrics"], "latency_ms": report["latency_ms"]}
 
 
 def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
