@@ -83,6 +83,11 @@ class Context:
         default="",
         metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files) for local_reranker=cross-encoder."},
     )
+    cross_encoder_candidates: int = field(
+        default=0,
+        metadata={"description": "Cross-encoder: score only the best N candidates by the hybrid-score reranker "
+                                 "(the rest keep that order below them); 0 scores every candidate."},
+    )
     hybrid_score_bm25_weight: float = field(
         default=0.7,
         metadata={"description": "hybrid-score reranker: weight of the normalised BM25 score (the rest goes to cosine)."},
@@ -242,6 +247,8 @@ class Context:
             raise ConfigError("Thresholds must satisfy 0 <= easy_below <= hard_above <= 1.")
         if not 0.0 <= self.grade_threshold <= 1.0:
             raise ConfigError("grade_threshold must be between 0 and 1.")
+        if self.cross_encoder_candidates < 0:
+            raise ConfigError("cross_encoder_candidates must be 0 (all) or more.")
         if self.bm25_weight < 0 or self.dense_weight < 0 or self.bm25_weight + self.dense_weight == 0:
             raise ConfigError("bm25_weight and dense_weight must be non-negative and not both 0.")
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from ragloop.graph.context import Context
-    from ragloop.providers.rerankers import Reranker
+    from ragloop.providers.rerankers import CrossEncoderReranker, Reranker
 
 _servers: dict[tuple, object] = {}
 _servers_lock = threading.Lock()
@@ -86,12 +86,13 @@ class LocalProvider:
         if ctx.local_reranker == "cross-encoder":
             model = Path(ctx.local_reranker_path).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
-            return _cross_encoder(ctx.local_reranker_path, stamp)
+            hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
+            return _cross_encoder(ctx.local_reranker_path, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates)
         return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
 
 
 @lru_cache(maxsize=2)
-def _cross_encoder(folder: str, stamp: int | None) -> Reranker:
+def _cross_encoder(folder: str, stamp: int | None) -> CrossEncoderReranker:
     """One loaded ONNX session per model file (reloaded when the file changes)."""
     from ragloop.providers.rerankers import CrossEncoderReranker
 

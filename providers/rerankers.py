@@ -76,15 +76,23 @@ class HybridScoreReranker:
 
 
 class CrossEncoderReranker:
-    """An ONNX cross-encoder folder (model.onnx + tokenizer files) run by fastembed's TextCrossEncoder."""
+    """An ONNX cross-encoder folder (model.onnx + tokenizer files) run by fastembed's TextCrossEncoder.
 
-    def __init__(self, encoder, name: str, batch_size: int = 16):
+    With a ``prefilter`` and ``candidates`` > 0, only the prefilter's best
+    ``candidates`` are scored by the model (a cascade); the others follow them in
+    the prefilter's order. The model's cost grows with every pair it reads.
+    """
+
+    def __init__(self, encoder, name: str, batch_size: int = 16, prefilter: Reranker | None = None,
+                 candidates: int = 0):
         self._encoder = encoder
         self.name = name
         self.batch_size = batch_size
+        self.prefilter = prefilter
+        self.candidates = candidates
 
     @classmethod
-    def from_folder(cls, folder: str) -> CrossEncoderReranker:
+    def from_folder(cls, folder: str, **options) -> CrossEncoderReranker:
         path = Path(folder).expanduser()
         if not folder or not (path / "model.onnx").is_file():
             raise ConfigError(
@@ -96,13 +104,23 @@ class CrossEncoderReranker:
         model_id = f"ragloop/{path.name}"
         if model_id not in {m["model"] for m in TextCrossEncoder.list_supported_models()}:
             TextCrossEncoder.add_custom_model(model=model_id, sources=ModelSource(hf=f"local/{path.name}"), model_file="model.onnx")
-        return cls(TextCrossEncoder(model_id, specific_model_path=str(path)), name=f"local/cross-encoder:{path.name}")
+        encoder = TextCrossEncoder(model_id, specific_model_path=str(path))
+        return cls(encoder, name=f"local/cross-encoder:{path.name}", **options)
+
+    def with_cascade(self, prefilter: Reranker, candidates: int) -> CrossEncoderReranker:
+        """The same loaded model, scoring only prefilter's best ``candidates`` (0: all)."""
+        return CrossEncoderReranker(self._encoder, self.name, self.batch_size, prefilter, candidates)
 
     def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
         if not documents:
             return []
+        tail: list[Document] = []
+        if self.prefilter is not None and 0 < self.candidates < len(documents):
+            ordered = self.prefilter.rerank(query, documents, len(documents))
+            documents, tail = ordered[: self.candidates], ordered[self.candidates :]
         scores = list(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size))
-        return _ranked(documents, scores, top_n)
+        head = _ranked(documents, scores, len(documents))
+        return (head + tail)[:top_n]
 
 
 class CompressorReranker:

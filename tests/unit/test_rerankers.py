@@ -1,0 +1,50 @@
+"""Rerankers: retrieval order, and the cross-encoder cascade (with a stand-in scoring model)."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+
+from ragloop.providers.rerankers import CrossEncoderReranker, HybridScoreReranker, RetrievalOrder
+
+
+def docs() -> list[Document]:
+    # retrieval order a..e; BM25 and cosine favour e, then d, ...; the "model" likes b best.
+    return [Document(page_content=name, metadata={"id": name, "retrieval_score": 1 - i / 10,
+                                                  "bm25_score": float(i), "dense_score": i / 10})
+            for i, name in enumerate("abcde")]
+
+
+class LengthOfB:
+    """Stands in for fastembed's TextCrossEncoder: scores 'b' high, others by position; records what it read."""
+
+    def __init__(self):
+        self.seen: list[list[str]] = []
+
+    def rerank(self, query, passages, batch_size):
+        self.seen.append(list(passages))
+        return [10.0 if p == "b" else -float(i) for i, p in enumerate(passages)]
+
+
+def names(ranked):
+    return [d.page_content for d in ranked]
+
+
+def test_retrieval_order_keeps_the_fused_order():
+    assert names(RetrievalOrder().rerank("q", docs(), 3)) == ["a", "b", "c"]
+
+
+def test_cross_encoder_scores_every_candidate_without_a_cascade():
+    model = LengthOfB()
+    ranked = CrossEncoderReranker(model, "ce").rerank("q", docs(), 3)
+    assert names(ranked) == ["b", "a", "c"]
+    assert model.seen == [["a", "b", "c", "d", "e"]]
+    assert ranked[0].metadata["rerank_score"] == 10.0
+
+
+def test_cascade_scores_only_the_prefilters_best():
+    model = LengthOfB()
+    reranker = CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(bm25_weight=0.5), candidates=2)
+    ranked = reranker.rerank("q", docs(), 5)
+    assert model.seen == [["e", "d"]]  # the model read two passages, not five
+    assert names(ranked) == ["e", "d", "c", "b", "a"]
+    assert CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
