@@ -206,7 +206,8 @@ def cmd_train_reranker(args) -> int:
     from ragloop.training.reranker import TrainSettings, train
 
     chosen = {f.name: getattr(args, f.name) for f in dc_fields(TrainSettings) if getattr(args, f.name, None) is not None}
-    record = train(TrainSettings(**chosen), Path(args.out), Path(args.index_dir))
+    command = "ragloop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-reranker"] else "ragloop train-reranker"
+    record = train(TrainSettings(**chosen), Path(args.out), Path(args.index_dir), command=command)
     out.print_json(json.dumps(record))
     return 0
 
@@ -268,6 +269,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("train-reranker", help="train the local cross-encoder reranker (needs the `train` extra)")
     sp.add_argument("--train", nargs="+", metavar="DATA", help="SQuAD-format training files (default: SQuAD dev + NYT)")
+    sp.add_argument("--validate", metavar="DATA", help="held-out SQuAD-format file (default: SQuADShifts Reddit)")
+    sp.add_argument("--validate-questions", dest="validate_questions", type=int)
     sp.add_argument("--out", default="bench-results/reranker", help="folder for model.onnx and training.json")
     sp.add_argument("--index-dir", default="bench-results/indexes", help="where the mining indexes are cached")
     for name, kind in (("questions_per_file", int), ("negatives", int), ("layers", int), ("max_length", int),
