@@ -19,13 +19,15 @@ from pathlib import Path
 from ragloop.benchmarks import plots
 from ragloop.benchmarks.datasets import Dataset, Question, load_dataset
 from ragloop.benchmarks.harness import Variant, console, environment, out, progress, with_indexes, write_json
-from ragloop.benchmarks.metrics import bootstrap_mean, exact_match, percentile, token_f1
+from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, percentile, token_f1
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
 from ragloop.prompts.generate import NOT_FOUND
 
 METRICS = ("em", "f1", "answered", "tokens_in", "tokens_out", "tokens", "cost_usd", "seconds")
 RESULTS = "results.jsonl"
+#: An answer counts as correct for calibration when its F1 reaches this.
+CORRECT_F1 = 0.5
 
 
 def answer_row(q: Question, output: dict, seconds: float) -> dict:
@@ -162,6 +164,7 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
             "seconds_p50": round(percentile([r["seconds"] for r in rs], 50), 2),
             "seconds_p95": round(percentile([r["seconds"] for r in rs], 95), 2),
             "errors": sum(1 for r in rs if r.get("error")),
+            **_calibration(rs),
         }
     return {
         "benchmark": "answers",
@@ -175,6 +178,14 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
         "comparison": compare(rows, METRICS, seed),
         "environment": environment(),
     }
+
+
+def _calibration(rows: list[dict]) -> dict:
+    """How well the difficulty estimate's confidence separates right answers (F1 >= 0.5) from wrong ones."""
+    scored = [(r["confidence"], r["f1"] >= CORRECT_F1) for r in rows if r.get("confidence") is not None]
+    value = auroc([c for c, _ in scored], [y for _, y in scored]) if scored else None
+    return {"confidence_auroc": None if value is None else round(value, 3), "correct_share": round(
+        sum(y for _, y in scored) / len(scored), 3) if scored else None}
 
 
 def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:
@@ -200,7 +211,8 @@ def print_report(report: dict) -> None:
                   report["comparison"])
     for name, spend in report["spend"].items():
         out.print(f"{name}: difficulty {spend['difficulty']}, mean budget {spend['mean_budget']}, "
-                  f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}"
+                  f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
+                  f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
                   + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
     out.print(f"results: {report['results']}")
     for p in report.get("plots", []):

@@ -47,9 +47,13 @@ class Variant:
 
     @property
     def config_hash(self) -> str:
-        """Hash of every setting that changes results (the index location does not)."""
-        settings = {k: v for k, v in self.context.to_dict().items() if k != "index_path"}
-        return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        """Hash of the settings that differ from Context's defaults (the index location aside).
+
+        Results stay reusable when a release adds a setting whose default keeps the old behaviour.
+        """
+        defaults = Context().to_dict()
+        chosen = {k: v for k, v in self.context.to_dict().items() if k != "index_path" and v != defaults.get(k)}
+        return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def describe(self) -> dict[str, Any]:
         ctx = self.context

@@ -88,6 +88,19 @@ def _f1(pred: list[str], gold: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: the chance a random positive scores above a random negative (ties count half).
+
+    None when either class is missing.
+    """
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
 # --- summaries --------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100), linear interpolation; 0.0 for no values."""

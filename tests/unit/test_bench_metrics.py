@@ -98,3 +98,13 @@ def test_bootstrap_mean_and_percentile():
 def test_pareto_front_keeps_cheaper_or_better_points():
     points = [(100, 0.5), (200, 0.4), (300, 0.7), (50, 0.2), (300, 0.6)]
     assert pareto_front(points) == [3, 0, 2]
+
+
+def test_auroc_by_hand():
+    from ragloop.benchmarks.metrics import auroc
+
+    assert auroc([0.9, 0.8, 0.3, 0.1], [True, True, False, False]) == 1.0
+    assert auroc([0.1, 0.9], [True, False]) == 0.0
+    # pairs (pos, neg): (0.5, 0.5) tie -> 0.5, (0.5, 0.2) win -> 1, (0.9, 0.5) win, (0.9, 0.2) win -> 3.5 / 4
+    assert auroc([0.5, 0.9, 0.5, 0.2], [True, True, False, False]) == 0.875
+    assert auroc([0.5], [True]) is None
