@@ -273,7 +273,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--validate-questions", dest="validate_questions", type=int)
     sp.add_argument("--out", default="bench-results/reranker", help="folder for model.onnx and training.json")
     sp.add_argument("--index-dir", default="bench-results/indexes", help="where the mining indexes are cached")
-    for name, kind in (("questions_per_file", int), ("negatives", int), ("layers", int), ("max_length", int),
+    for name, kind in (("questions_per_file", int), ("negatives", int), ("max_groups", int), ("layers", int), ("max_length", int),
                        ("batch_groups", int), ("epochs", int), ("learning_rate", float), ("seed", int),
                        ("threads", int)):
         sp.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)

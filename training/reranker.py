@@ -41,6 +41,7 @@ class TrainSettings:
                                                       str(SHARED / "nyt_v1.0.json.gz")])
     questions_per_file: int = 3000
     negatives: int = 7
+    max_groups: int = 0  # 0: every mined group; otherwise the first N after shuffling (bounds training time)
     layers: int = 6
     max_length: int = 256
     batch_groups: int = 4
@@ -129,6 +130,8 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     if settings.threads:
         torch.set_num_threads(settings.threads)
     groups, data = mine(settings, index_dir)
+    if settings.max_groups:
+        groups = groups[: settings.max_groups]
     mining_seconds = time.perf_counter() - started
 
     base = base_model_folder()
