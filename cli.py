@@ -172,8 +172,10 @@ def cmd_bench(args) -> int:
     from pathlib import Path
 
     from ragloop.benchmarks import answers, retrieval
+    from ragloop.benchmarks.datasets import load_dataset
     from ragloop.benchmarks.harness import make_variants, parse_variant, read_variant_file
 
+    data = load_dataset(args.data)  # bad data is named before any model loads
     base = parse_settings(args.set or [])
     if args.model:
         base["local_chat_model"] = args.model
@@ -182,15 +184,14 @@ def cmd_bench(args) -> int:
     if not named:
         named = retrieval.presets(build_context(args)) if args.kind == "retrieval" else [("default", {})]
     variants = make_variants(named, base)
-    stem = Path(args.data).name.removesuffix(".gz").removesuffix(".json")
-    out_dir = Path(args.out or f"bench-results/{args.kind}-{stem}")
+    out_dir = Path(args.out or f"bench-results/{args.kind}-{data.name}")
     questions = args.questions if args.questions is not None else (1000 if args.kind == "retrieval" else 50)
     common = {"questions": questions, "seed": args.seed, "index_dir": Path(args.index_dir), "out_dir": out_dir}
     if args.kind == "retrieval":
-        report = retrieval.run_retrieval(args.data, variants, **common)
+        report = retrieval.run_retrieval(data, variants, **common)
         show = retrieval.print_report
     else:
-        report = answers.run_answers(args.data, variants, fresh=args.fresh, **common)
+        report = answers.run_answers(data, variants, fresh=args.fresh, **common)
         show = answers.print_report
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))

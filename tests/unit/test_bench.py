@@ -98,16 +98,16 @@ def test_bad_data_gives_one_clear_sentence(tmp_path, name, content, message):
         load_dataset(tmp_path / name)
 
 
-def test_bad_data_and_configs_on_the_command_line(tmp_path, capsys):
+def test_bad_data_and_configs_on_the_command_line(tmp_path, squad_file, capsys):
     (tmp_path / "data.csv").write_text("a,b\n")
     assert main(["bench", "retrieval", str(tmp_path / "data.csv")]) == 2
     assert "not a SQuAD" in capsys.readouterr().err
     assert main(["bench", "retrieval", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "ab.yaml").write_text("a: {top_n: 5}\nb: {nope: 1}\n")
-    assert main(["bench", "answers", str(tmp_path / "data.csv"), "--config", str(tmp_path / "ab.yaml")]) == 2
+    assert main(["bench", "answers", str(squad_file), "--config", str(tmp_path / "ab.yaml")]) == 2
     assert "Configuration 'b': Unknown setting 'nope'" in capsys.readouterr().err
-    assert main(["bench", "answers", str(tmp_path / "data.csv"), "--variant", "x:top_n"]) == 2
+    assert main(["bench", "answers", str(squad_file), "--variant", "x:top_n"]) == 2
     assert "takes name=value" in capsys.readouterr().err
 
 
