@@ -201,12 +201,11 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train_reranker(args) -> int:
-    from dataclasses import fields as dc_fields
     from pathlib import Path
 
     from ragloop.training.reranker import TrainSettings, train
 
-    chosen = {f.name: getattr(args, f.name) for f in dc_fields(TrainSettings) if getattr(args, f.name, None) is not None}
+    chosen = {f.name: getattr(args, f.name) for f in fields(TrainSettings) if getattr(args, f.name, None) is not None}
     command = "ragloop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-reranker"] else "ragloop train-reranker"
     record = train(TrainSettings(**chosen), Path(args.out), Path(args.index_dir), command=command)
     out.print_json(json.dumps(record))
@@ -271,13 +270,15 @@ def parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("train-reranker", help="train the local cross-encoder reranker (needs the `train` extra)")
     sp.add_argument("--train", nargs="+", metavar="DATA", help="SQuAD-format training files (default: SQuAD dev + NYT)")
     sp.add_argument("--validate", metavar="DATA", help="held-out SQuAD-format file (default: SQuADShifts Reddit)")
-    sp.add_argument("--validate-questions", dest="validate_questions", type=int)
     sp.add_argument("--out", default="bench-results/reranker", help="folder for model.onnx and training.json")
     sp.add_argument("--index-dir", default="bench-results/indexes", help="where the mining indexes are cached")
-    for name, kind in (("questions_per_file", int), ("negatives", int), ("max_groups", int), ("layers", int), ("max_length", int),
-                       ("batch_groups", int), ("epochs", int), ("learning_rate", float), ("seed", int),
-                       ("threads", int)):
-        sp.add_argument("--" + name.replace("_", "-"), dest=name, type=kind)
+    from ragloop.training.reranker import TrainSettings  # light: the heavy imports wait for `train`
+
+    for f in fields(TrainSettings):  # every numeric hyper-parameter, with its default shown
+        default = getattr(TrainSettings(), f.name)
+        if type(default) in (int, float):
+            sp.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default),
+                            help=f"default {default}")
     sp.set_defaults(func=cmd_train_reranker)
 
     sp = sub.add_parser("settings", help="list every Context setting with its default")

@@ -105,7 +105,7 @@ def run_answers(
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     dataset.require_answers()
-    sample = [q for q in dataset.sample(questions, seed) if q.answers]
+    sample = dataset.sample(questions, seed)
     variants, index_seconds = with_indexes(dataset, variants, index_dir)
     results = out_dir / RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)

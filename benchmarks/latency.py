@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             run_index([str(corpus)], ctx)
             questions = load_dataset(Path(corpus)).questions
         # One question per article in turn, so consecutive questions do not share passages.
-        by_article: dict[str, list[dict]] = {}
+        by_article: dict[str, list] = {}
         for q in questions:
             by_article.setdefault(next(iter(q.relevant)).split("#")[0], []).append(q)
         order = [qs[i] for i in range(max(map(len, by_article.values()))) for qs in by_article.values() if i < len(qs)]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +32,6 @@ from pathlib import Path
 from ragloop.errors import ConfigError
 
 SHARED = Path("../shared/data/squad")
-TOKENIZER_FILES = ("tokenizer.json", "special_tokens_map.json", "vocab.txt")
 
 
 @dataclass
@@ -69,10 +67,11 @@ def _require_training_packages():
 
 def mine_groups(dataset, index, embedder, questions, negatives: int, k: int = 30) -> list[tuple[str, str, list[str]]]:
     """(question, positive passage, hard negative passages) for every question that has both."""
+    by_id = {d.metadata["id"]: d for d in index.documents}
     groups = []
     for q in questions:
         relevant = dataset.relevant_chunks(q, index.documents)
-        positives = [d for d in index.documents if d.metadata["id"] in relevant]
+        positives = [by_id[i] for i in relevant]
         hits = index.search(q.text, embedder.embed_query(q.text), k)
         hard = [d.page_content for d in hits
                 if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)]
@@ -136,8 +135,9 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     mining_seconds = time.perf_counter() - started
 
     base = base_model_folder()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    # A local folder only (local_files_only): the recipe never reaches for a model hub.
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, local_files_only=True)
     if settings.layers < model.config.num_hidden_layers:
         model.bert.encoder.layer = model.bert.encoder.layer[: settings.layers]
         model.config.num_hidden_layers = settings.layers
@@ -232,10 +232,6 @@ def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
     config["model_max_length"] = config["max_length"] = max_length  # fastembed truncates at the smaller
     (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
     model.config.to_json_file(out_dir / "config.json")
-    for extra in out_dir.glob("*.txt"):
-        if extra.name not in TOKENIZER_FILES:
-            extra.unlink()
-    shutil.rmtree(out_dir / "__pycache__", ignore_errors=True)
     return target
 
 
