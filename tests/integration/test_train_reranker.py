@@ -17,7 +17,7 @@ def test_recipe_runs_end_to_end_on_a_tiny_sample(tmp_path):
     from ragloop.training.reranker import TrainSettings, train
 
     corpus = str(resources.files("ragloop.demo_corpus").joinpath("squad_demo.json"))
-    settings = TrainSettings(train=[corpus], questions_per_file=8, negatives=3, layers=1, max_length=64, batch_groups=4,
+    settings = TrainSettings(train=[corpus], questions_per_file=8, negatives=3, easy_negatives=1, layers=1, max_length=64, batch_groups=4,
                              validate=corpus, validate_questions=5)
     record = train(settings, tmp_path / "model", tmp_path / "indexes")
     assert record["groups"] == 8 and record["steps"] == 2
