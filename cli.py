@@ -73,12 +73,17 @@ def run_index(paths: list[str], ctx) -> dict:
 
 
 # --- ask ------------------------------------------------------------------------------
+def _budget_text(b: dict) -> str:
+    text = (f"{b.get('docs')} docs, {b.get('samples')} sample(s) over {b.get('partitions')} partition(s), "
+            f"{b.get('refine_rounds')} refinement round(s)")
+    return text + (f", model {b['model']}" if b.get("model") else "")
+
+
 def _node_summary(node: str, update: dict) -> str:
     if node == "difficulty":
-        d, b = update["difficulty"], update["budget"]
+        d = update["difficulty"]
         conf = "n/a" if d["confidence"] is None else f"{d['confidence']:.2f}"
-        return (f"{d['level']} (confidence {conf}) → {b['docs']} docs, {b['samples']} sample(s), "
-                f"{b['refine_rounds']} refinement round(s)")
+        return f"{d['level']} ({d['estimator']} confidence {conf}) → {_budget_text(update['budget'])}"
     if node == "retrieve":
         return f"{len(update.get('candidates', []))} candidates"
     if node == "rerank":
@@ -87,8 +92,15 @@ def _node_summary(node: str, update: dict) -> str:
         return f"{len(update.get('relevant', []))} relevant"
     if node == "rewrite":
         return f"new query: {update.get('query')!r}"
+    if node == "plan":
+        p = update.get("plan", {})
+        return f"{p.get('samples')} sample(s) over {p.get('partitions')} partition(s) of {p.get('docs')} docs"
     if node == "generate":
-        return f"{len(update.get('citations', []))} citation(s)"
+        return f"sample {update['drafts'][0]['sample']}: {update['drafts'][0]['text'][:60]!r}"
+    if node in ("select", "refine") and update.get("answer"):
+        return f"{update['answer'][:70]!r}"
+    if node != "intake" and update.get("degraded"):
+        return f"[yellow]{update['degraded'][0]}[/yellow]"
     return ""
 
 
@@ -119,10 +131,14 @@ def print_result(result: dict) -> None:
         out.print(f"  [{c['n']}] {c['id']} ({c.get('source')}{title})")
     for warning in result.get("warnings") or []:
         out.print(f"[yellow]Note:[/yellow] {warning}")
-    d, b = result.get("difficulty", {}), result.get("budget", {})
-    out.print(f"Difficulty: {d.get('level')} (score {d.get('score')}, confidence {d.get('confidence')}); "
-              f"budget: {b.get('docs')} docs, {b.get('samples')} sample(s), {b.get('refine_rounds')} refinement round(s); "
-              f"rewrites: {result.get('rewrites', 0)}")
+    d, c = result.get("difficulty", {}), result.get("compute", {})
+    out.print(f"Difficulty: {d.get('level')} ({d.get('estimator')}, confidence {d.get('confidence')}); "
+              f"budget: {_budget_text(result.get('budget', {}))}; rewrites: {result.get('rewrites', 0)}")
+    limit = f" of {c['max_tokens_per_query']}" if c.get("max_tokens_per_query") else ""
+    out.print(f"Spent: {c.get('tokens', 0)}{limit} tokens, {c.get('samples', 0)} sample(s), "
+              f"{c.get('refine_rounds', 0)} refinement round(s); stopped: {c.get('stop_reason')}")
+    for note in c.get("degraded") or []:
+        out.print(f"[yellow]Cut by the token budget:[/yellow] {note}")
     table = Table("node", "calls", "input tokens", "output tokens", "seconds", title="Spend", title_justify="left")
     usage, timings = result.get("usage", {}), result.get("timings", {})
     for node in timings:

@@ -1,4 +1,8 @@
-"""The graph's wiring: START → difficulty → retrieve → rerank → grade → (rewrite → retrieve … | generate) → END.
+"""The graph's wiring.
+
+    START → intake → retrieve → rerank → difficulty (first pass only) → grade
+    grade → rewrite → retrieve …        while too little is relevant and rewrites and tokens remain
+    grade → plan ⇉ generate × N (Send)  → select → refine ⟲ (hard questions) → finish → END
 
 ``graph`` is the compiled graph that ``langgraph.json`` exports: no checkpointer
 is compiled in (the server brings its own), and building it touches no model,
@@ -13,19 +17,25 @@ from collections.abc import Callable
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from ragloop.graph.context import MAX_REWRITES_CEILING, Context
-from ragloop.graph.routing import route_after_grade
+from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
+from ragloop.graph.routing import fan_out, route_after_grade, route_after_refine, route_after_rerank, route_after_select
 from ragloop.graph.state import InputState, OutputState, State
 from ragloop.nodes.difficulty import difficulty
+from ragloop.nodes.finish import finish
 from ragloop.nodes.generate import generate
 from ragloop.nodes.grade import grade
+from ragloop.nodes.intake import intake
+from ragloop.nodes.plan import plan_answers
+from ragloop.nodes.refine import refine
 from ragloop.nodes.rerank import rerank
 from ragloop.nodes.retrieve import retrieve
 from ragloop.nodes.rewrite import rewrite
+from ragloop.nodes.select import select
 
-#: Steps in the longest possible run: difficulty, then (retrieve, rerank, grade,
-#: rewrite) per rewrite, then retrieve, rerank, grade, generate; with headroom.
-RECURSION_LIMIT = 1 + 4 * MAX_REWRITES_CEILING + 4 + 5
+#: Steps in the longest possible run: intake, retrieve, rerank, difficulty, grade;
+#: (rewrite, retrieve, rerank, grade) per rewrite; plan, generate, select; one per
+#: refinement round; finish; with headroom.
+RECURSION_LIMIT = 5 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 1 + 5
 
 
 def timed(name: str, node: Callable[[State, Runtime[Context]], dict]) -> Callable[[State, Runtime[Context]], dict]:
@@ -45,21 +55,31 @@ def timed(name: str, node: Callable[[State, Runtime[Context]], dict]) -> Callabl
 def build_graph() -> StateGraph:
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     for name, node in (
-        ("difficulty", difficulty),
+        ("intake", intake),
         ("retrieve", retrieve),
         ("rerank", rerank),
+        ("difficulty", difficulty),
         ("grade", grade),
         ("rewrite", rewrite),
+        ("plan", plan_answers),
         ("generate", generate),
+        ("select", select),
+        ("refine", refine),
+        ("finish", finish),
     ):
         builder.add_node(name, timed(name, node))
-    builder.add_edge(START, "difficulty")
-    builder.add_edge("difficulty", "retrieve")
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "retrieve")
     builder.add_edge("retrieve", "rerank")
-    builder.add_edge("rerank", "grade")
-    builder.add_conditional_edges("grade", route_after_grade, ["rewrite", "generate"])
+    builder.add_conditional_edges("rerank", route_after_rerank, ["difficulty", "grade"])
+    builder.add_edge("difficulty", "grade")
+    builder.add_conditional_edges("grade", route_after_grade, ["rewrite", "plan"])
     builder.add_edge("rewrite", "retrieve")
-    builder.add_edge("generate", END)
+    builder.add_conditional_edges("plan", fan_out, ["generate", "finish"])
+    builder.add_edge("generate", "select")
+    builder.add_conditional_edges("select", route_after_select, ["refine", "finish"])
+    builder.add_conditional_edges("refine", route_after_refine, ["refine", "finish"])
+    builder.add_edge("finish", END)
     return builder
 
 

@@ -19,9 +19,13 @@ PROVIDERS = ("local", "nvidia", "bedrock")
 RERANK_PROVIDERS = ("local", "nvidia", "bedrock", "none")
 LOCAL_RERANKERS = ("hybrid-score", "cross-encoder")
 LEVELS = ("easy", "medium", "hard")
+ESTIMATORS = ("logprob", "verbal", "retrieval", "fixed")
+SELECTIONS = ("vote", "confidence", "verifier", "merge")
 #: A hard ceiling on query rewrites, whatever the Context says: the graph's
 #: recursion limit is derived from it.
 MAX_REWRITES_CEILING = 10
+#: The same for refinement rounds.
+MAX_REFINE_CEILING = 10
 
 
 def _default_home() -> str:
@@ -73,7 +77,7 @@ class Context:
     )
     top_n: int = field(
         default=5,
-        metadata={"description": "Documents kept by the reranker when no budget says otherwise (easy questions)."},
+        metadata={"description": "Documents the reranker keeps (45 -> top_n); budget table, easy: documents given to the model."},
     )
     local_reranker: str = field(
         default="hybrid-score",
@@ -176,6 +180,12 @@ class Context:
     )
 
     # --- difficulty and budget ---------------------------------------------------
+    difficulty_estimator: str = field(
+        default="logprob",
+        metadata={"description": "How difficulty is estimated: logprob (token probabilities of a short draft "
+                                 "answer), verbal (the model states its confidence; for models without logprobs), "
+                                 "retrieval (reranker scores, no model call) or fixed (always medium: benchmarks)."},
+    )
     difficulty_passages: int = field(
         default=2,
         metadata={"description": "Top reranked passages the difficulty draft answer reads (they open the grader's prompt too, so its prefix is cached)."},
@@ -188,16 +198,50 @@ class Context:
         default=0.6,
         metadata={"description": "difficulty above this is hard; between the two, medium."},
     )
-    medium_docs: int = field(default=8, metadata={"description": "Documents kept for a medium question."})
-    hard_docs: int = field(default=12, metadata={"description": "Documents kept for a hard question."})
-    medium_samples: int = field(default=4, metadata={"description": "Answers sampled for a medium question."})
-    hard_samples: int = field(default=6, metadata={"description": "Answers sampled for a hard question."})
-    hard_refine_rounds: int = field(
-        default=3, metadata={"description": "Refinement rounds for a hard question."}
+    retrieval_top_weight: float = field(
+        default=1.0,
+        metadata={"description": "retrieval estimator: confidence = sigmoid(top_weight * s1 + margin_weight * (s1 - s5) + bias) "
+                                 "over the reranker's first and fifth scores."},
+    )
+    retrieval_margin_weight: float = field(
+        default=1.0, metadata={"description": "retrieval estimator: weight of the first-to-fifth score margin."}
+    )
+    retrieval_bias: float = field(default=0.0, metadata={"description": "retrieval estimator: bias inside the sigmoid."})
+    easy_samples: int = field(default=1, metadata={"description": "Budget table, easy: answers sampled (best-of-N)."})
+    easy_refine_rounds: int = field(default=0, metadata={"description": "Budget table, easy: refinement rounds."})
+    easy_partitions: int = field(
+        default=1, metadata={"description": "Budget table, easy: disjoint document slices the samples answer from (1 = all see every document)."}
+    )
+    easy_chat_model: str = field(
+        default="", metadata={"description": "Budget table, easy: chat model for answers ('' = the provider's chat model)."}
+    )
+    medium_docs: int = field(default=8, metadata={"description": "Budget table, medium: documents given to the model."})
+    medium_samples: int = field(default=4, metadata={"description": "Budget table, medium: answers sampled."})
+    medium_refine_rounds: int = field(default=0, metadata={"description": "Budget table, medium: refinement rounds."})
+    medium_partitions: int = field(default=1, metadata={"description": "Budget table, medium: document slices."})
+    medium_chat_model: str = field(default="", metadata={"description": "Budget table, medium: chat model for answers."})
+    hard_docs: int = field(default=12, metadata={"description": "Budget table, hard: documents given to the model."})
+    hard_samples: int = field(default=6, metadata={"description": "Budget table, hard: answers sampled."})
+    hard_refine_rounds: int = field(default=3, metadata={"description": "Budget table, hard: refinement rounds."})
+    hard_partitions: int = field(default=2, metadata={"description": "Budget table, hard: document slices (context-partition ensemble)."})
+    hard_chat_model: str = field(default="", metadata={"description": "Budget table, hard: chat model for answers."})
+    selection: str = field(
+        default="vote",
+        metadata={"description": "How one answer is picked from several: vote (majority of normalised answers), "
+                                 "confidence (highest token probability), verifier (the model checks each against "
+                                 "the passages) or merge (the model writes one answer from all of them)."},
     )
     max_docs: int = field(default=20, metadata={"description": "Cap on documents passed to the model."})
     max_samples: int = field(default=8, metadata={"description": "Cap on answers sampled per question."})
-    max_refine_rounds: int = field(default=3, metadata={"description": "Cap on refinement rounds."})
+    max_refine_rounds: int = field(
+        default=3, metadata={"description": f"Cap on refinement rounds (at most {MAX_REFINE_CEILING})."}
+    )
+    max_tokens_per_query: int = field(
+        default=0,
+        metadata={"description": "Token budget of one question, input + output over every model call (0 = none). "
+                                 "A call that would pass it is skipped: fewer samples, no refinement, no grading; "
+                                 "the question is still answered."},
+    )
 
     # --- grading and the rewrite loop -------------------------------------------
     grade_threshold: float = field(
@@ -228,6 +272,8 @@ class Context:
             ("rerank_provider", RERANK_PROVIDERS),
             ("embedding_provider", PROVIDERS),
             ("local_reranker", LOCAL_RERANKERS),
+            ("difficulty_estimator", ESTIMATORS),
+            ("selection", SELECTIONS),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -235,18 +281,25 @@ class Context:
                     f"Unknown {name} {value!r}: choose one of {', '.join(allowed)}."
                 )
         positive = ("k", "top_n", "chunk_size", "embed_batch_size", "max_docs", "max_samples",
-                    "difficulty_passages", "max_question_chars", "local_n_ctx")
+                    "difficulty_passages", "max_question_chars", "local_n_ctx",
+                    "medium_docs", "hard_docs",
+                    *(f"{level}_{part}" for level in LEVELS for part in ("samples", "partitions")))
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError("chunk_overlap must be at least 0 and smaller than chunk_size.")
+        if self.max_refine_rounds > MAX_REFINE_CEILING:
+            raise ConfigError(f"max_refine_rounds must be at most {MAX_REFINE_CEILING}.")
         if not 0 <= self.max_rewrites <= MAX_REWRITES_CEILING:
             raise ConfigError(f"max_rewrites must be between 0 and {MAX_REWRITES_CEILING}.")
         if not 0.0 <= self.easy_below <= self.hard_above <= 1.0:
             raise ConfigError("Thresholds must satisfy 0 <= easy_below <= hard_above <= 1.")
         if not 0.0 <= self.grade_threshold <= 1.0:
             raise ConfigError("grade_threshold must be between 0 and 1.")
+        for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}.")
         if self.cross_encoder_candidates < 0:
             raise ConfigError("cross_encoder_candidates must be 0 (all) or more.")
         if self.bm25_weight < 0 or self.dense_weight < 0 or self.bm25_weight + self.dense_weight == 0:

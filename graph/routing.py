@@ -1,19 +1,58 @@
-"""Where the graph goes after grading: rewrite and retrieve again, or answer."""
+"""Where the graph goes next: each conditional edge is one named function."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
+from ragloop.graph.state import SampleState, State
+from ragloop.nodes.rewrite import rewrite_affordable
+from ragloop.nodes.select import found
 
 
-def route_after_grade(state: State, runtime: Runtime[Context]) -> Literal["rewrite", "generate"]:
-    """Rewrite while too few documents are relevant and rewrites remain; otherwise answer."""
+def route_after_rerank(state: State) -> Literal["difficulty", "grade"]:
+    """The first pass estimates difficulty (which sets the budget); rewrite passes go straight to grading."""
+    return "grade" if state.get("budget") else "difficulty"
+
+
+def route_after_grade(state: State, runtime: Runtime[Context]) -> Literal["rewrite", "plan"]:
+    """Rewrite while too few documents are relevant, rewrites remain and the token budget allows one."""
     ctx = get_context(runtime)
     enough = len(state.get("relevant", [])) >= ctx.min_relevant
-    if enough or state.get("rewrites", 0) >= ctx.max_rewrites:
-        return "generate"
+    if enough or state.get("rewrites", 0) >= ctx.max_rewrites or not rewrite_affordable(state, ctx):
+        return "plan"
     return "rewrite"
+
+
+def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["finish"]:
+    """One generate task per planned sample, sample i reading partition i mod P; parallel where the provider allows."""
+    ctx = get_context(runtime)
+    plan, budget = state["plan"], state["budget"]
+    if not plan["samples"]:
+        return "finish"
+    docs = state["relevant"][: plan["docs"]]
+    # Several samples of the same documents need temperature to differ; one per slice does not.
+    temperature = ctx.sample_temperature if plan["samples"] > plan["partitions"] else ctx.temperature
+    sends = []
+    for i in range(plan["samples"]):
+        numbers = plan["slices"][i % plan["partitions"]]
+        task = SampleState(question=state["question"], docs=[docs[n - 1] for n in numbers], numbers=numbers,
+                           sample=i, partition=i % plan["partitions"], temperature=temperature,
+                           model=budget.get("model", ""))
+        sends.append(Send("generate", task))
+    return sends
+
+
+def route_after_select(state: State) -> Literal["refine", "finish"]:
+    """Refine a found answer when the budget grants refinement rounds."""
+    return "refine" if state["budget"].get("refine_rounds") and found(state.get("answer", "")) else "finish"
+
+
+def route_after_refine(state: State) -> Literal["refine", "finish"]:
+    """Another round until the answer converges, the rounds run out or the token budget stops it."""
+    if state.get("stop_reason") or state.get("refine_rounds", 0) >= state["budget"]["refine_rounds"]:
+        return "finish"
+    return "refine"

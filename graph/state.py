@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.documents import Document
@@ -36,6 +37,15 @@ def merge_documents(left: list[Document] | None, right: list[Document] | None) -
     return sorted(by_id.values(), key=lambda d: -d.metadata.get("rerank_score", 0.0))
 
 
+class Draft(TypedDict):
+    """One sampled answer: its text (citations numbered over all the budget's documents)."""
+
+    text: str
+    sample: int
+    partition: int
+    confidence: float | None  # mean token probability, when the model returns logprobs
+
+
 class InputState(TypedDict):
     question: str
 
@@ -43,13 +53,14 @@ class InputState(TypedDict):
 class OutputState(TypedDict, total=False):
     answer: str
     citations: list[dict[str, Any]]
-    difficulty: dict[str, Any]
-    budget: dict[str, int]
+    difficulty: dict[str, Any]  # level, score, confidence, estimator (+ the signals it read)
+    budget: dict[str, Any]  # what the difficulty table granted: docs, samples, partitions, refine_rounds, model
+    compute: dict[str, Any]  # what was spent: tokens, samples, refine rounds, what was cut and why it stopped
     usage: Annotated[dict[str, dict[str, int]], merge_usage]
     cost_usd: float
     timings: Annotated[dict[str, float], merge_timings]
     rewrites: int
-    warnings: list[str]
+    warnings: Annotated[list[str], operator.add]
 
 
 class State(InputState, OutputState, total=False):
@@ -57,3 +68,20 @@ class State(InputState, OutputState, total=False):
     candidates: list[Document]
     reranked: list[Document]
     relevant: Annotated[list[Document], merge_documents]
+    plan: dict[str, Any]  # the sampling plan after the token budget: samples, partitions, docs
+    drafts: Annotated[list[Draft], operator.add]  # filled in parallel by the generate fan-out
+    refine_rounds: int
+    degraded: Annotated[list[str], operator.add]  # what the token budget cut, in order
+    stop_reason: str
+
+
+class SampleState(TypedDict):
+    """What one generate task receives through Send."""
+
+    question: str
+    docs: list[Document]  # the documents this sample reads (its partition)
+    numbers: list[int]  # their numbers among all the budget's documents, for citations
+    sample: int
+    partition: int
+    temperature: float
+    model: str

@@ -116,6 +116,16 @@ def cited_numbers(text: str) -> list[int]:
     return seen
 
 
+def renumber_citations(text: str, numbers: list[int]) -> str:
+    """Citations [k] of passages numbered 1..len(numbers) rewritten as [numbers[k-1]]; others left as written."""
+
+    def swap(match: re.Match) -> str:
+        cited = [int(n) for n in match.group(1).split(",")]
+        return "[" + ", ".join(str(numbers[n - 1]) if 1 <= n <= len(numbers) else str(n) for n in cited) + "]"
+
+    return _CITATION.sub(swap, text)
+
+
 def normalize_answer(text: str) -> str:
     """SQuAD-style normalisation (lower case, no punctuation, articles or citations) for voting."""
     text = _CITATION.sub(" ", text.lower())

@@ -1,15 +1,21 @@
-"""difficulty: how sure is the model of a quick draft answer? That sets the compute budget."""
+"""difficulty: how sure is the model (or the reranker) about this question? That sets the compute budget."""
 
 from __future__ import annotations
 
+import math
+import re
+
+from langchain_core.documents import Document
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite
 
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
-from ragloop.nodes._shared import format_passages, hybrid_search, mean_token_probability, usage_of, validate_question
-from ragloop.prompts.difficulty import DIFFICULTY_PROMPT
+from ragloop.nodes._budget import affordable, call_cost
+from ragloop.nodes._shared import format_passages, mean_token_probability, usage_of
+from ragloop.prompts.difficulty import DIFFICULTY_PROMPT, VERBAL_DIFFICULTY_PROMPT
+
+_STATED = re.compile(r"confidence\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(%?)", flags=re.I)
 
 
 def classify(confidence: float | None, ctx: Context) -> tuple[str, float | None]:
@@ -24,48 +30,74 @@ def classify(confidence: float | None, ctx: Context) -> tuple[str, float | None]
     return "medium", score
 
 
-def budget_for(level: str, ctx: Context) -> dict[str, int]:
-    """Documents given to the model, answers sampled, refinement rounds: each capped by Context."""
-    table = {
-        "easy": (ctx.top_n, 1, 0),
-        "medium": (ctx.medium_docs, ctx.medium_samples, 0),
-        "hard": (ctx.hard_docs, ctx.hard_samples, ctx.hard_refine_rounds),
-    }
-    docs, samples, rounds = table[level]
+def budget_for(level: str, ctx: Context) -> dict:
+    """The budget table's row for a level (Context `{level}_*` fields), each entry capped by Context."""
+    docs = ctx.top_n if level == "easy" else getattr(ctx, f"{level}_docs")
+    samples = max(1, min(getattr(ctx, f"{level}_samples"), ctx.max_samples))
     return {
         "docs": max(1, min(docs, ctx.max_docs, ctx.k)),
-        "samples": max(1, min(samples, ctx.max_samples)),
-        "refine_rounds": max(0, min(rounds, ctx.max_refine_rounds)),
+        "samples": samples,
+        "partitions": max(1, min(getattr(ctx, f"{level}_partitions"), samples)),
+        "refine_rounds": max(0, min(getattr(ctx, f"{level}_refine_rounds"), ctx.max_refine_rounds)),
+        "model": getattr(ctx, f"{level}_chat_model"),
     }
+
+
+def stated_confidence(text: str) -> float | None:
+    """The confidence a reply states (`Confidence: 80`, `80%` or `0.8`), as a probability."""
+    match = _STATED.search(text)
+    if not match:
+        return None
+    value = float(match.group(1))
+    value = value / 100 if match.group(2) or value > 1 else value
+    return min(1.0, max(0.0, value))
+
+
+def retrieval_confidence(docs: list[Document], ctx: Context) -> tuple[float | None, dict]:
+    """sigmoid(w_top * s1 + w_margin * (s1 - s5) + bias) over the reranker's first and fifth scores."""
+    scores = [d.metadata.get("rerank_score") for d in docs[:5]]
+    if not scores or any(s is None for s in scores):
+        return None, {}
+    top, margin = scores[0], scores[0] - scores[-1]
+    z = ctx.retrieval_top_weight * top + ctx.retrieval_margin_weight * margin + ctx.retrieval_bias
+    return 1 / (1 + math.exp(-max(-60.0, min(60.0, z)))), {"top_score": round(top, 4), "margin": round(margin, 4)}
 
 
 def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    question = validate_question(state.get("question"), ctx)
-    # The draft reads the passages the rerank node will put first, so the grader's
-    # prompt starts with the same tokens and a local model evaluates them once.
-    candidates = hybrid_search(ctx, question)
-    passages = providers.reranker(ctx).rerank(question, candidates, ctx.top_n)[: ctx.difficulty_passages]
-    model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
-    draft = model.invoke(DIFFICULTY_PROMPT.format_messages(passages=format_passages(passages), question=question))
-    confidence = mean_token_probability(draft)
+    docs = state.get("reranked", [])
+    estimator, update, signals, confidence = ctx.difficulty_estimator, {}, {}, None
+    if estimator in ("logprob", "verbal"):
+        prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
+        messages = prompt.format_messages(passages=format_passages(docs[: ctx.difficulty_passages]),
+                                          question=state["question"])
+        if affordable(ctx, state.get("usage"), call_cost(messages, ctx.difficulty_max_tokens)):
+            model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
+            draft = model.invoke(messages)
+            update["usage"] = {"difficulty": usage_of(draft)}
+            if estimator == "logprob":
+                confidence = mean_token_probability(draft)
+            else:
+                confidence = stated_confidence(str(draft.content))
+            if confidence is None:
+                what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
+                update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
+        else:
+            update["degraded"] = ["difficulty: the draft answer would pass max_tokens_per_query; "
+                                  "estimated from retrieval scores instead"]
+        if confidence is None:
+            estimator = "retrieval"
+    if estimator == "retrieval":
+        confidence, signals = retrieval_confidence(docs, ctx)
     level, score = classify(confidence, ctx)
-    warnings = [] if confidence is not None else [
-        "The chat model returned no token logprobs, so difficulty defaulted to medium."
-    ]
-    # The first node starts a run afresh: accumulated fields are overwritten, not added to.
     return {
-        "question": question,
-        "query": question,
-        "rewrites": 0,
+        **update,
         "difficulty": {
             "level": level,
             "score": None if score is None else round(score, 4),
             "confidence": None if confidence is None else round(confidence, 4),
-            "signal": "logprob" if confidence is not None else "none",
+            "estimator": estimator,
+            **signals,
         },
         "budget": budget_for(level, ctx),
-        "usage": Overwrite({"difficulty": usage_of(draft)}),
-        "relevant": Overwrite([]),
-        "warnings": warnings,
     }

@@ -1,4 +1,4 @@
-"""grade: one model call judges every reranked document; the relevant ones are kept."""
+"""grade: one model call judges the budget's documents; the relevant ones are kept."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from langgraph.runtime import Runtime
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
+from ragloop.nodes._budget import affordable, call_cost
 from ragloop.nodes._shared import format_passages, usage_of, yes_probabilities
 from ragloop.prompts.grade import GRADE_PROMPT
 
 
 def grade(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    docs = state.get("reranked", [])
+    docs = state.get("reranked", [])[: state["budget"]["docs"]]
     if not docs:
         return {"relevant": []}
-    model = providers.chat_model(ctx, "grade", max_tokens=ctx.grade_max_tokens * len(docs))
-    reply = model.invoke(
-        GRADE_PROMPT.format_messages(passages=format_passages(docs), question=state["question"], n=len(docs))
-    )
+    messages = GRADE_PROMPT.format_messages(passages=format_passages(docs), question=state["question"], n=len(docs))
+    max_tokens = ctx.grade_max_tokens * len(docs)
+    if not affordable(ctx, state.get("usage"), call_cost(messages, max_tokens)):
+        return {"relevant": docs, "degraded": ["grade: skipped to stay within max_tokens_per_query; "
+                                               "the reranked documents are used ungraded"]}
+    reply = providers.chat_model(ctx, "grade", max_tokens=max_tokens).invoke(messages)
     kept = [
         Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})
         for doc, p_yes in zip(docs, yes_probabilities(reply, len(docs)), strict=True)

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
+from ragloop.nodes._budget import affordable, call_cost
 from ragloop.nodes._shared import usage_of
 from ragloop.prompts.rewrite import REWRITE_PROMPT
 
 
+def rewrite_prompt(state: State) -> list[BaseMessage]:
+    return REWRITE_PROMPT.format_messages(question=state["question"], query=state.get("query") or state["question"])
+
+
+def rewrite_affordable(state: State, ctx: Context) -> bool:
+    return affordable(ctx, state.get("usage"), call_cost(rewrite_prompt(state), ctx.rewrite_max_tokens))
+
+
 def rewrite(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    query = state.get("query") or state["question"]
     model = providers.chat_model(ctx, "rewrite", max_tokens=ctx.rewrite_max_tokens)
-    reply = model.invoke(REWRITE_PROMPT.format_messages(question=state["question"], query=query))
+    reply = model.invoke(rewrite_prompt(state))
     new_query = " ".join(str(reply.content).split()).strip().strip('"') or state["question"]
     return {
         "query": new_query,

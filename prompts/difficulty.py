@@ -1,4 +1,8 @@
-"""Difficulty: a short draft answer whose token probabilities measure the model's confidence."""
+"""Difficulty: a short draft answer whose confidence sets the question's compute budget.
+
+DIFFICULTY_PROMPT's confidence is read from token log-probabilities;
+VERBAL_DIFFICULTY_PROMPT asks the model to state it (for models without logprobs).
+"""
 
 from langchain_core.prompts import ChatPromptTemplate
 
@@ -11,6 +15,21 @@ DIFFICULTY_PROMPT = ChatPromptTemplate.from_messages(
             "human",
             "Passages:\n{passages}\n\n"
             "Answer the question in a few words, using the passages.\n"
+            "Question: {question}",
+        ),
+    ]
+)
+
+VERBAL_DIFFICULTY_PROMPT = ChatPromptTemplate.from_messages(
+    [
+        ("system", SYSTEM),
+        (
+            "human",
+            "Passages:\n{passages}\n\n"
+            "Answer the question in a few words, using the passages, then say how likely your answer "
+            "is to be correct as a percentage. Reply in exactly two lines:\n"
+            "Answer: <answer>\n"
+            "Confidence: <0-100>\n"
             "Question: {question}",
         ),
     ]

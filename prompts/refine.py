@@ -1,10 +1,13 @@
-"""Refine: check a draft answer against the passages and revise it (hard questions)."""
+"""Refine (hard questions): critique a draft against the passages, then revise it."""
 
 from langchain_core.prompts import ChatPromptTemplate
 
 from ragloop.prompts.system import SYSTEM
 
-REFINE_PROMPT = ChatPromptTemplate.from_messages(
+#: The critique's whole reply when the draft needs no change.
+NO_ISSUES = "OK"
+
+CRITIQUE_PROMPT = ChatPromptTemplate.from_messages(
     [
         ("system", SYSTEM),
         (
@@ -12,9 +15,24 @@ REFINE_PROMPT = ChatPromptTemplate.from_messages(
             "Passages:\n{passages}\n\n"
             "Question: {question}\n"
             "Draft answer: {draft}\n\n"
-            "Check the draft against the passages. Correct anything they contradict, keep it brief, "
-            "and cite the passages used like [1]. Reply with the improved answer only, or with the "
-            "draft unchanged if it is already right.",
+            "Check the draft against the passages: is it correct, supported by the passages it cites, "
+            "and does it answer the question? If it is right, reply exactly: OK\n"
+            "Otherwise list its problems in one or two short sentences.",
+        ),
+    ]
+)
+
+REVISE_PROMPT = ChatPromptTemplate.from_messages(
+    [
+        ("system", SYSTEM),
+        (
+            "human",
+            "Passages:\n{passages}\n\n"
+            "Question: {question}\n"
+            "Draft answer: {draft}\n"
+            "Problems found: {critique}\n\n"
+            "Write the corrected answer: brief, using only the passages, citing the passages used like [1]. "
+            "Reply with the answer only.",
         ),
     ]
 )

@@ -24,9 +24,14 @@ if TYPE_CHECKING:
 PROVIDERS = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider()}
 
 
-def chat_model(ctx: Context, role: str, *, temperature: float | None = None, max_tokens: int) -> BaseChatModel:
-    temp = ctx.temperature if temperature is None else temperature
-    return PROVIDERS[ctx.chat_provider].chat_model(ctx, role=role, temperature=temp, max_tokens=max_tokens)
+def chat_model(ctx: Context, role: str, *, max_tokens: int, temperature: float | None = None,
+               seed: int | None = None, model: str = "") -> BaseChatModel:
+    """The chat model for a role; `model` ('' = the provider's configured one) routes by difficulty."""
+    return PROVIDERS[ctx.chat_provider].chat_model(
+        ctx, role=role, max_tokens=max_tokens, model=model,
+        temperature=ctx.temperature if temperature is None else temperature,
+        seed=ctx.seed if seed is None else seed,
+    )
 
 
 def embeddings(ctx: Context) -> tuple[str, Embeddings]:

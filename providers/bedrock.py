@@ -19,9 +19,11 @@ def _package():
 class BedrockProvider:
     name = "bedrock"
 
-    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int):
+    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str):
+        # Converse takes no seed.
         return _package().ChatBedrockConverse(
-            model=ctx.bedrock_chat_model, region_name=ctx.aws_region, temperature=temperature, max_tokens=max_tokens
+            model=model or ctx.bedrock_chat_model, region_name=ctx.aws_region, temperature=temperature,
+            max_tokens=max_tokens,
         )
 
     def embeddings(self, ctx: Context):

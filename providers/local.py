@@ -57,10 +57,11 @@ class LocalProvider:
 
     name = "local"
 
-    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int) -> BaseChatModel:
+    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int,
+                   model: str) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
 
-        model_name, model_file = gguf_path(ctx.local_chat_model)
+        model_name, model_file = gguf_path(model or ctx.local_chat_model)
         threads = ctx.local_threads or os.cpu_count() or 1
         server = llama_server(str(model_file), ctx.local_n_ctx, threads, ctx.local_prompt_cache_mib)
         return ChatOpenAI(
@@ -69,7 +70,7 @@ class LocalProvider:
             model=model_name,
             temperature=temperature,
             max_tokens=max_tokens,
-            seed=ctx.seed,
+            seed=seed,
             logprobs=True,
             top_logprobs=10,
             max_retries=0,

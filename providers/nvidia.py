@@ -25,9 +25,10 @@ def _endpoint(ctx: Context) -> dict:
 class NvidiaProvider:
     name = "nvidia"
 
-    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int):
+    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str):
         return _package().ChatNVIDIA(
-            model=ctx.nvidia_chat_model, temperature=temperature, max_tokens=max_tokens, **_endpoint(ctx)
+            model=model or ctx.nvidia_chat_model, temperature=temperature, max_tokens=max_tokens, seed=seed,
+            **_endpoint(ctx),
         )
 
     def embeddings(self, ctx: Context):

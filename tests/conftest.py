@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +12,9 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ragloop import providers
 from ragloop.graph.context import Context
@@ -48,8 +52,22 @@ def logprob_reply(tokens: list[tuple[str, float]], alternatives: dict[int, list[
     return message
 
 
+class PromptReadingFake(BaseChatModel):
+    """A fake chat model whose reply is a function of the prompt (for scripts that must see what they are asked)."""
+
+    reply_to: Callable[[str], AIMessage]
+
+    @property
+    def _llm_type(self) -> str:
+        return "prompt-reading-fake"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        prompt = "\n".join(str(m.content) for m in messages)
+        return ChatResult(generations=[ChatGeneration(message=self.reply_to(prompt))])
+
+
 class FakeProvider:
-    """Answers each role from a script: a function of the call number giving an AIMessage."""
+    """Answers each role from a script: a function of the call number (and, if it takes two, of the prompt)."""
 
     name = "fake"
 
@@ -57,17 +75,20 @@ class FakeProvider:
         self.scripts = scripts
         self.calls: dict[str, int] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()  # generate samples run in parallel
 
-    def chat_model(self, ctx, *, role, temperature, max_tokens):
-        self.requests.append((role, {"temperature": temperature, "max_tokens": max_tokens}))
+    def chat_model(self, ctx, *, role, temperature, max_tokens, seed, model):
+        self.requests.append((role, {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "model": model}))
         script = self.scripts[role]
 
-        def messages():
-            for _ in itertools.count():
+        def count() -> int:
+            with self.lock:
                 self.calls[role] = self.calls.get(role, 0) + 1
-                yield script(self.calls[role])
+                return self.calls[role]
 
-        return GenericFakeChatModel(messages=messages())
+        if len(inspect.signature(script).parameters) == 2:
+            return PromptReadingFake(reply_to=lambda prompt: script(count(), prompt))
+        return GenericFakeChatModel(messages=(script(count()) for _ in itertools.count()))
 
     def embeddings(self, ctx):
         return "fake-hash-32", DeterministicFakeEmbedding(size=32)

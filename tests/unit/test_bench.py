@@ -166,9 +166,10 @@ class VariantProvider(FakeProvider):
         })
         self.generated = 0
 
-    def chat_model(self, ctx, *, role, temperature, max_tokens):
+    def chat_model(self, ctx, *, role, temperature, max_tokens, seed, model):
         if role != "generate":
-            return super().chat_model(ctx, role=role, temperature=temperature, max_tokens=max_tokens)
+            return super().chat_model(ctx, role=role, temperature=temperature, max_tokens=max_tokens, seed=seed,
+                                      model=model)
 
         def messages():
             for _ in itertools.count():

@@ -25,7 +25,7 @@ def scripts(**overrides):
         "grade": grades("yes"),
         "rewrite": lambda n: reply(f"rewritten query {n}"),
         "generate": lambda n: reply("Normandy is in France [1]."),
-        "refine": lambda n: reply("Normandy is in France [1]."),
+        "refine": lambda n: reply("OK"),
     }
     return {**base, **overrides}
 
@@ -39,8 +39,9 @@ def test_easy_question_answers_with_citations_to_kept_documents(use_provider, co
     result = run(context)
     assert result["answer"] == "Normandy is in France [1]."
     assert result["difficulty"]["level"] == "easy"
-    assert result["budget"] == {"docs": 5, "samples": 1, "refine_rounds": 0}
+    assert result["budget"] == {"docs": 5, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
     assert provider.calls == {"difficulty": 1, "grade": 1, "generate": 1}
+    assert result["compute"]["stop_reason"] == "answered" and result["compute"]["samples"] == 1
     assert [c["n"] for c in result["citations"]] == [1]
     assert result["citations"][0]["id"] in {title for title, _ in FACTS}
     assert result["rewrites"] == 0
@@ -97,36 +98,21 @@ def test_too_few_relevant_after_the_cap_answers_from_what_it_has_and_says_so(use
 def test_hard_question_gets_the_hard_budget_and_it_is_honoured(use_provider, context):
     answers = iter(["Paris [1]", "France [2]", "France [1]", "Rouen", "France", "Paris"])
     provider = use_provider(scripts(difficulty=UNSURE, generate=lambda n: reply(next(answers))))
-    result = run(context, hard_docs=6, hard_samples=6, hard_refine_rounds=2, k=8)
+    result = run(context, hard_docs=6, hard_samples=6, hard_partitions=1, hard_refine_rounds=2, k=8)
     assert result["difficulty"]["level"] == "hard"
-    assert result["budget"] == {"docs": 6, "samples": 6, "refine_rounds": 2}
-    assert provider.calls["generate"] == 6
-    # The refiner returned a different answer once, then the same: it stops on convergence.
-    assert provider.calls["refine"] == 2
+    assert result["budget"] == {"docs": 6, "samples": 6, "partitions": 1, "refine_rounds": 2, "model": ""}
+    assert provider.calls["generate"] == 6 and result["compute"]["samples"] == 6
     sampled = [r for r in provider.requests if r[0] == "generate"]
-    assert sampled[0][1]["temperature"] == 0.7
-
-
-def test_majority_vote_picks_the_most_common_normalised_answer(use_provider, context):
-    answers = iter(["Paris [1]", "France [2]", "the France. [1]", "Rouen"])
-    use_provider(scripts(difficulty=UNSURE, generate=lambda n: reply(next(answers))))
-    result = run(context, hard_above=0.95, medium_samples=4)  # unsure -> medium
-    assert result["difficulty"]["level"] == "medium"
-    assert result["answer"] == "France [2]"
+    assert {r[1]["temperature"] for r in sampled} == {0.7}
+    assert sorted(r[1]["seed"] for r in sampled) == list(range(6))  # one seed per sample, or they would agree
 
 
 def test_budget_caps_apply(use_provider, context):
     provider = use_provider(scripts(difficulty=UNSURE))
-    result = run(context, hard_docs=50, hard_samples=50, hard_refine_rounds=9, max_docs=3, max_samples=2, max_refine_rounds=1)
-    assert result["budget"] == {"docs": 3, "samples": 2, "refine_rounds": 1}
+    result = run(context, hard_docs=50, hard_samples=50, hard_partitions=9, hard_refine_rounds=9, max_docs=3,
+                 max_samples=2, max_refine_rounds=1)
+    assert result["budget"] == {"docs": 3, "samples": 2, "partitions": 2, "refine_rounds": 1, "model": ""}
     assert provider.calls["generate"] == 2
-
-
-def test_no_logprobs_means_medium_with_a_warning(use_provider, context):
-    use_provider(scripts(difficulty=lambda n: reply("France")))
-    result = run(context)
-    assert result["difficulty"]["level"] == "medium" and result["difficulty"]["confidence"] is None
-    assert any("logprobs" in w for w in result["warnings"])
 
 
 def test_grader_reads_p_yes_from_logprobs(use_provider, context):
@@ -170,3 +156,16 @@ def test_runs_without_context_use_defaults(use_provider, monkeypatch, tmp_path):
 
 def test_recursion_limit_is_explicit():
     assert graph.config["recursion_limit"] == RECURSION_LIMIT < 100
+
+
+def test_the_longest_run_fits_the_recursion_limit(use_provider, context):
+    from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING
+
+    drafts = iter(f"answer {n} [1]" for n in range(1000))
+    use_provider(scripts(difficulty=UNSURE, grade=lambda n: reply("1: yes") if n > MAX_REWRITES_CEILING else grades("no")(n),
+                         refine=lambda n: reply("It is wrong.") if n % 2 else reply(next(drafts))))
+    result = run(context, max_rewrites=MAX_REWRITES_CEILING, hard_refine_rounds=MAX_REFINE_CEILING,
+                 max_refine_rounds=MAX_REFINE_CEILING, min_relevant=1)
+    assert result["rewrites"] == MAX_REWRITES_CEILING
+    assert result["compute"]["refine_rounds"] == MAX_REFINE_CEILING
+    assert result["compute"]["stop_reason"] == "refinement cap"

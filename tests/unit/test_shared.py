@@ -39,6 +39,24 @@ def test_classify_and_budget_table():
     assert classify(0.9, ctx)[0] == "easy"
     assert classify(0.5, ctx)[0] == "medium"
     assert classify(0.2, ctx)[0] == "hard"
-    assert budget_for("easy", ctx) == {"docs": 5, "samples": 1, "refine_rounds": 0}
+    assert budget_for("easy", ctx) == {"docs": 5, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
+    assert budget_for("hard", ctx)["partitions"] == 2
     assert budget_for("medium", ctx)["samples"] == 4
     assert budget_for("hard", ctx)["refine_rounds"] == 3
+
+
+def test_citations_of_a_partition_are_renumbered_over_all_documents():
+    from ragloop.nodes._shared import renumber_citations
+
+    assert renumber_citations("Paris [1], France [2, 3] and [9].", [2, 4, 6]) == "Paris [2], France [4, 6] and [9]."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Answer: x\nConfidence: 80", 0.8), ("confidence = 35%", 0.35), ("Confidence: 0.9", 0.9),
+     ("Confidence: 250", 1.0), ("Answer: x", None)],
+)
+def test_stated_confidence_is_read_as_a_probability(text, expected):
+    from ragloop.nodes.difficulty import stated_confidence
+
+    assert stated_confidence(text) == expected

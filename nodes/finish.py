@@ -1,0 +1,58 @@
+"""finish: citations, the compute report (spent, cut, why it stopped) and the estimated cost."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+from langgraph.runtime import Runtime
+
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._budget import tokens_spent
+from ragloop.nodes._shared import cited_numbers
+from ragloop.nodes.select import found
+from ragloop.prompts.generate import NOT_FOUND
+
+
+def citations_for(answer: str, docs: list[Document]) -> list[dict]:
+    """The documents the answer cites ([n] markers); all of them when it cites none."""
+    numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(docs)] or list(range(1, len(docs) + 1))
+    return [
+        {
+            "n": n,
+            "id": docs[n - 1].metadata["id"],
+            "source": docs[n - 1].metadata.get("source"),
+            "title": docs[n - 1].metadata.get("title"),
+            "rerank_score": docs[n - 1].metadata.get("rerank_score"),
+        }
+        for n in numbers
+    ]
+
+
+def cost_of(usage: dict[str, dict[str, int]], ctx: Context) -> float:
+    tokens_in = sum(u.get("input_tokens", 0) for u in usage.values())
+    tokens_out = sum(u.get("output_tokens", 0) for u in usage.values())
+    return round((tokens_in * ctx.input_price_per_mtok + tokens_out * ctx.output_price_per_mtok) / 1e6, 6)
+
+
+def finish(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    plan, usage = state.get("plan") or {}, state.get("usage") or {}
+    answer = state.get("answer") or NOT_FOUND
+    rounds = state.get("refine_rounds", 0)
+    stop = state.get("stop_reason") or ("refinement cap" if rounds else "answered")
+    docs = state.get("relevant", [])[: plan.get("docs", 0)]
+    return {
+        "answer": answer,
+        "citations": citations_for(answer, docs) if found(answer) and docs else [],
+        "compute": {
+            "tokens": tokens_spent(usage),
+            "max_tokens_per_query": ctx.max_tokens_per_query or None,
+            "samples": len(state.get("drafts", [])),
+            "partitions": plan.get("partitions", 0),
+            "selection": ctx.selection,
+            "refine_rounds": rounds,
+            "degraded": list(state.get("degraded", [])),
+            "stop_reason": stop,
+        },
+        "cost_usd": cost_of(usage, ctx),
+    }

@@ -1,0 +1,30 @@
+"""intake: check the question and start the run afresh (a thread's earlier run leaves state behind)."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
+
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._shared import validate_question
+
+
+def intake(state: State, runtime: Runtime[Context]) -> dict:
+    question = validate_question(state.get("question"), get_context(runtime))
+    return {
+        "question": question,
+        "query": question,
+        "rewrites": 0,
+        "refine_rounds": 0,
+        "difficulty": {},
+        "budget": {},
+        "plan": {},
+        "stop_reason": "",
+        # Accumulated fields are overwritten, not added to.
+        "usage": Overwrite({}),
+        "relevant": Overwrite([]),
+        "drafts": Overwrite([]),
+        "degraded": Overwrite([]),
+        "warnings": Overwrite([]),
+    }

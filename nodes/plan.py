@@ -1,0 +1,63 @@
+"""plan: how the budget's answers are sampled, after the token budget has had its say.
+
+The budget table grants documents, samples and partitions; ``max_tokens_per_query``
+may grant less. Samples are dropped first (and with them partitions), then, for
+the one answer a question always gets, documents from the end of the ranking.
+"""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+from langgraph.runtime import Runtime
+
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._budget import call_cost, remaining
+from ragloop.nodes._shared import format_passages
+from ragloop.prompts.generate import GENERATE_PROMPT, NOT_FOUND
+
+
+def partition(count: int, parts: int) -> list[list[int]]:
+    """Document numbers 1..count dealt round-robin into `parts` disjoint slices, so each holds a top document."""
+    return [list(range(p + 1, count + 1, parts)) for p in range(parts)]
+
+
+def sample_cost(docs: list[Document], question: str, ctx: Context) -> int:
+    messages = GENERATE_PROMPT.format_messages(passages=format_passages(docs), question=question)
+    return call_cost(messages, ctx.generate_max_tokens)
+
+
+def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    budget, question = state["budget"], state["question"]
+    docs = state.get("relevant", [])[: budget["docs"]]
+    update: dict = {"warnings": [], "degraded": []}
+    if len(state.get("relevant", [])) < ctx.min_relevant and state.get("rewrites", 0) < ctx.max_rewrites:
+        update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query")
+    if docs and len(docs) < ctx.min_relevant:
+        update["warnings"].append(
+            f"Only {len(docs)} relevant document(s) found after {state.get('rewrites', 0)} query "
+            "rewrite(s); the answer rests on them."
+        )
+    if not docs:
+        return {**update, "plan": {"samples": 0, "partitions": 0, "docs": 0, "slices": []},
+                "answer": NOT_FOUND, "stop_reason": "no relevant documents"}
+
+    left = remaining(ctx, state.get("usage"))
+    samples = budget["samples"]
+    while True:
+        parts = min(budget["partitions"], samples, len(docs))
+        slices = partition(len(docs), parts)
+        cost = sum(sample_cost([docs[n - 1] for n in slices[i % parts]], question, ctx) for i in range(samples))
+        if cost <= left or samples == 1:
+            break
+        samples -= 1
+    if samples < budget["samples"]:
+        update["degraded"].append(f"generate: {samples} of {budget['samples']} samples fit max_tokens_per_query")
+    kept = len(docs)
+    while kept > 1 and sample_cost(docs[:kept], question, ctx) > left:
+        kept -= 1  # the one answer always made: fewer documents rather than none
+    if kept < len(docs):
+        update["degraded"].append(f"generate: {kept} of {len(docs)} documents fit max_tokens_per_query")
+        slices = [[n for n in s if n <= kept] for s in slices]
+    return {**update, "plan": {"samples": samples, "partitions": parts, "docs": kept, "slices": slices}}

@@ -1,0 +1,37 @@
+"""refine: one round of critique against the passages, then revision (hard questions); the graph loops it."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from ragloop import providers
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._budget import affordable, call_cost
+from ragloop.nodes._shared import format_passages, normalize_answer, usage_of
+from ragloop.prompts.refine import CRITIQUE_PROMPT, NO_ISSUES, REVISE_PROMPT
+
+
+def refine(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    docs = state.get("relevant", [])[: state["plan"]["docs"]]
+    passages, question, draft = format_passages(docs), state["question"], state["answer"]
+    rounds = state.get("refine_rounds", 0) + 1
+    critique_prompt = CRITIQUE_PROMPT.format_messages(passages=passages, question=question, draft=draft)
+    # A round is two calls; the revision's prompt is the critique's plus at most max_tokens of critique.
+    cost = 2 * call_cost(critique_prompt, ctx.refine_max_tokens) + ctx.refine_max_tokens
+    if not affordable(ctx, state.get("usage"), cost):
+        return {"stop_reason": "token budget",
+                "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"]}
+    model = providers.chat_model(ctx, "refine", max_tokens=ctx.refine_max_tokens, model=state["budget"].get("model", ""))
+    critique = model.invoke(critique_prompt)
+    verdict = str(critique.content).strip()
+    if not verdict or verdict.rstrip(".").upper() == NO_ISSUES:
+        return {"refine_rounds": rounds, "stop_reason": "converged", "usage": {"refine": usage_of(critique)}}
+    revision = model.invoke(REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft,
+                                                          critique=verdict))
+    revised = str(revision.content).strip()
+    update = {"refine_rounds": rounds, "usage": {"refine": usage_of(critique, revision)}}
+    if not revised or normalize_answer(revised) == normalize_answer(draft):
+        return {**update, "stop_reason": "converged"}
+    return {**update, "answer": revised}

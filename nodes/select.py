@@ -1,0 +1,82 @@
+"""select: one answer from the sampled drafts, by vote, confidence, a verifier or a merge prompt."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from ragloop import providers
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import Draft, State
+from ragloop.nodes._budget import affordable, call_cost
+from ragloop.nodes._shared import format_passages, normalize_answer, usage_of, yes_probabilities
+from ragloop.prompts.generate import NOT_FOUND
+from ragloop.prompts.select import MERGE_PROMPT, VERIFY_PROMPT
+
+
+def majority(answers: list[str]) -> str:
+    """The most frequent answer after normalisation; ties go to the earliest sample."""
+    counts = Counter(normalize_answer(a) for a in answers)
+    best = max(counts.values())
+    return next(a for a in answers if counts[normalize_answer(a)] == best)
+
+
+def found(text: str) -> bool:
+    return bool(text) and normalize_answer(text) != normalize_answer(NOT_FOUND)
+
+
+def select(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    drafts: list[Draft] = sorted(state.get("drafts", []), key=lambda d: d["sample"])
+    # A slice without the answer says "not found"; that is no vote against the slices that found it.
+    answers = [d for d in drafts if found(d["text"])]
+    if not answers:
+        return {"answer": NOT_FOUND}
+    if len(answers) == 1 or ctx.selection == "vote":
+        return {"answer": majority([d["text"] for d in answers])}
+    if ctx.selection == "confidence":
+        if all(d["confidence"] is None for d in answers):
+            return {"answer": majority([d["text"] for d in answers]),
+                    "warnings": ["selection=confidence: the model returned no logprobs, so the answers were voted on."]}
+        return {"answer": max(answers, key=lambda d: d["confidence"] or 0.0)["text"]}  # max keeps the earliest tie
+
+    docs = state.get("relevant", [])[: state["plan"]["docs"]]
+    passages, question, usage = format_passages(docs), state["question"], dict(state.get("usage") or {})
+    replies: list[AIMessage] = []
+    cut = []
+
+    def call(messages, max_tokens: int) -> AIMessage | None:
+        spent = {**usage, "select": usage_of(*replies)}
+        if not affordable(ctx, spent, call_cost(messages, max_tokens)):
+            cut.append(ctx.selection)
+            return None
+        reply = providers.chat_model(ctx, "select", max_tokens=max_tokens,
+                                     model=state["budget"].get("model", "")).invoke(messages)
+        replies.append(reply)
+        return reply
+
+    answer = None
+    if ctx.selection == "merge":
+        listed = "\n".join(f"{i}. {d['text']}" for i, d in enumerate(answers, start=1))
+        reply = call(MERGE_PROMPT.format_messages(passages=passages, question=question, candidates=listed),
+                     ctx.generate_max_tokens)
+        answer = str(reply.content).strip() if reply is not None else None
+    else:  # verifier: p(yes) that each distinct answer is right
+        scores = {}
+        for d in answers:
+            key = normalize_answer(d["text"])
+            if key not in scores:
+                reply = call(VERIFY_PROMPT.format_messages(passages=passages, question=question, answer=d["text"]),
+                             ctx.grade_max_tokens)
+                if reply is None:
+                    scores = None
+                    break
+                scores[key] = yes_probabilities(reply, 1)[0] or 0.0
+        if scores:
+            answer = max(answers, key=lambda d: scores[normalize_answer(d["text"])])["text"]
+    update = {"usage": {"select": usage_of(*replies)}} if replies else {}
+    if cut:
+        update["degraded"] = [f"select: {ctx.selection} skipped to stay within max_tokens_per_query; voted instead"]
+    return {**update, "answer": answer or majority([d["text"] for d in answers])}
