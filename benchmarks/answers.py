@@ -46,7 +46,8 @@ def answer_row(q: Question, output: dict, seconds: float) -> dict:
         "cost_usd": float(output.get("cost_usd") or 0.0),
         "seconds": round(seconds, 3),
         "level": difficulty.get("level"), "confidence": difficulty.get("confidence"),
-        "budget": output.get("budget"), "rewrites": output.get("rewrites", 0),
+        "score": difficulty.get("score"), "estimator": difficulty.get("estimator"),
+        "budget": output.get("budget"), "compute": output.get("compute"), "rewrites": output.get("rewrites", 0),
         "usage": usage, "warnings": output.get("warnings") or [],
     }
 
@@ -54,7 +55,7 @@ def answer_row(q: Question, output: dict, seconds: float) -> dict:
 def _error_row(exc: Exception, seconds: float) -> dict:
     zero = dict.fromkeys(METRICS, 0.0)
     return {**zero, "seconds": round(seconds, 3), "answer": "", "level": None, "confidence": None,
-            "budget": None, "rewrites": 0, "usage": {}, "warnings": [], "error": f"{type(exc).__name__}: {exc}"}
+            "score": None, "estimator": None, "budget": None, "compute": None, "rewrites": 0, "usage": {}, "warnings": [], "error": f"{type(exc).__name__}: {exc}"}
 
 
 def read_results(path: Path, dataset: Dataset, variants: list[Variant]) -> dict[tuple[str, str], dict]:
@@ -158,8 +159,8 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
         budgets = [r["budget"] for r in rs if r.get("budget")]
         spend[name] = {
             "difficulty": dict(Counter(r["level"] for r in rs if r.get("level"))),
-            "mean_budget": {k: round(sum(b[k] for b in budgets) / len(budgets), 2) for k in ("docs", "samples", "refine_rounds")}
-            if budgets else {},
+            "mean_budget": {k: round(sum(b.get(k, 0) for b in budgets) / len(budgets), 2)
+                            for k in ("docs", "samples", "partitions", "refine_rounds")} if budgets else {},
             "mean_rewrites": round(sum(r["rewrites"] for r in rs) / max(1, len(rs)), 3),
             "seconds_p50": round(percentile([r["seconds"] for r in rs], 50), 2),
             "seconds_p95": round(percentile([r["seconds"] for r in rs], 95), 2),
@@ -176,8 +177,27 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
         "intervals": intervals,
         "spend": spend,
         "comparison": compare(rows, METRICS, seed),
+        "hardest_third": hardest_third(rows, seed),
         "environment": environment(),
     }
+
+
+def hardest_third(rows: dict[str, list[dict]], seed: int) -> dict | None:
+    """Every configuration on the third of questions the first real estimator (not `fixed`) found hardest.
+
+    Where adaptive compute should pay off: the comparison against the baseline is
+    paired on exactly these questions.
+    """
+    judge = next((name for name, rs in rows.items()
+                  if any(r.get("score") is not None and r.get("estimator") not in (None, "fixed") for r in rs)), None)
+    if judge is None:
+        return None
+    scored = sorted((r for r in rows[judge] if r.get("score") is not None), key=lambda r: -r["score"])
+    hard = {r["qid"] for r in scored[: max(1, -(-len(scored) // 3))]}
+    subset = {name: [r for r in rs if r["qid"] in hard] for name, rs in rows.items()}
+    means, intervals = summarise(subset, ("em", "f1", "tokens"), seed)
+    return {"judged_by": judge, "questions": len(hard), "metrics": means, "intervals": intervals,
+            "comparison": compare(subset, ("em", "f1", "tokens"), seed)}
 
 
 def _calibration(rows: list[dict]) -> dict:
@@ -214,6 +234,10 @@ def print_report(report: dict) -> None:
                   f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
                   f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
                   + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
+    hard = report.get("hardest_third")
+    if hard:
+        print_summary(out, f"hardest third by {hard['judged_by']}'s estimator: {hard['questions']} questions",
+                      hard["metrics"], ("em", "f1", "tokens"), hard["comparison"])
     out.print(f"results: {report['results']}")
     for p in report.get("plots", []):
         out.print(f"plot: {p}")

@@ -248,6 +248,12 @@ class Context:
         default=0.5,
         metadata={"description": "A document is relevant when p(yes) from the grader is at least this."},
     )
+    answer_when_nothing_relevant: bool = field(
+        default=True,
+        metadata={"description": "When grading keeps nothing even after the rewrites, answer from the reranker's "
+                                 "top documents (a warning says so; the model can still reply 'not found') "
+                                 "instead of replying 'not found' outright."},
+    )
     min_relevant: int = field(
         default=1,
         metadata={"description": "Fewer relevant documents than this triggers a query rewrite."},

@@ -32,6 +32,11 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
     budget, question = state["budget"], state["question"]
     docs = state.get("relevant", [])[: budget["docs"]]
     update: dict = {"warnings": [], "degraded": []}
+    if not docs and ctx.answer_when_nothing_relevant and state.get("reranked"):
+        docs = state["reranked"][: budget["docs"]]
+        update["relevant"] = docs  # what generate, select and refine read
+        update["warnings"].append("No document was graded relevant; the answer comes from the reranker's "
+                                  f"top {len(docs)} documents.")
     if len(state.get("relevant", [])) < ctx.min_relevant and state.get("rewrites", 0) < ctx.max_rewrites:
         update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query")
     if docs and len(docs) < ctx.min_relevant:

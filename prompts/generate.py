@@ -12,7 +12,8 @@ GENERATE_PROMPT = ChatPromptTemplate.from_messages(
         (
             "human",
             "Passages:\n{passages}\n\n"
-            "Answer the question briefly, using only the passages above, and cite the passages you "
+            "Answer the question using only the passages above. Give the answer in as few words as "
+            "possible (a short phrase from the passages, not a sentence), then cite the passages you "
             "used like [1]. If the passages do not contain the answer, reply exactly: "
             "Not found in the documents.\n"
             "Question: {question}",

@@ -78,8 +78,8 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
         return nodes, state["values"]
 
     nodes, values = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
-    assert nodes[0] == "difficulty" and nodes[-1] == "generate"
-    assert {"retrieve", "rerank", "grade"} <= set(nodes)
+    assert nodes[0] == "intake" and nodes[-1] == "finish"
+    assert {"retrieve", "rerank", "difficulty", "grade", "plan", "generate", "select"} <= set(nodes)
     assert values["answer"].strip()
     assert values["usage"]["difficulty"]["input_tokens"] > 0
     assert values["budget"]["docs"] >= 1

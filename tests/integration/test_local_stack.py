@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ragloop import providers
@@ -36,7 +38,7 @@ def test_local_reranker_keeps_the_answering_paragraph(demo_index, small_model_co
 def test_whole_graph_on_the_real_local_stack(small_model_context):
     result = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=small_model_context)
     assert isinstance(result["answer"], str) and result["answer"].strip()
-    assert result["difficulty"]["signal"] == "logprob"
+    assert result["difficulty"]["estimator"] == "logprob"
     assert 0.0 <= result["difficulty"]["confidence"] <= 1.0
     assert result["budget"]["docs"] >= 1
     usage = result["usage"]
@@ -47,3 +49,23 @@ def test_whole_graph_on_the_real_local_stack(small_model_context):
     if result["citations"]:
         assert usage["generate"]["output_tokens"] >= 1
     assert set(result["timings"]) >= {"difficulty", "retrieve", "rerank", "grade", "generate"}
+
+
+def test_adaptive_compute_on_the_real_local_stack(small_model_context):
+    """A hard budget on the real model: parallel samples over two slices, a verifier, refinement, a token cap."""
+    ctx = replace(small_model_context, difficulty_estimator="retrieval", retrieval_bias=-20.0, hard_docs=6,
+                  hard_samples=3, hard_partitions=2, hard_refine_rounds=1, selection="verifier")
+    free = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=ctx)
+    assert free["difficulty"]["level"] == "hard" and "difficulty" not in free["usage"]
+    assert free["compute"]["samples"] == 3 and free["compute"]["partitions"] == 2
+    assert free["usage"]["generate"]["calls"] == 3
+    assert free["compute"]["stop_reason"] in ("converged", "refinement cap", "answered")
+
+    # With a budget that fits grading and about one sample, the run degrades and still answers.
+    spent_before_answers = free["usage"]["grade"]["input_tokens"] + free["usage"]["grade"]["output_tokens"]
+    cap = spent_before_answers + 2 * free["usage"]["generate"]["input_tokens"] // 3 + 50
+    capped = graph.invoke({"question": "What is the atomic number of oxygen?"},
+                          context=replace(ctx, max_tokens_per_query=cap))
+    assert capped["answer"].strip()
+    assert capped["compute"]["samples"] < 3 and capped["compute"]["degraded"]
+    assert capped["compute"]["tokens"] <= cap + ctx.generate_max_tokens + capped["usage"]["generate"]["input_tokens"]

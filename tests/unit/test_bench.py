@@ -237,3 +237,19 @@ def test_bench_command_prints_tables_and_writes_the_report(tmp_path, squad_file,
     assert "difference from a" in printed and "f1_vs_tokens.png" in printed
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["metrics"]["b"]["f1"] == 0.0
+
+
+def test_hardest_third_is_judged_by_the_first_real_estimator_and_paired_on_those_questions():
+    from ragloop.benchmarks.answers import hardest_third
+
+    def rows(f1s, scores, estimator):
+        return [{"qid": f"q{i}", "em": 0.0, "f1": f, "tokens": 100, "score": s, "estimator": estimator}
+                for i, (f, s) in enumerate(zip(f1s, scores, strict=True))]
+
+    fixed = rows([1, 1, 1, 1, 0, 0], [None] * 6, "fixed")
+    adaptive = rows([1, 1, 1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.9, 0.8], "logprob")
+    report = hardest_third({"fixed": fixed, "adaptive": adaptive}, seed=0)
+    assert report["judged_by"] == "adaptive" and report["questions"] == 2
+    assert report["metrics"]["fixed"]["f1"] == 0.0 and report["metrics"]["adaptive"]["f1"] == 1.0
+    assert report["comparison"]["variants"]["adaptive"]["f1"]["diff"] == 1.0
+    assert hardest_third({"fixed": fixed}, seed=0) is None

@@ -57,12 +57,20 @@ def test_usage_is_counted_per_node(use_provider, context):
 
 def test_a_grader_that_always_says_no_stops_after_max_rewrites(use_provider, context):
     provider = use_provider(scripts(grade=grades("no")))
-    result = run(context, max_rewrites=2)
+    result = run(context, max_rewrites=2, answer_when_nothing_relevant=False)
     assert result["rewrites"] == 2
     assert provider.calls["rewrite"] == 2
     assert provider.calls["grade"] == 3  # the first search and one per rewrite
     assert result["answer"] == NOT_FOUND and result["citations"] == []
     assert "generate" not in provider.calls
+
+
+def test_when_nothing_is_relevant_it_answers_from_the_top_reranked_and_says_so(use_provider, context):
+    provider = use_provider(scripts(grade=grades("no")))
+    result = run(context, max_rewrites=1)
+    assert provider.calls["generate"] == 1 and result["answer"] == "Normandy is in France [1]."
+    assert any("No document was graded relevant" in w for w in result["warnings"])
+    assert len(result["citations"]) == 1
 
 
 @pytest.mark.parametrize("max_rewrites", [0, 1, 4])
