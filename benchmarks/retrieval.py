@@ -28,14 +28,16 @@ METRICS = ("ndcg@10", "mrr@10", "recall@5", "recall@10", "recall@45", "precision
 
 
 def presets(ctx: Context) -> list[tuple[str, dict]]:
-    """BM25, dense, hybrid and hybrid + the reranker ``ctx`` configures."""
+    """BM25, dense, hybrid, hybrid + the model-free local scorer, and hybrid + the reranker ``ctx`` configures."""
     reranker = providers.reranker(ctx).name.replace("/", "-")
-    return [
+    rows = [
         ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
         ("dense", {"bm25_weight": 0.0, "dense_weight": 1.0, "rerank_provider": "none"}),
         ("hybrid", {"rerank_provider": "none"}),
-        (f"hybrid+{reranker}", {}),
     ]
+    if reranker != "local-hybrid-score":
+        rows.append(("hybrid+local-hybrid-score", {"rerank_provider": "local", "local_reranker": "hybrid-score"}))
+    return [*rows, (f"hybrid+{reranker}", {})]
 
 
 def _ranking_scores(ctx: Context, docs: list) -> list[float]:

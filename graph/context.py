@@ -81,11 +81,13 @@ class Context:
     )
     local_reranker: str = field(
         default="hybrid-score",
-        metadata={"description": "Local reranker: hybrid-score (BM25 + cosine score fusion) or cross-encoder (ONNX folder)."},
+        metadata={"description": "Local reranker: cross-encoder (ONNX, ragloop's own by default) or hybrid-score "
+                                 "(BM25 + cosine score fusion, no model)."},
     )
     local_reranker_path: str = field(
         default="",
-        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files) for local_reranker=cross-encoder."},
+        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files); empty for the one "
+                                 "shipped with ragloop (models/, see its MODEL_CARD.md)."},
     )
     cross_encoder_candidates: int = field(
         default=0,
@@ -170,13 +172,18 @@ class Context:
         metadata={"description": "Temperature when several answers are sampled (best-of-N)."},
     )
     seed: int = field(default=0, metadata={"description": "Sampling seed for models that take one."})
+    price_table: str = field(
+        default="",
+        metadata={"description": "JSON file of USD per 1M tokens per model id (input, output, cache_read, "
+                                 "cache_write) that updates the shipped table (providers/prices.json)."},
+    )
     input_price_per_mtok: float = field(
         default=0.0,
-        metadata={"description": "Estimated USD per million input tokens (0 for the local model)."},
+        metadata={"description": "USD per 1M input tokens for a model the price table does not list (0: local)."},
     )
     output_price_per_mtok: float = field(
         default=0.0,
-        metadata={"description": "Estimated USD per million output tokens (0 for the local model)."},
+        metadata={"description": "USD per 1M output tokens for a model the price table does not list."},
     )
 
     # --- difficulty and budget ---------------------------------------------------

@@ -56,7 +56,8 @@ class OutputState(TypedDict, total=False):
     difficulty: dict[str, Any]  # level, score, confidence, estimator (+ the signals it read)
     budget: dict[str, Any]  # what the difficulty table granted: docs, samples, partitions, refine_rounds, model
     compute: dict[str, Any]  # what was spent: tokens, samples, refine rounds, what was cut and why it stopped
-    usage: Annotated[dict[str, dict[str, int]], merge_usage]
+    usage: Annotated[dict[str, dict[str, int]], merge_usage]  # per node
+    usage_by_model: Annotated[dict[str, dict[str, int]], merge_usage]  # per model: what the price table reads
     cost_usd: float
     timings: Annotated[dict[str, float], merge_timings]
     rewrites: int

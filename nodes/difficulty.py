@@ -12,7 +12,7 @@ from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, mean_token_probability, usage_of
+from ragloop.nodes._shared import format_passages, mean_token_probability, spent
 from ragloop.prompts.difficulty import DIFFICULTY_PROMPT, VERBAL_DIFFICULTY_PROMPT
 
 _STATED = re.compile(r"confidence\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(%?)", flags=re.I)
@@ -74,7 +74,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         if affordable(ctx, state.get("usage"), call_cost(messages, ctx.difficulty_max_tokens)):
             model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
             draft = model.invoke(messages)
-            update["usage"] = {"difficulty": usage_of(draft)}
+            update.update(spent("difficulty", draft))
             if estimator == "logprob":
                 confidence = mean_token_probability(draft)
             else:

@@ -11,6 +11,7 @@ from ragloop.nodes._budget import tokens_spent
 from ragloop.nodes._shared import cited_numbers
 from ragloop.nodes.select import found
 from ragloop.prompts.generate import NOT_FOUND
+from ragloop.providers.prices import estimate_cost, price_table
 
 
 def citations_for(answer: str, docs: list[Document]) -> list[dict]:
@@ -28,10 +29,9 @@ def citations_for(answer: str, docs: list[Document]) -> list[dict]:
     ]
 
 
-def cost_of(usage: dict[str, dict[str, int]], ctx: Context) -> float:
-    tokens_in = sum(u.get("input_tokens", 0) for u in usage.values())
-    tokens_out = sum(u.get("output_tokens", 0) for u in usage.values())
-    return round((tokens_in * ctx.input_price_per_mtok + tokens_out * ctx.output_price_per_mtok) / 1e6, 6)
+def cost_of(usage_by_model: dict[str, dict[str, int]], ctx: Context) -> float:
+    default = {"input": ctx.input_price_per_mtok, "output": ctx.output_price_per_mtok}
+    return estimate_cost(usage_by_model, price_table(ctx.price_table), default)
 
 
 def finish(state: State, runtime: Runtime[Context]) -> dict:
@@ -54,5 +54,5 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
             "degraded": list(state.get("degraded", [])),
             "stop_reason": stop,
         },
-        "cost_usd": cost_of(usage, ctx),
+        "cost_usd": cost_of(state.get("usage_by_model") or {}, ctx),
     }

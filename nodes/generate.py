@@ -7,7 +7,7 @@ from langgraph.runtime import Runtime
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import SampleState
-from ragloop.nodes._shared import format_passages, mean_token_probability, renumber_citations, usage_of
+from ragloop.nodes._shared import format_passages, mean_token_probability, renumber_citations, spent
 from ragloop.prompts.generate import GENERATE_PROMPT
 
 
@@ -25,4 +25,4 @@ def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
         "partition": state["partition"],
         "confidence": mean_token_probability(reply),
     }
-    return {"drafts": [draft], "usage": {"generate": usage_of(reply)}}
+    return {"drafts": [draft], **spent("generate", reply)}

@@ -9,7 +9,7 @@ from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, usage_of, yes_probabilities
+from ragloop.nodes._shared import format_passages, spent, yes_probabilities
 from ragloop.prompts.grade import GRADE_PROMPT
 
 
@@ -29,4 +29,4 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
         for doc, p_yes in zip(docs, yes_probabilities(reply, len(docs)), strict=True)
         if p_yes is not None and p_yes >= ctx.grade_threshold
     ]
-    return {"relevant": kept, "usage": {"grade": usage_of(reply)}}
+    return {"relevant": kept, **spent("grade", reply)}

@@ -23,6 +23,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         "stop_reason": "",
         # Accumulated fields are overwritten, not added to.
         "usage": Overwrite({}),
+        "usage_by_model": Overwrite({}),
         "relevant": Overwrite([]),
         "drafts": Overwrite([]),
         "degraded": Overwrite([]),

@@ -8,7 +8,7 @@ from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, normalize_answer, usage_of
+from ragloop.nodes._shared import format_passages, normalize_answer, spent
 from ragloop.prompts.refine import CRITIQUE_PROMPT, NO_ISSUES, REVISE_PROMPT
 
 
@@ -27,11 +27,11 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
     critique = model.invoke(critique_prompt)
     verdict = str(critique.content).strip()
     if not verdict or verdict.rstrip(".").upper() == NO_ISSUES:
-        return {"refine_rounds": rounds, "stop_reason": "converged", "usage": {"refine": usage_of(critique)}}
+        return {"refine_rounds": rounds, "stop_reason": "converged", **spent("refine", critique)}
     revision = model.invoke(REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft,
                                                           critique=verdict))
     revised = str(revision.content).strip()
-    update = {"refine_rounds": rounds, "usage": {"refine": usage_of(critique, revision)}}
+    update = {"refine_rounds": rounds, **spent("refine", critique, revision)}
     if not revised or normalize_answer(revised) == normalize_answer(draft):
         return {**update, "stop_reason": "converged"}
     return {**update, "answer": revised}

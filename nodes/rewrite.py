@@ -9,7 +9,7 @@ from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import usage_of
+from ragloop.nodes._shared import spent
 from ragloop.prompts.rewrite import REWRITE_PROMPT
 
 
@@ -29,5 +29,5 @@ def rewrite(state: State, runtime: Runtime[Context]) -> dict:
     return {
         "query": new_query,
         "rewrites": state.get("rewrites", 0) + 1,
-        "usage": {"rewrite": usage_of(reply)},
+        **spent("rewrite", reply),
     }

@@ -11,7 +11,7 @@ from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import Draft, State
 from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, normalize_answer, usage_of, yes_probabilities
+from ragloop.nodes._shared import format_passages, normalize_answer, spent, usage_of, yes_probabilities
 from ragloop.prompts.generate import NOT_FOUND
 from ragloop.prompts.select import MERGE_PROMPT, VERIFY_PROMPT
 
@@ -48,8 +48,8 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
     cut = []
 
     def call(messages, max_tokens: int) -> AIMessage | None:
-        spent = {**usage, "select": usage_of(*replies)}
-        if not affordable(ctx, spent, call_cost(messages, max_tokens)):
+        so_far = {**usage, "select": usage_of(*replies)}
+        if not affordable(ctx, so_far, call_cost(messages, max_tokens)):
             cut.append(ctx.selection)
             return None
         reply = providers.chat_model(ctx, "select", max_tokens=max_tokens,
@@ -76,7 +76,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
                 scores[key] = yes_probabilities(reply, 1)[0] or 0.0
         if scores:
             answer = max(answers, key=lambda d: scores[normalize_answer(d["text"])])["text"]
-    update = {"usage": {"select": usage_of(*replies)}} if replies else {}
+    update = spent("select", *replies) if replies else {}
     if cut:
         update["degraded"] = [f"select: {ctx.selection} skipped to stay within max_tokens_per_query; voted instead"]
     return {**update, "answer": answer or majority([d["text"] for d in answers])}

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ragloop.providers.local_models import MINILM_NAME, gguf_path, minilm_folder
+from ragloop.providers.local_models import MINILM_NAME, gguf_path, minilm_folder, shipped_reranker_folder
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -85,10 +85,11 @@ class LocalProvider:
         from ragloop.providers.rerankers import HybridScoreReranker
 
         if ctx.local_reranker == "cross-encoder":
-            model = Path(ctx.local_reranker_path).expanduser() / "model.onnx"
+            folder = ctx.local_reranker_path or str(shipped_reranker_folder())
+            model = Path(folder).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
             hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
-            return _cross_encoder(ctx.local_reranker_path, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates)
+            return _cross_encoder(folder, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates)
         return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
 
 
