@@ -312,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130
+    except Exception as exc:
+        from ragloop.providers.resilience import is_provider_failure
+
+        if not is_provider_failure(exc):
+            raise
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        console.print(f"[red]error:[/red] a provider call failed after the retries and fallbacks configured: "
+                      f"{type(exc).__name__}: {first_line}")
+        return 1
 
 
 if __name__ == "__main__":

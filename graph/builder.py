@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import RetryPolicy
 
 from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
 from ragloop.graph.routing import fan_out, route_after_grade, route_after_refine, route_after_rerank, route_after_select
@@ -31,6 +32,7 @@ from ragloop.nodes.rerank import rerank
 from ragloop.nodes.retrieve import retrieve
 from ragloop.nodes.rewrite import rewrite
 from ragloop.nodes.select import select
+from ragloop.providers.resilience import is_transient
 
 #: Steps in the longest possible run: intake, retrieve, rerank, difficulty, grade;
 #: (rewrite, retrieve, rerank, grade) per rewrite; plan, generate, select; one per
@@ -45,6 +47,9 @@ def timed(name: str, node: Callable[[State, Runtime[Context]], dict]) -> Callabl
         start = time.perf_counter()
         update = node(state, runtime)
         update["timings"] = {name: round(time.perf_counter() - start, 4)}
+        attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
+        if attempt > 1:  # the RetryPolicy ran this node again after transient failures
+            update["retries"] = {name: attempt - 1}
         return update
 
     run.__name__ = name
@@ -52,22 +57,30 @@ def timed(name: str, node: Callable[[State, Runtime[Context]], dict]) -> Callabl
     return run
 
 
-def build_graph() -> StateGraph:
+def default_retry() -> RetryPolicy:
+    """Retry a node that called a provider on transient errors: 4 attempts, 1 s, 2 s, 4 s apart (±jitter)."""
+    return RetryPolicy(max_attempts=4, initial_interval=1.0, backoff_factor=2.0, max_interval=30.0, jitter=True,
+                       retry_on=is_transient)
+
+
+def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
+    """The graph, uncompiled. `retry` is the RetryPolicy of every node that calls a provider."""
+    retry = retry or default_retry()
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
-    for name, node in (
-        ("intake", intake),
-        ("retrieve", retrieve),
-        ("rerank", rerank),
-        ("difficulty", difficulty),
-        ("grade", grade),
-        ("rewrite", rewrite),
-        ("plan", plan_answers),
-        ("generate", generate),
-        ("select", select),
-        ("refine", refine),
-        ("finish", finish),
+    for name, node, calls_provider in (
+        ("intake", intake, False),
+        ("retrieve", retrieve, True),
+        ("rerank", rerank, True),
+        ("difficulty", difficulty, True),
+        ("grade", grade, True),
+        ("rewrite", rewrite, True),
+        ("plan", plan_answers, False),
+        ("generate", generate, True),
+        ("select", select, True),
+        ("refine", refine, True),
+        ("finish", finish, False),
     ):
-        builder.add_node(name, timed(name, node))
+        builder.add_node(name, timed(name, node), retry_policy=retry if calls_provider else None)
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "retrieve")
     builder.add_edge("retrieve", "rerank")
@@ -83,9 +96,9 @@ def build_graph() -> StateGraph:
     return builder
 
 
-def compile_graph(**kwargs):
+def compile_graph(retry: RetryPolicy | None = None, **kwargs):
     """Compile with the explicit recursion limit; kwargs (checkpointer, cache…) go to compile()."""
-    return build_graph().compile(name="ragloop", **kwargs).with_config(recursion_limit=RECURSION_LIMIT)
+    return build_graph(retry).compile(name="ragloop", **kwargs).with_config(recursion_limit=RECURSION_LIMIT)
 
 
 graph = compile_graph()

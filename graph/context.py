@@ -112,7 +112,22 @@ class Context:
     )
     aws_region: str = field(
         default_factory=lambda: os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-west-2")),
-        metadata={"description": "AWS region for Bedrock."},
+        metadata={"description": "AWS region for Bedrock (default: $AWS_REGION, $AWS_DEFAULT_REGION, us-west-2)."},
+    )
+    aws_profile: str = field(
+        default_factory=lambda: os.environ.get("AWS_PROFILE", ""),
+        metadata={"description": "AWS named profile for Bedrock credentials; '' for the default credential chain."},
+    )
+    bedrock_endpoint_url: str = field(
+        default="",
+        metadata={"description": "Endpoint URL for Bedrock runtime and agent-runtime calls (a VPC endpoint); "
+                                 "'' for the region's public one."},
+    )
+    bedrock_embedding_model: str = field(
+        default="amazon.titan-embed-text-v2:0", metadata={"description": "Bedrock embedding model id."}
+    )
+    nvidia_embedding_model: str = field(
+        default="nvidia/nv-embedqa-e5-v5", metadata={"description": "NVIDIA NeMo Retriever embedding model."}
     )
 
     # --- models ------------------------------------------------------------------
@@ -123,6 +138,21 @@ class Context:
     embedding_provider: str = field(
         default="local",
         metadata={"description": "Embedder for dense retrieval: local (all-MiniLM-L6-v2 int8 ONNX), nvidia or bedrock. The index must be built with the same one."},
+    )
+    fallback_chat_provider: str = field(
+        default="",
+        metadata={"description": "Chat provider to answer when the chat provider fails (e.g. local behind bedrock); "
+                                 "'' for none. Fallback answers are counted in usage and compute.fallbacks."},
+    )
+    request_timeout: float = field(
+        default=120.0,
+        metadata={"description": "Seconds one model, embedding or rerank call may take before it fails (and is "
+                                 "retried with backoff, or falls back)."},
+    )
+    requests_per_second: float = field(
+        default=0.0,
+        metadata={"description": "Client-side rate limit on chat calls per provider, shared by every run in the "
+                                 "process (0 = none)."},
     )
     local_chat_model: str = field(
         default="qwen2.5-coder-1.5b",
@@ -287,6 +317,7 @@ class Context:
             ("local_reranker", LOCAL_RERANKERS),
             ("difficulty_estimator", ESTIMATORS),
             ("selection", SELECTIONS),
+            ("fallback_chat_provider", ("", *PROVIDERS)),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -313,6 +344,8 @@ class Context:
         for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}.")
+        if self.request_timeout <= 0 or self.requests_per_second < 0:
+            raise ConfigError("request_timeout must be positive and requests_per_second 0 (none) or more.")
         if self.cross_encoder_candidates < 0:
             raise ConfigError("cross_encoder_candidates must be 0 (all) or more.")
         if self.bm25_weight < 0 or self.dense_weight < 0 or self.bm25_weight + self.dense_weight == 0:

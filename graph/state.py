@@ -18,8 +18,8 @@ def merge_usage(left: dict[str, dict[str, int]] | None, right: dict[str, dict[st
     return merged
 
 
-def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
-    """Sum seconds spent per node across loop iterations."""
+def sum_per_node(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Sum a number per node across loop iterations and parallel samples (seconds, retries)."""
     merged = dict(left or {})
     for node, seconds in (right or {}).items():
         merged[node] = round(merged.get(node, 0.0) + seconds, 4)
@@ -59,7 +59,8 @@ class OutputState(TypedDict, total=False):
     usage: Annotated[dict[str, dict[str, int]], merge_usage]  # per node
     usage_by_model: Annotated[dict[str, dict[str, int]], merge_usage]  # per model: what the price table reads
     cost_usd: float
-    timings: Annotated[dict[str, float], merge_timings]
+    timings: Annotated[dict[str, float], sum_per_node]
+    retries: Annotated[dict[str, int], sum_per_node]  # per node: attempts the RetryPolicy added
     rewrites: int
     warnings: Annotated[list[str], operator.add]
 

@@ -52,6 +52,8 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
             "selection": ctx.selection,
             "refine_rounds": rounds,
             "degraded": list(state.get("degraded", [])),
+            "retries": dict(state.get("retries") or {}),
+            "fallbacks": {node: u["fallbacks"] for node, u in usage.items() if u.get("fallbacks")},
             "stop_reason": stop,
         },
         "cost_usd": cost_of(state.get("usage_by_model") or {}, ctx),

@@ -24,6 +24,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         # Accumulated fields are overwritten, not added to.
         "usage": Overwrite({}),
         "usage_by_model": Overwrite({}),
+        "retries": Overwrite({}),
         "relevant": Overwrite([]),
         "drafts": Overwrite([]),
         "degraded": Overwrite([]),

@@ -16,6 +16,7 @@ from ragloop.providers.nvidia import NvidiaProvider
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
     from ragloop.graph.context import Context
     from ragloop.providers.rerankers import Reranker
@@ -25,13 +26,22 @@ PROVIDERS = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": Be
 
 
 def chat_model(ctx: Context, role: str, *, max_tokens: int, temperature: float | None = None,
-               seed: int | None = None, model: str = "") -> BaseChatModel:
-    """The chat model for a role; `model` ('' = the provider's configured one) routes by difficulty."""
-    return PROVIDERS[ctx.chat_provider].chat_model(
-        ctx, role=role, max_tokens=max_tokens, model=model,
-        temperature=ctx.temperature if temperature is None else temperature,
-        seed=ctx.seed if seed is None else seed,
-    )
+               seed: int | None = None, model: str = "") -> BaseChatModel | Runnable:
+    """The chat model for a role; `model` ('' = the provider's configured one) routes by difficulty.
+
+    With ``fallback_chat_provider`` set, a failed call is answered by that
+    provider's configured model instead (see providers/resilience.py).
+    """
+    settings = {"role": role, "max_tokens": max_tokens, "seed": ctx.seed if seed is None else seed,
+                "temperature": ctx.temperature if temperature is None else temperature}
+    primary = PROVIDERS[ctx.chat_provider].chat_model(ctx, model=model, **settings)
+    backup = ctx.fallback_chat_provider
+    if not backup or backup == ctx.chat_provider:
+        return primary
+    from ragloop.providers.resilience import with_fallback
+
+    return with_fallback(primary, lambda: PROVIDERS[backup].chat_model(ctx, model="", **settings),
+                         f"{ctx.chat_provider}->{backup}")
 
 
 def embeddings(ctx: Context) -> tuple[str, Embeddings]:

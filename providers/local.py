@@ -73,8 +73,8 @@ class LocalProvider:
             seed=seed,
             logprobs=True,
             top_logprobs=10,
-            max_retries=0,
-            timeout=600,
+            max_retries=0,  # the graph's RetryPolicy retries
+            timeout=ctx.request_timeout,
             metadata={"ragloop_role": role},
         )
 
