@@ -123,6 +123,11 @@ class Context:
         metadata={"description": "Endpoint URL for Bedrock runtime and agent-runtime calls (a VPC endpoint); "
                                  "'' for the region's public one."},
     )
+    bedrock_prompt_caching: bool = field(
+        default=True,
+        metadata={"description": "Mark the passage block of every prompt as a Bedrock cache point (models that "
+                                 "support prompt caching: Claude 3.5 Haiku and later, Nova)."},
+    )
     bedrock_embedding_model: str = field(
         default="amazon.titan-embed-text-v2:0", metadata={"description": "Bedrock embedding model id."}
     )

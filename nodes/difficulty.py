@@ -78,7 +78,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             if estimator == "logprob":
                 confidence = mean_token_probability(draft)
             else:
-                confidence = stated_confidence(str(draft.content))
+                confidence = stated_confidence(draft.text)
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]

@@ -20,7 +20,7 @@ def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
     reply = model.invoke(GENERATE_PROMPT.format_messages(passages=format_passages(state["docs"]),
                                                          question=state["question"]))
     draft = {
-        "text": renumber_citations(str(reply.content).strip(), state["numbers"]),
+        "text": renumber_citations(reply.text.strip(), state["numbers"]),
         "sample": state["sample"],
         "partition": state["partition"],
         "confidence": mean_token_probability(reply),

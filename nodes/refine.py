@@ -25,12 +25,12 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
                 "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"]}
     model = providers.chat_model(ctx, "refine", max_tokens=ctx.refine_max_tokens, model=state["budget"].get("model", ""))
     critique = model.invoke(critique_prompt)
-    verdict = str(critique.content).strip()
+    verdict = critique.text.strip()
     if not verdict or verdict.rstrip(".").upper() == NO_ISSUES:
         return {"refine_rounds": rounds, "stop_reason": "converged", **spent("refine", critique)}
     revision = model.invoke(REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft,
                                                           critique=verdict))
-    revised = str(revision.content).strip()
+    revised = revision.text.strip()
     update = {"refine_rounds": rounds, **spent("refine", critique, revision)}
     if not revised or normalize_answer(revised) == normalize_answer(draft):
         return {**update, "stop_reason": "converged"}

@@ -25,7 +25,7 @@ def rewrite(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     model = providers.chat_model(ctx, "rewrite", max_tokens=ctx.rewrite_max_tokens)
     reply = model.invoke(rewrite_prompt(state))
-    new_query = " ".join(str(reply.content).split()).strip().strip('"') or state["question"]
+    new_query = " ".join(reply.text.split()).strip().strip('"') or state["question"]
     return {
         "query": new_query,
         "rewrites": state.get("rewrites", 0) + 1,

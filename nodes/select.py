@@ -62,7 +62,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
         listed = "\n".join(f"{i}. {d['text']}" for i, d in enumerate(answers, start=1))
         reply = call(MERGE_PROMPT.format_messages(passages=passages, question=question, candidates=listed),
                      ctx.generate_max_tokens)
-        answer = str(reply.content).strip() if reply is not None else None
+        answer = reply.text.strip() if reply is not None else None
     else:  # verifier: p(yes) that each distinct answer is right
         scores = {}
         for d in answers:
