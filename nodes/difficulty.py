@@ -75,10 +75,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
             draft = model.invoke(messages)
             update.update(spent("difficulty", draft))
-            if estimator == "logprob":
-                confidence = mean_token_probability(draft)
-            else:
-                confidence = stated_confidence(draft.text)
+            confidence = mean_token_probability(draft) if estimator == "logprob" else stated_confidence(draft.text)
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
