@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 from ragloop.errors import ConfigError
 
 PROVIDERS = ("local", "nvidia", "bedrock")
-RERANK_PROVIDERS = ("local", "nvidia", "bedrock", "none")
+RERANK_PROVIDERS = ("local", "nvidia", "bedrock", "cohere", "none")
 LOCAL_RERANKERS = ("hybrid-score", "cross-encoder")
 LEVELS = ("easy", "medium", "hard")
 ESTIMATORS = ("logprob", "verbal", "retrieval", "fixed")
@@ -73,7 +73,7 @@ class Context:
     # --- rerank ----------------------------------------------------------------
     rerank_provider: str = field(
         default="local",
-        metadata={"description": "Reranker: local, nvidia (NeMo Retriever NIM), bedrock (Cohere/Amazon Rerank) or none (keep the retrieval order)."},
+        metadata={"description": "Reranker: local, nvidia (NeMo Retriever NIM), bedrock (Cohere/Amazon Rerank), cohere (Cohere API) or none (keep the retrieval order)."},
     )
     top_n: int = field(
         default=5,
@@ -109,6 +109,12 @@ class Context:
     bedrock_rerank_model_arn: str = field(
         default="",
         metadata={"description": "Bedrock rerank model ARN, e.g. arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0."},
+    )
+    cohere_rerank_model: str = field(
+        default="rerank-v3.5", metadata={"description": "Cohere Rerank model (rerank_provider=cohere; COHERE_API_KEY)."}
+    )
+    cohere_base_url: str = field(
+        default="", metadata={"description": "Cohere API base URL; '' for api.cohere.com."}
     )
     aws_region: str = field(
         default_factory=lambda: os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-west-2")),

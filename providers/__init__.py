@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ragloop.providers.bedrock import BedrockProvider
+from ragloop.providers.cohere import CohereProvider
 from ragloop.providers.local import LocalProvider
 from ragloop.providers.nvidia import NvidiaProvider
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from ragloop.providers.rerankers import Reranker
     from ragloop.retrieval.index import HybridIndex
 
-PROVIDERS = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider()}
+PROVIDERS = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider(),
+             "cohere": CohereProvider()}
 
 
 def chat_model(ctx: Context, role: str, *, max_tokens: int, temperature: float | None = None,
