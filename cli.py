@@ -39,7 +39,10 @@ def parse_settings(items: list[str], option: str = "--set") -> dict[str, str]:
 def build_context(args: argparse.Namespace):
     from ragloop.graph.context import Context
 
-    overrides = parse_settings(getattr(args, "set", None) or [])
+    overrides = {}
+    if getattr(args, "provider", None):  # one provider for chat, embeddings and rerank; --set can still split them
+        overrides |= dict.fromkeys(("chat_provider", "embedding_provider", "rerank_provider"), args.provider)
+    overrides |= parse_settings(getattr(args, "set", None) or [])
     if getattr(args, "index", None):
         overrides["index_path"] = args.index
     if getattr(args, "model", None):
@@ -246,6 +249,8 @@ def parser() -> argparse.ArgumentParser:
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--index", help="index folder (default: $RAGLOOP_INDEX or ~/.ragloop/index)")
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a Context setting (repeatable)")
+        sp.add_argument("--provider", metavar="local|nvidia|bedrock",
+                        help="chat, embeddings and rerank from one provider (default local); see README, Providers")
 
     sp = sub.add_parser("index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz)")
     sp.add_argument("paths", nargs="+")

@@ -139,3 +139,32 @@ def test_the_cli_names_a_provider_failure_in_one_line(nim, nvidia_context, capsy
                  "--set", "difficulty_estimator=verbal"])
     err = capsys.readouterr().err
     assert code == 1 and "a provider call failed" in err and "[500]" in err and "Traceback" not in err
+
+
+def test_ask_provider_nvidia_end_to_end_and_the_key_never_shows(nim, nvidia_context, capsys, monkeypatch):
+    import json
+
+    from ragloop.cli import main
+
+    monkeypatch.setenv("NVIDIA_API_KEY", "nvapi-secret-123")
+    monkeypatch.setenv("RAGLOOP_INDEX", nvidia_context.index_path)
+    code = main(["ask", "Where is Normandy?", "--provider", "nvidia", "--json", "--set", f"nvidia_base_url={nim.url}",
+                 "--set", "difficulty_estimator=verbal", "--set", f"nvidia_chat_model={CHAT}"])
+    captured = capsys.readouterr()
+    assert code == 0
+    result = json.loads(captured.out)
+    assert result["answer"] == "France [1]" and CHAT in result["usage_by_model"]
+    assert "nvapi-secret-123" not in captured.out + captured.err
+    assert all(headers.get("Authorization") == "Bearer nvapi-secret-123" for _, _, headers in nim.requests)
+
+
+def test_the_rate_limiter_is_one_bucket_shared_by_every_chat_model(nvidia_context):
+    from dataclasses import replace
+
+    from ragloop import providers
+
+    ctx = replace(nvidia_context, requests_per_second=5.0)
+    first = providers.chat_model(ctx, "grade", max_tokens=8)
+    second = providers.chat_model(ctx, "generate", max_tokens=8)
+    assert first.rate_limiter is second.rate_limiter is not None
+    assert providers.chat_model(nvidia_context, "grade", max_tokens=8).rate_limiter is None
