@@ -51,27 +51,33 @@ def build_context(args: argparse.Namespace):
 
 
 # --- index ----------------------------------------------------------------------------
-def run_index(paths: list[str], ctx) -> dict:
+def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | None = None) -> dict:
+    """Index exactly these files; with add, add or replace them by source; delete removes sources."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ragloop import providers
-    from ragloop.retrieval.index import build_index
+    from ragloop.retrieval.index import update_index
     from ragloop.retrieval.loaders import load_documents
 
-    docs = load_documents(paths)
+    docs = load_documents(paths) if paths else []
     name, embedder = providers.embeddings(ctx)
-    console.print(f"Indexing {len(docs)} documents with {name} into {ctx.index_path}")
+    what = "Adding" if add else "Indexing"
+    console.print(f"{what} {len(docs)} documents with {name} into {ctx.index_path}"
+                  + (f", deleting {len(delete)} source(s)" if delete else ""))
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), console=console, transient=True,
     ) as bar:
-        task = bar.add_task("embedding chunks", total=None)
-        manifest = build_index(
-            docs, embedder, name, ctx.index_path,
+        task = bar.add_task("embedding new chunks", total=None)
+        manifest = update_index(
+            ctx.index_path, embedder, name, add=docs, delete_sources=delete or [], replace_all=not (add or delete),
             chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap, batch_size=ctx.embed_batch_size,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    console.print(f"Indexed {manifest['chunks']} chunks from {manifest['documents']} documents.")
+    change = manifest["last_update"]
+    console.print(f"Index: {manifest['chunks']} chunks from {len(manifest['sources'])} source(s); "
+                  f"{change['added_chunks']} chunks added, {change['removed_chunks']} removed, "
+                  f"{change['embedded_chunks']} embedded, {change['reused_vectors']} vectors reused.")
     return manifest
 
 
@@ -158,7 +164,16 @@ def print_result(result: dict) -> None:
 
 # --- commands -------------------------------------------------------------------------
 def cmd_index(args) -> int:
-    manifest = run_index(args.paths, build_context(args))
+    ctx = build_context(args)
+    if args.list:
+        from ragloop.retrieval.index import HybridIndex
+
+        for source in HybridIndex.load(ctx.index_path).manifest.get("sources", []):
+            out.print(source)
+        return 0
+    if not args.paths and not args.delete:
+        raise ConfigError("Give files to index, or --delete SOURCE, or --list.")
+    manifest = run_index(args.paths, ctx, add=args.add, delete=args.delete)
     if args.json:
         out.print_json(json.dumps(manifest))
     return 0
@@ -253,7 +268,10 @@ def parser() -> argparse.ArgumentParser:
                         help="chat, embeddings and rerank from one provider (default local); see README, Providers")
 
     sp = sub.add_parser("index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz)")
-    sp.add_argument("paths", nargs="+")
+    sp.add_argument("paths", nargs="*", help="files or folders; without --add the index holds exactly these")
+    sp.add_argument("--add", action="store_true", help="add these files to the index (a file indexed before is replaced)")
+    sp.add_argument("--delete", action="append", metavar="SOURCE", help="remove a source from the index (repeatable)")
+    sp.add_argument("--list", action="store_true", help="list the sources in the index")
     sp.add_argument("--json", action="store_true", help="print the index manifest as JSON")
     common(sp)
     sp.set_defaults(func=cmd_index)

@@ -10,10 +10,9 @@ Layout of an index folder::
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from ragloop.errors import IndexLoadError, InputError
 from ragloop.fileutil import sha256_file
 from ragloop.retrieval.bm25 import BM25, analyse, count_tokens
 from ragloop.retrieval.fusion import weighted_rrf
+from ragloop.retrieval.versions import new_staging, publish, writer_lock
 
 FORMAT_VERSION = 1
 FILES = ("documents.jsonl", "dense.faiss", "bm25.json")
@@ -35,15 +35,16 @@ FILES = ("documents.jsonl", "dense.faiss", "bm25.json")
 Progress = Callable[[int, int], None]
 
 
-def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: int) -> list[Document]:
-    """Split with LangChain's recursive splitter, ~chunk_size tokens each; ids are unique and stable."""
+def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: int,
+                    taken: set[str] | frozenset[str] = frozenset()) -> list[Document]:
+    """Split with LangChain's recursive splitter, ~chunk_size tokens each; ids are unique (also against `taken`)."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=count_tokens
     )
     chunks: list[Document] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = dict.fromkeys(taken, 0)
     for doc in docs:
         pieces = splitter.split_text(doc.page_content)
         for n, piece in enumerate(pieces):
@@ -69,15 +70,8 @@ def _embed(chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, 
     return matrix / np.maximum(norms, 1e-12)
 
 
-def _replace_folder(staged: Path, target: Path) -> None:
-    """Move a complete staged folder into place; the old index survives until the new one is in."""
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.replace(target, retired)
-        os.replace(staged, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staged, target)
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def build_index(
@@ -91,20 +85,86 @@ def build_index(
     batch_size: int = 64,
     progress: Progress | None = None,
 ) -> dict:
-    """Chunk, embed and write an index folder atomically; returns its manifest."""
+    """An index of exactly these documents at target (replacing what is there); returns its manifest.
+
+    Chunks whose text the current index already holds keep their vectors: only
+    new or changed text is embedded.
+    """
+    return update_index(target, embeddings, embedder_name, add=docs, replace_all=True, chunk_size=chunk_size,
+                        chunk_overlap=chunk_overlap, batch_size=batch_size, progress=progress)
+
+
+def update_index(
+    target: str | Path,
+    embeddings: Embeddings,
+    embedder_name: str,
+    *,
+    add: Sequence[Document] = (),
+    delete_sources: Sequence[str] = (),
+    replace_all: bool = False,
+    chunk_size: int = 400,
+    chunk_overlap: int = 50,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+) -> dict:
+    """Add, replace or delete documents by source and publish the result as a new version, atomically.
+
+    A document whose ``source`` the index already holds replaces every chunk of
+    that source; ``delete_sources`` removes sources from BM25 and FAISS alike.
+    Only chunks whose text is not in the index yet are embedded. Returns the new
+    manifest, whose ``last_update`` counts what changed.
+    """
+    target = Path(target).expanduser()
+    with writer_lock(target):
+        old = _current(target, embedder_name, chunk_size, chunk_overlap)
+        replaced = {d.metadata.get("source") for d in add} | set(delete_sources)
+        missing = set(delete_sources) - {d.metadata.get("source") for d in (old.documents if old else [])}
+        if missing:
+            raise InputError(f"Nothing indexed comes from {', '.join(sorted(missing))}; "
+                             "`ragloop index --list` shows the sources.")
+        kept = [] if (replace_all or old is None) else [d for d in old.documents
+                                                         if d.metadata.get("source") not in replaced]
+        new = chunk_documents(add, chunk_size, chunk_overlap, taken={d.metadata["id"] for d in kept})
+        chunks = kept + new
+        if not chunks:
+            raise InputError("The index would hold no text; add documents with text in them.")
+        known = {}
+        if old is not None:
+            vectors = old.dense.reconstruct_n(0, old.dense.ntotal)
+            known = {_text_key(d.page_content): vectors[i] for i, d in enumerate(old.documents)}
+        todo = [c for c in chunks if _text_key(c.page_content) not in known]
+        if todo:
+            fresh = _embed(todo, embeddings, batch_size, progress)
+            known |= {_text_key(c.page_content): v for c, v in zip(todo, fresh, strict=True)}
+        matrix = np.stack([known[_text_key(c.page_content)] for c in chunks]).astype(np.float32)
+        removed = len(old.documents) - len(kept) if old else 0
+        stats = {"added_chunks": len(new), "removed_chunks": removed, "embedded_chunks": len(todo),
+                 "reused_vectors": len(chunks) - len(todo)}
+        return _write(chunks, matrix, embedder_name, target, chunk_size, chunk_overlap, stats)
+
+
+def _current(target: Path, embedder_name: str, chunk_size: int, chunk_overlap: int) -> HybridIndex | None:
+    """The index now at target, if there is one this update can build on."""
+    if not target.exists():
+        return None
+    if not (target / "manifest.json").exists():
+        if target.is_dir() and not any(target.iterdir()):
+            return None
+        raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
+    try:
+        old = HybridIndex.load(target)
+    except IndexLoadError:
+        return None  # unreadable: rebuilt from what is given
+    same = (old.manifest.get("embedder"), old.manifest.get("chunk_size"), old.manifest.get("chunk_overlap")) == (
+        embedder_name, chunk_size, chunk_overlap)
+    return old if same else None
+
+
+def _write(chunks: list[Document], matrix: np.ndarray, embedder_name: str, target: Path, chunk_size: int,
+           chunk_overlap: int, stats: dict) -> dict:
     import faiss
 
-    target = Path(target).expanduser()
-    manifest_missing = target.exists() and not (target / "manifest.json").exists()
-    if manifest_missing and (not target.is_dir() or any(target.iterdir())):
-        raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
-    chunks = chunk_documents(docs, chunk_size, chunk_overlap)
-    if not chunks:
-        raise InputError("The documents given hold no text to index.")
-    matrix = _embed(chunks, embeddings, batch_size, progress)
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staged = new_staging(target)
     try:
         with open(staged / "documents.jsonl", "w", encoding="utf-8") as fh:
             for chunk in chunks:
@@ -120,14 +180,16 @@ def build_index(
             "embedder": embedder_name,
             "dimension": int(matrix.shape[1]),
             "chunks": len(chunks),
-            "documents": len(docs),
+            "documents": len({c.metadata.get("doc_key") for c in chunks}),
+            "sources": sorted({str(c.metadata.get("source")) for c in chunks}),
             "chunk_size": chunk_size,
             "chunk_overlap": chunk_overlap,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "last_update": stats,
             "sha256": {name: sha256_file(staged / name) for name in FILES},
         }
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _replace_folder(staged, target)
+        publish(staged, target)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

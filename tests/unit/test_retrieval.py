@@ -6,12 +6,14 @@ import gzip
 import json
 
 import pytest
+from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.retrieval.fusion import weighted_rrf
 from ragloop.retrieval.index import HybridIndex, build_index
 from ragloop.retrieval.loaders import load_documents
+from ragloop.retrieval.versions import versions_dir
 from tests.conftest import FACTS, fact_documents
 
 
@@ -78,11 +80,12 @@ def test_a_failed_rebuild_leaves_the_old_index_whole(fake_index):
             raise RuntimeError("embedder died")
 
     before = (fake_index / "manifest.json").read_text()
+    changed = [Document(page_content=d.page_content + " Changed.", metadata=d.metadata) for d in fact_documents()]
     with pytest.raises(RuntimeError):
-        build_index(fact_documents(), Broken(size=32), "fake-hash-32", fake_index)
+        build_index(changed, Broken(size=32), "fake-hash-32", fake_index)
     assert (fake_index / "manifest.json").read_text() == before
     HybridIndex.load(fake_index)
-    assert not [p for p in fake_index.parent.iterdir() if p.name.startswith(".")]
+    assert not list(versions_dir(fake_index).glob("tmp-*"))
 
 
 def test_rebuild_replaces_the_index(fake_index):
