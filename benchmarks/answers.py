@@ -101,8 +101,16 @@ def run_answers(
     out_dir: Path = Path("bench-results/answers"),
     fresh: bool = False,
 ) -> dict:
-    """Answer the sampled questions with every variant, streaming rows to out_dir/results.jsonl."""
-    from ragloop.graph.builder import graph
+    """Answer the sampled questions with every variant, streaming rows to out_dir/results.jsonl.
+
+    The graph has an in-memory node cache, so configurations that differ only
+    after retrieval (or reranking) share those results for the same question.
+    """
+    from langgraph.cache.memory import InMemoryCache
+
+    from ragloop.graph.builder import compile_graph
+
+    graph = compile_graph(cache=InMemoryCache())
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     dataset.require_answers()

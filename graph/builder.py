@@ -18,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
 
+from ragloop.graph.caching import CACHE_POLICIES
 from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
 from ragloop.graph.routing import fan_out, route_after_grade, route_after_refine, route_after_rerank, route_after_select
 from ragloop.graph.state import InputState, OutputState, State
@@ -80,7 +81,8 @@ def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
         ("refine", refine, True),
         ("finish", finish, False),
     ):
-        builder.add_node(name, timed(name, node), retry_policy=retry if calls_provider else None)
+        builder.add_node(name, timed(name, node), retry_policy=retry if calls_provider else None,
+                         cache_policy=CACHE_POLICIES.get(name))
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "retrieve")
     builder.add_edge("retrieve", "rerank")

@@ -311,6 +311,14 @@ class Context:
         metadata={"description": f"Cap on query rewrites (at most {MAX_REWRITES_CEILING})."},
     )
 
+    # --- caching -------------------------------------------------------------------
+    cache_ttl_seconds: int = field(
+        default=3600,
+        metadata={"description": "How long a cached retrieve or rerank result serves a repeated query with the "
+                                 "same settings and index (0 = no cache hits; at most a day). Needs a graph "
+                                 "compiled with a cache (the CLI's is in memory)."},
+    )
+
     # --- input ---------------------------------------------------------------------
     max_question_chars: int = field(
         default=2000, metadata={"description": "Longest question accepted, in characters."}
@@ -355,6 +363,8 @@ class Context:
         for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}.")
+        if not 0 <= self.cache_ttl_seconds <= 86_400:
+            raise ConfigError("cache_ttl_seconds must be between 0 (off) and 86400 (a day).")
         if self.request_timeout <= 0 or self.requests_per_second < 0:
             raise ConfigError("request_timeout must be positive and requests_per_second 0 (none) or more.")
         if self.cross_encoder_candidates < 0:

@@ -71,6 +71,7 @@ class State(InputState, OutputState, total=False):
     reranked: list[Document]
     relevant: Annotated[list[Document], merge_documents]
     plan: dict[str, Any]  # the sampling plan after the token budget: samples, partitions, docs
+    cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers
     drafts: Annotated[list[Draft], operator.add]  # filled in parallel by the generate fan-out
     refine_rounds: int
     degraded: Annotated[list[str], operator.add]  # what the token budget cut, in order

@@ -5,14 +5,17 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
+from ragloop.graph.caching import cache_scope
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._shared import validate_question
 
 
 def intake(state: State, runtime: Runtime[Context]) -> dict:
-    question = validate_question(state.get("question"), get_context(runtime))
+    ctx = get_context(runtime)
+    question = validate_question(state.get("question"), ctx)
     return {
+        "cache_scope": cache_scope(ctx),
         "question": question,
         "query": question,
         "rewrites": 0,
