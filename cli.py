@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from contextlib import closing, contextmanager
 from dataclasses import fields
 from importlib import resources
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -113,15 +116,45 @@ def _node_summary(node: str, update: dict) -> str:
     return ""
 
 
-def ask(question: str, ctx, *, show_progress: bool = True) -> dict:
-    """Run the graph, printing each node as it finishes; returns the output state."""
-    from ragloop.graph.builder import graph
+def threads_file() -> Path:
+    return Path(os.environ.get("RAGLOOP_HOME", "~/.ragloop")).expanduser() / "threads.sqlite"
+
+
+def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:
+    """Run the graph, printing each node as it finishes; returns the output state.
+
+    With a thread id the run is checkpointed in $RAGLOOP_HOME/threads.sqlite: the
+    next question in the same thread continues the conversation, in this process
+    or a later one.
+    """
     from ragloop.nodes._shared import validate_question
 
     question = validate_question(question, ctx)
+    with _graph_for(thread) as (graph, config):
+        return _run(graph, config, question, ctx, show_progress)
+
+
+@contextmanager
+def _graph_for(thread: str | None):
+    from ragloop.graph.builder import compile_graph, graph
+
+    if not thread:
+        yield graph, {}
+        return
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = threads_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path, check_same_thread=False)) as conn:
+        yield compile_graph(checkpointer=SqliteSaver(conn)), {"configurable": {"thread_id": thread}}
+
+
+def _run(graph, config: dict, question: str, ctx, show_progress: bool) -> dict:
     result: dict = {}
     start = time.perf_counter()
-    for mode, chunk in graph.stream({"question": question}, context=ctx, stream_mode=["updates", "values"]):
+    for mode, chunk in graph.stream({"question": question}, config, context=ctx, stream_mode=["updates", "values"]):
         if mode == "values":
             result = chunk
             continue
@@ -134,6 +167,8 @@ def ask(question: str, ctx, *, show_progress: bool = True) -> dict:
 
 
 def print_result(result: dict) -> None:
+    if result.get("asked") and result.get("question") != result["asked"]:
+        out.print(f"\n[bold]Standalone question:[/bold] {result['question']}")
     out.print(f"\n[bold]Answer:[/bold] {result.get('answer', '')}")
     for c in result.get("citations", []):
         title = f" — {c['title']}" if c.get("title") else ""
@@ -181,7 +216,7 @@ def cmd_index(args) -> int:
 
 def cmd_ask(args) -> int:
     ctx = build_context(args)
-    result = ask(args.question, ctx, show_progress=not args.json)
+    result = ask(args.question, ctx, show_progress=not args.json, thread=args.thread)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     else:
@@ -280,6 +315,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("question")
     sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
     sp.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    sp.add_argument("--thread", metavar="ID", help="continue (or start) a conversation; follow-ups are made "
+                                                 "standalone from it ($RAGLOOP_HOME/threads.sqlite)")
     common(sp)
     sp.set_defaults(func=cmd_ask)
 

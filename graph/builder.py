@@ -1,6 +1,6 @@
 """The graph's wiring.
 
-    START → intake → retrieve → rerank → difficulty (first pass only) → grade
+    START → intake → (condense: a follow-up in a thread) → retrieve → rerank → difficulty (first pass only) → grade
     grade → rewrite → retrieve …        while too little is relevant and rewrites and tokens remain
     grade → plan ⇉ generate × N (Send)  → select → refine ⟲ (hard questions) → finish → END
 
@@ -20,8 +20,16 @@ from langgraph.types import RetryPolicy
 
 from ragloop.graph.caching import CACHE_POLICIES
 from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
-from ragloop.graph.routing import fan_out, route_after_grade, route_after_refine, route_after_rerank, route_after_select
+from ragloop.graph.routing import (
+    fan_out,
+    route_after_grade,
+    route_after_intake,
+    route_after_refine,
+    route_after_rerank,
+    route_after_select,
+)
 from ragloop.graph.state import InputState, OutputState, State
+from ragloop.nodes.condense import condense
 from ragloop.nodes.difficulty import difficulty
 from ragloop.nodes.finish import finish
 from ragloop.nodes.generate import generate
@@ -35,10 +43,10 @@ from ragloop.nodes.rewrite import rewrite
 from ragloop.nodes.select import select
 from ragloop.providers.resilience import is_transient
 
-#: Steps in the longest possible run: intake, retrieve, rerank, difficulty, grade;
+#: Steps in the longest possible run: intake, condense, retrieve, rerank, difficulty, grade;
 #: (rewrite, retrieve, rerank, grade) per rewrite; plan, generate, select; one per
 #: refinement round; finish; with headroom.
-RECURSION_LIMIT = 5 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 1 + 5
+RECURSION_LIMIT = 6 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 1 + 5
 
 
 def timed(name: str, node: Callable[[State, Runtime[Context]], dict]) -> Callable[[State, Runtime[Context]], dict]:
@@ -70,6 +78,7 @@ def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     for name, node, calls_provider in (
         ("intake", intake, False),
+        ("condense", condense, True),
         ("retrieve", retrieve, True),
         ("rerank", rerank, True),
         ("difficulty", difficulty, True),
@@ -84,7 +93,8 @@ def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
         builder.add_node(name, timed(name, node), retry_policy=retry if calls_provider else None,
                          cache_policy=CACHE_POLICIES.get(name))
     builder.add_edge(START, "intake")
-    builder.add_edge("intake", "retrieve")
+    builder.add_conditional_edges("intake", route_after_intake, ["condense", "retrieve"])
+    builder.add_edge("condense", "retrieve")
     builder.add_edge("retrieve", "rerank")
     builder.add_conditional_edges("rerank", route_after_rerank, ["difficulty", "grade"])
     builder.add_edge("difficulty", "grade")

@@ -311,6 +311,16 @@ class Context:
         metadata={"description": f"Cap on query rewrites (at most {MAX_REWRITES_CEILING})."},
     )
 
+    # --- threads ---------------------------------------------------------------------
+    history_turns: int = field(
+        default=4,
+        metadata={"description": "In a thread (a checkpointer with a thread id), how many earlier turns the "
+                                 "condense step reads to make a follow-up standalone (0 = never condense)."},
+    )
+    condense_max_tokens: int = field(
+        default=64, metadata={"description": "Output token cap of the condensed follow-up question."}
+    )
+
     # --- caching -------------------------------------------------------------------
     cache_ttl_seconds: int = field(
         default=3600,

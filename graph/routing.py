@@ -13,6 +13,11 @@ from ragloop.nodes.rewrite import rewrite_affordable
 from ragloop.nodes.select import found
 
 
+def route_after_intake(state: State, runtime: Runtime[Context]) -> Literal["condense", "retrieve"]:
+    """A follow-up in a thread is made standalone first; a first question goes straight to search."""
+    return "condense" if state.get("history") and get_context(runtime).history_turns else "retrieve"
+
+
 def route_after_rerank(state: State) -> Literal["difficulty", "grade"]:
     """The first pass estimates difficulty (which sets the budget); rewrite passes go straight to grading."""
     return "grade" if state.get("budget") else "difficulty"

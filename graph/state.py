@@ -52,6 +52,8 @@ class InputState(TypedDict):
 
 class OutputState(TypedDict, total=False):
     answer: str
+    asked: str  # the question as asked
+    question: str  # what was searched and answered: `asked`, made standalone from a thread's history
     citations: list[dict[str, Any]]
     difficulty: dict[str, Any]  # level, score, confidence, estimator (+ the signals it read)
     budget: dict[str, Any]  # what the difficulty table granted: docs, samples, partitions, refine_rounds, model
@@ -71,6 +73,7 @@ class State(InputState, OutputState, total=False):
     reranked: list[Document]
     relevant: Annotated[list[Document], merge_documents]
     plan: dict[str, Any]  # the sampling plan after the token budget: samples, partitions, docs
+    history: Annotated[list[dict[str, str]], operator.add]  # a thread's earlier (question, answer) turns
     cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers
     drafts: Annotated[list[Draft], operator.add]  # filled in parallel by the generate fan-out
     refine_rounds: int

@@ -43,6 +43,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
     docs = state.get("relevant", [])[: plan.get("docs", 0)]
     return {
         "answer": answer,
+        "history": [{"question": state.get("asked") or state["question"], "answer": answer}],
         "citations": citations_for(answer, docs) if found(answer) and docs else [],
         "compute": {
             "tokens": tokens_spent(usage),

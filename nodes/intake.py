@@ -16,6 +16,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
     question = validate_question(state.get("question"), ctx)
     return {
         "cache_scope": cache_scope(ctx),
+        "asked": question,
         "question": question,
         "query": question,
         "rewrites": 0,

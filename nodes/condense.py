@@ -1,0 +1,21 @@
+"""condense: in a thread, turn a follow-up question into a standalone one before anything is searched."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from ragloop import providers
+from ragloop.graph.context import Context, get_context
+from ragloop.graph.state import State
+from ragloop.nodes._shared import spent
+from ragloop.prompts.condense import CONDENSE_PROMPT
+
+
+def condense(state: State, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
+    turns = state.get("history", [])[-ctx.history_turns:]
+    history = "\n".join(f"Q: {t['question']}\nA: {t['answer']}" for t in turns)
+    model = providers.chat_model(ctx, "condense", max_tokens=ctx.condense_max_tokens)
+    reply = model.invoke(CONDENSE_PROMPT.format_messages(history=history, question=state["question"]))
+    standalone = " ".join(reply.text.split()).strip().strip('"') or state["question"]
+    return {"question": standalone, "query": standalone, **spent("condense", reply)}
