@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
@@ -42,6 +43,7 @@ from ragloop.nodes.retrieve import retrieve
 from ragloop.nodes.rewrite import rewrite
 from ragloop.nodes.select import select
 from ragloop.providers.resilience import is_transient
+from ragloop.serving import metrics
 
 #: Steps in the longest possible run: intake, condense, retrieve, rerank, difficulty, grade;
 #: (rewrite, retrieve, rerank, grade) per rewrite; plan, generate, select; one per
@@ -49,16 +51,28 @@ from ragloop.providers.resilience import is_transient
 RECURSION_LIMIT = 6 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 1 + 5
 
 
-def timed(name: str, node: Callable[[State, Runtime[Context]], dict]) -> Callable[[State, Runtime[Context]], dict]:
-    """Record the node's wall time in state['timings'] (summed over loop iterations)."""
+def timed(name: str, node: Callable[[State, Runtime[Context]], dict], *, ends_run: bool = False):
+    """The node, instrumented: its wall time in state['timings'] (summed over loop iterations), the retry
+    policy's extra attempts in state['retries'], and Prometheus metrics (serving/metrics.py) per node and,
+    for the node that ends a run, per run (attributed to the API key the server authenticated)."""
 
-    def run(state: State, runtime: Runtime[Context]) -> dict:
+    def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict:
         start = time.perf_counter()
-        update = node(state, runtime)
-        update["timings"] = {name: round(time.perf_counter() - start, 4)}
+        try:
+            update = node(state, runtime)
+        except BaseException as exc:
+            metrics.observe_node(name, time.perf_counter() - start, exc)
+            raise
+        seconds = time.perf_counter() - start
+        metrics.observe_node(name, seconds)
+        update["timings"] = {name: round(seconds, 4)}
         attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
         if attempt > 1:  # the RetryPolicy ran this node again after transient failures
             update["retries"] = {name: attempt - 1}
+        if ends_run:
+            user = (config.get("configurable") or {}).get("langgraph_auth_user")
+            identity = getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
+            metrics.observe_run(state, update, identity)
         return update
 
     run.__name__ = name
@@ -90,7 +104,8 @@ def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
         ("refine", refine, True),
         ("finish", finish, False),
     ):
-        builder.add_node(name, timed(name, node), retry_policy=retry if calls_provider else None,
+        builder.add_node(name, timed(name, node, ends_run=name == "finish"),
+                         retry_policy=retry if calls_provider else None,
                          cache_policy=CACHE_POLICIES.get(name))
     builder.add_edge(START, "intake")
     builder.add_conditional_edges("intake", route_after_intake, ["condense", "retrieve"])

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
+KEY = "test-key-7f3a"
 
 
 def free_port() -> int:
@@ -28,7 +30,8 @@ def free_port() -> int:
 def server(tmp_path):
     port = free_port()
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
+    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
+           "RAGLOOP_API_KEYS": f"{KEY},second-key", "RAGLOOP_INDEX": os.environ.get("RAGLOOP_INDEX", "")}
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [cli, "dev", "--port", str(port), "--no-browser", "--no-reload", "--config", str(ROOT / "langgraph.json")],
@@ -61,7 +64,7 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
     from langgraph_sdk import get_client
 
     async def scenario():
-        client = get_client(url=server)
+        client = get_client(url=server, headers={"x-api-key": KEY})
         assistants = await client.assistants.search(graph_id="ragloop")
         assert assistants, "the ragloop graph is not registered"
         thread = await client.threads.create()
@@ -83,3 +86,25 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
     assert values["answer"].strip()
     assert values["usage"]["difficulty"]["input_tokens"] > 0
     assert values["budget"]["docs"] >= 1
+
+
+def http(url: str, key: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"x-api-key": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_the_server_refuses_requests_without_a_valid_key_and_serves_metrics(server):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert http(server + "/threads/00000000-0000-0000-0000-000000000000")[0] == 401
+    status, body = http(server + "/threads/00000000-0000-0000-0000-000000000000", "wrong-key")
+    assert status == 403 and "wrong-key" not in body
+    assert http(server + "/threads/00000000-0000-0000-0000-000000000000", "second-key")[0] == 404  # in, no thread
+    status, body = http(server + "/metrics")
+    assert status == 200
+    names = {f.name for f in text_string_to_metric_families(body)}
+    assert {"ragloop_runs", "ragloop_node_seconds", "ragloop_tokens"} <= names

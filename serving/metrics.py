@@ -1,0 +1,101 @@
+"""Prometheus metrics of the graph, recorded by the graph's own instrumentation (graph/builder.py: timed).
+
+Counters and histograms live in one registry that ``/metrics`` (serving/app.py)
+exposes. Nothing here is needed to run the graph: without ``prometheus_client``
+(the ``server`` extra) recording is a no-op. Tokens spent per API key per day are
+kept here too, for the auth handler's daily budget (per process: see README,
+Deploying).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from functools import lru_cache
+
+_spent: dict[tuple[str, str], int] = {}
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def registry():
+    """(registry, metrics by name), or None without prometheus_client."""
+    try:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+    except ImportError:
+        return None
+    reg = CollectorRegistry()
+    seconds = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+    return reg, {
+        "runs": Counter("ragloop_runs", "Questions answered, by stop reason.", ["stop_reason"], registry=reg),
+        "node_seconds": Histogram("ragloop_node_seconds", "Wall time per node run.", ["node"], buckets=seconds,
+                                  registry=reg),
+        "errors": Counter("ragloop_node_errors", "Node runs that raised, by node and error type.",
+                          ["node", "error"], registry=reg),
+        "tokens": Counter("ragloop_tokens", "Model tokens, by model and kind (input, output, cache_read, "
+                                            "cache_write).", ["model", "kind"], registry=reg),
+        "cost": Counter("ragloop_cost_usd", "Estimated cost in USD.", registry=reg),
+        "difficulty": Counter("ragloop_difficulty", "Questions by difficulty level.", ["level"], registry=reg),
+        "rewrites": Counter("ragloop_rewrites", "Query rewrites.", registry=reg),
+        "fallbacks": Counter("ragloop_fallbacks", "Chat calls answered by the fallback provider.", ["node"],
+                             registry=reg),
+        "retries": Counter("ragloop_retries", "Node attempts added by the retry policy.", ["node"], registry=reg),
+        "degraded": Counter("ragloop_budget_cuts", "Calls skipped to stay within max_tokens_per_query.",
+                            registry=reg),
+    }
+
+
+def observe_node(node: str, seconds: float, error: BaseException | None = None) -> None:
+    found = registry()
+    if found is None:
+        return
+    _, m = found
+    m["node_seconds"].labels(node).observe(seconds)
+    if error is not None:
+        m["errors"].labels(node, type(error).__name__).inc()
+
+
+def observe_run(state: dict, report: dict, identity: str | None) -> None:
+    """Record a finished run: its state at `finish` plus what `finish` added."""
+    tokens = int((report.get("compute") or {}).get("tokens", 0))
+    if identity:
+        with _lock:
+            key = (identity, _today())
+            _spent[key] = _spent.get(key, 0) + tokens
+    found = registry()
+    if found is None:
+        return
+    _, m = found
+    compute = report.get("compute") or {}
+    m["runs"].labels(compute.get("stop_reason", "unknown")).inc()
+    m["cost"].inc(float(report.get("cost_usd") or 0.0))
+    level = (state.get("difficulty") or {}).get("level")
+    if level:
+        m["difficulty"].labels(level).inc()
+    m["rewrites"].inc(int(state.get("rewrites") or 0))
+    m["degraded"].inc(len(compute.get("degraded") or []))
+    for node, n in (compute.get("fallbacks") or {}).items():
+        m["fallbacks"].labels(node).inc(n)
+    for node, n in (compute.get("retries") or {}).items():
+        m["retries"].labels(node).inc(n)
+    for model, counts in (state.get("usage_by_model") or {}).items():
+        for kind in ("input", "output", "cache_read", "cache_write"):
+            if counts.get(f"{kind}_tokens"):
+                m["tokens"].labels(model, kind).inc(counts[f"{kind}_tokens"])
+
+
+def spent_today(identity: str) -> int:
+    with _lock:
+        return _spent.get((identity, _today()), 0)
+
+
+def _today() -> str:
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
+
+
+def exposition() -> tuple[bytes, str]:
+    """(body, content type) for GET /metrics."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    found = registry()
+    return (generate_latest(found[0]) if found else b""), CONTENT_TYPE_LATEST

@@ -1,0 +1,106 @@
+"""Serving: API-key auth decisions, /metrics after real runs, /health (Starlette's test client, no server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from langgraph_sdk import Auth
+
+from ragloop.serving import auth as auth_module
+from ragloop.serving import metrics
+
+KEYS = "alpha-key-123,beta-key-456"
+
+
+def authenticate(headers: dict):
+    return asyncio.run(auth_module.authenticate(headers))
+
+
+@pytest.fixture(autouse=True)
+def keys(monkeypatch):
+    monkeypatch.setenv("RAGLOOP_API_KEYS", KEYS)
+    monkeypatch.setenv("RAGLOOP_REQUESTS_PER_MINUTE", "0")
+    monkeypatch.setattr(auth_module, "_buckets", {})
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({}, 401),
+    ({b"x-api-key": b"wrong"}, 403),
+    ({b"authorization": b"Bearer wrong"}, 403),
+    ({b"x-api-key": b"alpha-key-12"}, 403),  # a prefix of a real key
+])
+def test_missing_or_wrong_keys_are_refused(headers, status):
+    with pytest.raises(Auth.exceptions.HTTPException) as refused:
+        authenticate(headers)
+    assert refused.value.status_code == status
+    assert "alpha-key-123" not in str(refused.value.detail)
+
+
+@pytest.mark.parametrize("headers", [{b"x-api-key": b"alpha-key-123"}, {b"x-api-key": b"beta-key-456"},
+                                     {b"authorization": b"Bearer beta-key-456"}])
+def test_any_configured_key_is_accepted_and_known_by_a_hash(headers):
+    user = authenticate(headers)
+    assert user["identity"].startswith("key-") and "key-123" not in user["identity"]
+
+
+def test_no_keys_configured_refuses_everything_and_says_how_to_fix_it(monkeypatch):
+    monkeypatch.delenv("RAGLOOP_API_KEYS")
+    with pytest.raises(Auth.exceptions.HTTPException, match="RAGLOOP_API_KEYS") as refused:
+        authenticate({b"x-api-key": b"anything"})
+    assert refused.value.status_code == 401
+
+
+def test_the_per_key_request_rate_is_limited(monkeypatch):
+    monkeypatch.setenv("RAGLOOP_REQUESTS_PER_MINUTE", "3")
+    for _ in range(3):
+        authenticate({b"x-api-key": b"alpha-key-123"})
+    with pytest.raises(Auth.exceptions.HTTPException) as refused:
+        authenticate({b"x-api-key": b"alpha-key-123"})
+    assert refused.value.status_code == 429
+    authenticate({b"x-api-key": b"beta-key-456"})  # another key has its own bucket
+
+
+def test_a_key_over_its_daily_token_budget_is_refused_before_running(monkeypatch):
+    monkeypatch.setenv("RAGLOOP_DAILY_TOKENS", "1000")
+    identity = auth_module.identity_of("alpha-key-123")
+    monkeypatch.setattr(metrics, "_spent", {})
+    authenticate({b"x-api-key": b"alpha-key-123"})
+    metrics.observe_run({}, {"compute": {"tokens": 1200}}, identity)
+    with pytest.raises(Auth.exceptions.HTTPException, match="daily budget") as refused:
+        authenticate({b"x-api-key": b"alpha-key-123"})
+    assert refused.value.status_code == 429
+    authenticate({b"x-api-key": b"beta-key-456"})
+
+
+def test_metrics_parse_and_move_after_a_run(use_provider, context):
+    from prometheus_client.parser import text_string_to_metric_families
+    from starlette.testclient import TestClient
+
+    from ragloop.graph.builder import graph
+    from ragloop.serving.app import app
+    from tests.unit.test_graph import scripts
+
+    def sample(name: str, **labels) -> float:
+        body = TestClient(app).get("/metrics").text
+        return sum(s.value for f in text_string_to_metric_families(body) for s in f.samples
+                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+    use_provider(scripts())
+    runs, retrieve = sample("ragloop_runs_total"), sample("ragloop_node_seconds_count", node="retrieve")
+    graph.invoke({"question": "Where is Normandy?"}, context=context())
+    assert sample("ragloop_runs_total", stop_reason="answered") >= 1
+    assert sample("ragloop_runs_total") == runs + 1
+    assert sample("ragloop_node_seconds_count", node="retrieve") == retrieve + 1
+    assert sample("ragloop_tokens_total", model="unknown", kind="input") > 0
+    assert sample("ragloop_difficulty_total", level="easy") >= 1
+
+
+def test_health_reports_the_index(fake_index, monkeypatch, tmp_path):
+    from starlette.testclient import TestClient
+
+    from ragloop.serving.app import app
+
+    monkeypatch.setenv("RAGLOOP_INDEX", str(tmp_path / "none"))
+    missing = TestClient(app).get("/health")
+    assert missing.status_code == 503 and "No ragloop index" in missing.json()["checks"]["index"]["error"]
