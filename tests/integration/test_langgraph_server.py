@@ -31,7 +31,7 @@ def server(tmp_path):
     port = free_port()
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
-           "RAGLOOP_API_KEYS": f"{KEY},second-key", "RAGLOOP_INDEX": os.environ.get("RAGLOOP_INDEX", "")}
+           "RAGLOOP_API_KEYS": f"{KEY},second-key"}
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [cli, "dev", "--port", str(port), "--no-browser", "--no-reload", "--config", str(ROOT / "langgraph.json")],
