@@ -1,6 +1,22 @@
-"""Routes the LangGraph server lacks (``langgraph.json`` → ``http.app``): /health and /metrics."""
+"""Routes the LangGraph server lacks (``langgraph.json`` → ``http.app``).
+
+    GET    /health                  200 when the index loads and the models are there, else 503 naming what is not
+    GET    /metrics                 Prometheus text format
+    POST   /index/documents         add or replace documents by source (API key); returns a job id at once
+    DELETE /index/sources/{source}  remove a source (API key); returns a job id
+    GET    /index/jobs/{id}         a job's status and progress (API key)
+    GET    /index                   the index's sources and counts (API key)
+
+Index jobs run one at a time in a worker thread (the index has one writer; see
+retrieval/versions.py); readers keep answering from the previous version until
+the new one is published.
+"""
 
 from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -8,6 +24,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ragloop.serving import metrics
+from ragloop.serving.auth import authenticate
+
+_jobs: dict[str, dict] = {}
+_jobs_lock = threading.Lock()
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-index")
 
 
 async def health(request: Request) -> JSONResponse:
@@ -37,4 +58,107 @@ async def prometheus(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-app = Starlette(routes=[Route("/health", health), Route("/metrics", prometheus)])
+async def _refused(request: Request) -> JSONResponse | None:
+    """The auth handler's decision for a custom route (LangGraph applies it to its own routes only)."""
+    from langgraph_sdk import Auth
+
+    headers = {k.encode(): v.encode() for k, v in request.headers.items()}
+    try:
+        await authenticate(headers)
+    except Auth.exceptions.HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return None
+
+
+def _run_job(job_id: str, add: list, delete: list[str]) -> None:
+    from ragloop import providers
+    from ragloop.errors import RagloopError
+    from ragloop.graph.context import Context
+    from ragloop.retrieval.index import update_index
+
+    def progress(done: int, total: int) -> None:
+        with _jobs_lock:
+            _jobs[job_id].update(status="embedding", embedded=done, to_embed=total)
+
+    ctx = Context()
+    with _jobs_lock:
+        _jobs[job_id]["status"] = "running"
+    try:
+        name, embedder = providers.embeddings(ctx)
+        manifest = update_index(ctx.index_path, embedder, name, add=add, delete_sources=delete,
+                                chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap,
+                                batch_size=ctx.embed_batch_size, progress=progress)
+        result = {"status": "done", "chunks": manifest["chunks"], **manifest["last_update"]}
+    except RagloopError as exc:
+        result = {"status": "failed", "error": str(exc)}
+    except Exception as exc:  # a failed job is reported, never lost; the index keeps its previous version
+        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    with _jobs_lock:
+        _jobs[job_id].update(result)
+
+
+def _submit(add: list, delete: list[str]) -> JSONResponse:
+    job_id = uuid.uuid4().hex
+    with _jobs_lock:
+        _jobs[job_id] = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
+    _writer.submit(_run_job, job_id, add, delete)
+    return JSONResponse(_jobs[job_id], status_code=202)
+
+
+async def add_documents(request: Request) -> JSONResponse:
+    """Body: {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced."""
+    from langchain_core.documents import Document
+
+    if refused := await _refused(request):
+        return refused
+    try:
+        body = await request.json()
+        docs = [Document(page_content=str(d["text"]), metadata={"source": str(d["source"]),
+                                                                 "doc_key": str(d["source"]),
+                                                                 **({"title": str(d["title"])} if d.get("title") else {})})
+                for d in body["documents"]]
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}: every '
+                                       "document needs a source and a text."}, status_code=422)
+    if not docs or any(not d.page_content.strip() for d in docs):
+        return JSONResponse({"detail": "Every document needs a non-empty text."}, status_code=422)
+    return _submit(docs, [])
+
+
+async def delete_source(request: Request) -> JSONResponse:
+    if refused := await _refused(request):
+        return refused
+    return _submit([], [request.path_params["source"]])
+
+
+async def job_status(request: Request) -> JSONResponse:
+    if refused := await _refused(request):
+        return refused
+    with _jobs_lock:
+        job = _jobs.get(request.path_params["job_id"])
+    return JSONResponse(job) if job else JSONResponse({"detail": "No such job."}, status_code=404)
+
+
+async def index_summary(request: Request) -> JSONResponse:
+    from ragloop import providers
+    from ragloop.errors import RagloopError
+    from ragloop.graph.context import Context
+
+    if refused := await _refused(request):
+        return refused
+    try:
+        manifest = providers.load_index(Context()).manifest
+    except RagloopError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    return JSONResponse({k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created",
+                                                       "last_update")})
+
+
+app = Starlette(routes=[
+    Route("/health", health),
+    Route("/metrics", prometheus),
+    Route("/index", index_summary),
+    Route("/index/documents", add_documents, methods=["POST"]),
+    Route("/index/sources/{source:path}", delete_source, methods=["DELETE"]),
+    Route("/index/jobs/{job_id}", job_status),
+])

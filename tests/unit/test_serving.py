@@ -104,3 +104,61 @@ def test_health_reports_the_index(fake_index, monkeypatch, tmp_path):
     monkeypatch.setenv("RAGLOOP_INDEX", str(tmp_path / "none"))
     missing = TestClient(app).get("/health")
     assert missing.status_code == 503 and "No ragloop index" in missing.json()["checks"]["index"]["error"]
+
+
+@pytest.fixture
+def index_api(fake_index, monkeypatch, use_provider):
+    import time
+
+    from starlette.testclient import TestClient
+
+    from ragloop.serving.app import app
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts())
+    monkeypatch.setenv("RAGLOOP_INDEX", str(fake_index))
+    client = TestClient(app, headers={"x-api-key": "alpha-key-123"})
+
+    def wait(job: dict) -> dict:
+        for _ in range(200):
+            job = client.get(f"/index/jobs/{job['id']}").json()
+            if job["status"] in ("done", "failed"):
+                return job
+            time.sleep(0.05)
+        raise AssertionError(job)
+
+    return client, wait
+
+
+def test_index_routes_need_a_key(index_api):
+    from starlette.testclient import TestClient
+
+    from ragloop.serving.app import app
+
+    assert TestClient(app).post("/index/documents", json={"documents": []}).status_code == 401
+    assert TestClient(app, headers={"x-api-key": "nope"}).get("/index").status_code == 403
+
+
+def test_documents_are_added_replaced_and_deleted_through_jobs(index_api):
+    client, wait = index_api
+    before = client.get("/index").json()
+    job = client.post("/index/documents", json={"documents": [{"source": "zebra.txt", "text": "Zebras are striped."}]})
+    assert job.status_code == 202 and job.json()["status"] in ("queued", "running", "done")
+    done = wait(job.json())
+    assert done["status"] == "done" and done["added_chunks"] == 1 and done["embedded_chunks"] == 1
+    assert client.get("/index").json()["chunks"] == before["chunks"] + 1
+    replaced = wait(client.post("/index/documents", json={"documents": [
+        {"source": "zebra.txt", "text": "Zebras live in Africa.", "title": "Zebra"}]}).json())
+    assert replaced["removed_chunks"] == 1 and replaced["added_chunks"] == 1
+    deleted = wait(client.delete("/index/sources/zebra.txt").json())
+    assert deleted["status"] == "done" and client.get("/index").json()["chunks"] == before["chunks"]
+    failed = wait(client.delete("/index/sources/zebra.txt").json())
+    assert failed["status"] == "failed" and "Nothing indexed comes from zebra.txt" in failed["error"]
+
+
+@pytest.mark.parametrize("body", [{"docs": []}, {"documents": [{"text": "no source"}]},
+                                  {"documents": [{"source": "a", "text": "  "}]}])
+def test_bad_documents_are_refused_with_a_reason(index_api, body):
+    client, _ = index_api
+    refused = client.post("/index/documents", json=body)
+    assert refused.status_code == 422 and "text" in refused.json()["detail"]
