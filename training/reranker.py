@@ -298,6 +298,8 @@ no PyTorch at run time. `model.onnx` sha256: `{sha256}`.
   ragloop's own hybrid retrieval results (BM25 + all-MiniLM-L6-v2 int8) that do
   not contain an answer, mixed with easy negatives (other questions' positives).
 - **Held out**: SQuADShifts Reddit, used only for the validation below.
+- **Licence**: Apache-2.0, as the base model. The weights hold no training text;
+  the data above is credited to its authors under its own licences.
 - **Recipe**: `{command}` (`pip install -e '.[train]'` first).
   Hyper-parameters, data sha256s and timings: `training.json`.
 
