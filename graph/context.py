@@ -81,13 +81,13 @@ class Context:
     )
     local_reranker: str = field(
         default="hybrid-score",
-        metadata={"description": "Local reranker: cross-encoder (ONNX, ragloop's own by default) or hybrid-score "
-                                 "(BM25 + cosine score fusion, no model)."},
+        metadata={"description": "Local reranker: hybrid-score (BM25 + cosine score fusion, no model) or "
+                                 "cross-encoder (an ONNX model in local_reranker_path, e.g. from `ragloop train-reranker`)."},
     )
     local_reranker_path: str = field(
         default="",
-        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files); empty for the one "
-                                 "shipped with ragloop (models/, see its MODEL_CARD.md)."},
+        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files) for "
+                                 "local_reranker=cross-encoder."},
     )
     cross_encoder_candidates: int = field(
         default=0,

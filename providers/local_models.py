@@ -152,19 +152,3 @@ def minilm_folder() -> Path:
         link.symlink_to(source)
     return folder
 
-
-#: ragloop's own cross-encoder reranker, trained by `ragloop train-reranker` and shipped
-#: in models/ with its MODEL_CARD.md and training.json.
-RERANKER_NAME = "minilm-l6-squad-reranker"
-RERANKER_ONNX_SHA256 = "SHA_TO_FILL"
-
-
-def shipped_reranker_folder() -> Path:
-    """The folder of the reranker shipped with ragloop, its model.onnx checked against the pinned sha256."""
-    from importlib import resources
-
-    folder = Path(str(resources.files("ragloop.models").joinpath(RERANKER_NAME)))
-    if not (folder / "model.onnx").is_file():
-        raise ModelError(f"The shipped reranker is missing from {folder}; reinstall ragloop.")
-    verify(folder / "model.onnx", RERANKER_ONNX_SHA256)
-    return folder

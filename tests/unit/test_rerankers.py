@@ -48,3 +48,14 @@ def test_cascade_scores_only_the_prefilters_best():
     assert model.seen == [["e", "d"]]  # the model read two passages, not five
     assert names(ranked) == ["e", "d", "c", "b", "a"]
     assert CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
+
+
+def test_a_cross_encoder_without_a_model_folder_is_named():
+    import pytest
+
+    from ragloop import providers
+    from ragloop.errors import ConfigError
+    from ragloop.graph.context import Context
+
+    with pytest.raises(ConfigError, match="local_reranker_path"):
+        providers.reranker(Context(local_reranker="cross-encoder"))
