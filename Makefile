@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.ragloop-installed
 
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
-.PHONY: setup setup-train demo test test-unit lint bench-retrieval bench-answers bench-latency clean
+.PHONY: setup setup-train demo test test-unit lint bench-retrieval bench-answers bench-adaptive bench-latency clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ bench-retrieval: setup
 
 bench-answers: setup
 	$(BIN)/ragloop bench answers $(DATA) --questions 50 --seed 0
+
+# Fixed compute budgets against adaptive (benchmarks/configs/adaptive.yaml): hours on 2 cores; resumable.
+bench-adaptive: setup
+	$(BIN)/ragloop bench answers $(DATA) --config benchmarks/configs/adaptive.yaml --questions 100 --seed 0
 
 clean:
 	rm -rf $(VENV) build *.egg-info
