@@ -1,1 +1,1 @@
-"""Serving ragloop on a LangGraph server: API-key auth, custom routes (/health, /metrics) and Prometheus metrics."""
+"""Serving ragloop on a LangGraph server: API-key auth, custom routes (/health, /ragloop/metrics) and Prometheus metrics."""

@@ -1,7 +1,7 @@
 """Routes the LangGraph server lacks (``langgraph.json`` → ``http.app``).
 
     GET    /health                  200 when the index loads and the models are there, else 503 naming what is not
-    GET    /metrics                 Prometheus text format
+    GET    /ragloop/metrics         Prometheus text format (/metrics is the LangGraph server's own)
     POST   /index/documents         add or replace documents by source (API key); returns a job id at once
     DELETE /index/sources/{source}  remove a source (API key); returns a job id
     GET    /index/jobs/{id}         a job's status and progress (API key)
@@ -14,6 +14,7 @@ the new one is published.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +32,11 @@ _jobs_lock = threading.Lock()
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-index")
 
 
-async def health(request: Request) -> JSONResponse:
-    """200 when the index loads and the configured models are present; 503 naming what is not."""
+def health(request: Request) -> JSONResponse:
+    """200 when the index loads and the configured models are present; 503 naming what is not.
+
+    A plain function: Starlette runs it in a worker thread, so loading the index never blocks the server's loop.
+    """
     from ragloop import providers
     from ragloop.errors import RagloopError
     from ragloop.graph.context import Context
@@ -147,7 +151,7 @@ async def index_summary(request: Request) -> JSONResponse:
     if refused := await _refused(request):
         return refused
     try:
-        manifest = providers.load_index(Context()).manifest
+        manifest = (await asyncio.to_thread(providers.load_index, Context())).manifest
     except RagloopError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     return JSONResponse({k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created",
@@ -156,7 +160,7 @@ async def index_summary(request: Request) -> JSONResponse:
 
 app = Starlette(routes=[
     Route("/health", health),
-    Route("/metrics", prometheus),
+    Route("/ragloop/metrics", prometheus),
     Route("/index", index_summary),
     Route("/index/documents", add_documents, methods=["POST"]),
     Route("/index/sources/{source:path}", delete_source, methods=["DELETE"]),

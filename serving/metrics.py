@@ -1,6 +1,6 @@
 """Prometheus metrics of the graph, recorded by the graph's own instrumentation (graph/builder.py: timed).
 
-Counters and histograms live in one registry that ``/metrics`` (serving/app.py)
+Counters and histograms live in one registry that ``/ragloop/metrics`` (serving/app.py)
 exposes. Nothing here is needed to run the graph: without ``prometheus_client``
 (the ``server`` extra) recording is a no-op. Tokens spent per API key per day are
 kept here too, for the auth handler's daily budget (per process: see README,
@@ -94,7 +94,7 @@ def _today() -> str:
 
 
 def exposition() -> tuple[bytes, str]:
-    """(body, content type) for GET /metrics."""
+    """(body, content type) for GET /ragloop/metrics."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     found = registry()

@@ -64,7 +64,7 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
     from langgraph_sdk import get_client
 
     async def scenario():
-        client = get_client(url=server, headers={"x-api-key": KEY})
+        client = get_client(url=server, api_key=KEY)
         assistants = await client.assistants.search(graph_id="ragloop")
         assert assistants, "the ragloop graph is not registered"
         thread = await client.threads.create()
@@ -104,7 +104,9 @@ def test_the_server_refuses_requests_without_a_valid_key_and_serves_metrics(serv
     status, body = http(server + "/threads/00000000-0000-0000-0000-000000000000", "wrong-key")
     assert status == 403 and "wrong-key" not in body
     assert http(server + "/threads/00000000-0000-0000-0000-000000000000", "second-key")[0] == 404  # in, no thread
-    status, body = http(server + "/metrics")
+    status, body = http(server + "/ragloop/metrics")
     assert status == 200
     names = {f.name for f in text_string_to_metric_families(body)}
     assert {"ragloop_runs", "ragloop_node_seconds", "ragloop_tokens"} <= names
+    status, body = http(server + "/health")
+    assert status in (200, 503) and '"checks"' in body

@@ -1,4 +1,4 @@
-"""Serving: API-key auth decisions, /metrics after real runs, /health (Starlette's test client, no server)."""
+"""Serving: API-key auth decisions, /ragloop/metrics after real runs, /health (Starlette's test client, no server)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_metrics_parse_and_move_after_a_run(use_provider, context):
     from tests.unit.test_graph import scripts
 
     def sample(name: str, **labels) -> float:
-        body = TestClient(app).get("/metrics").text
+        body = TestClient(app).get("/ragloop/metrics").text
         return sum(s.value for f in text_string_to_metric_families(body) for s in f.samples
                    if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
