@@ -32,7 +32,7 @@ def test_the_graph_reranks_with_cohere(cohere_server, use_provider, context):
 
 def test_a_rate_limited_rerank_is_retried(cohere_server, use_provider, context):
     use_provider(scripts())
-    cohere_server.faults += ["429"]
+    cohere_server.fail("/v2/rerank", "429")
     result = graph.invoke({"question": "In what country is Normandy located?"},
                           context=context(rerank_provider="cohere", cohere_base_url=cohere_server.url))
     assert result["answer"] and len(cohere_server.requests) == 2

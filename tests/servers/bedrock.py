@@ -17,11 +17,10 @@ from __future__ import annotations
 import binascii
 import json
 import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+from tests.servers import StandInHandler, StandInServer
 from tests.servers.nim import _words, embed, scripted_reply
 
 FAULTS = ("throttle", "500", "malformed", "timeout", "truncated", "denied")
@@ -44,24 +43,12 @@ def event_message(event_type: str, payload: dict) -> bytes:
     return message + struct.pack(">I", binascii.crc32(message) & 0xFFFFFFFF)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: FakeBedrockServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
     def _error(self, status: int, kind: str, message: str) -> None:
-        self._send(status, json.dumps({"message": message}).encode(), headers={"x-amzn-ErrorType": kind})
+        self.send(status, json.dumps({"message": message}).encode(), headers={"x-amzn-ErrorType": kind})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -77,25 +64,22 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "denied":
             return self._error(403, "AccessDeniedException", "You don't have access to the model.")
         if fault == "malformed":
-            return self._send(200, b'{"output": {"message": ')
+            return self.send(200, b'{"output": {"message": ')
         if fault == "timeout":
             time.sleep(self.server.hang_seconds)
             self.close_connection = True
             return None
         if path.endswith("/converse"):
-            return self._json(self._converse(body))
+            return self.send_json(200, self._converse(body))
         if path.endswith("/converse-stream"):
             return self._stream(self._converse(body), truncated=fault == "truncated")
         if path.endswith("/invoke"):
             text = body.get("inputText", "")
-            return self._json({"embedding": embed(text, body.get("dimensions") or self.server.dimensions),
+            return self.send_json(200, {"embedding": embed(text, body.get("dimensions") or self.server.dimensions),
                                "inputTextTokenCount": max(1, len(text) // 4)})
         if path.endswith("/rerank"):
-            return self._json(self._rerank(body))
+            return self.send_json(200, self._rerank(body))
         return self._error(404, "UnknownOperationException", path)
-
-    def _json(self, payload: dict) -> None:
-        self._send(200, json.dumps(payload).encode())
 
     def _converse(self, body: dict) -> dict:
         texts, cached = [], None
@@ -147,51 +131,21 @@ class _Handler(BaseHTTPRequestHandler):
         return {"results": [{"index": i, "relevanceScore": max(0.0, scores[i])} for i in ranked]}
 
 
-class FakeBedrockServer(ThreadingHTTPServer):
-    daemon_threads = True
+class FakeBedrockServer(StandInServer):
+    FAULTS = FAULTS
 
     def __init__(self, dimensions: int = 64, hang_seconds: float = 4.0):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.dimensions, self.hang_seconds = dimensions, hang_seconds
-        self.requests: list[tuple[str, dict, dict]] = []
-        self._faults: list[tuple[str, str]] = []
         self._cache: set[str] = set()
-        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def fail(self, suffix: str, *faults: str) -> None:
-        assert all(f in FAULTS for f in faults), faults
-        with self._lock:
-            self._faults += [(suffix, f) for f in faults]
-
-    def next_fault(self, path: str) -> str | None:
-        with self._lock:
-            for i, (suffix, fault) in enumerate(self._faults):
-                if path.endswith(suffix):
-                    del self._faults[i]
-                    return fault
-        return None
+        return self.base_url
 
     def remember(self, prefix: str) -> bool:
+        """Whether this cached prefix was written before (and remember it now)."""
         with self._lock:
             hit = prefix in self._cache
             self._cache.add(prefix)
             return hit
-
-    def record(self, path: str, body: dict, headers: dict) -> None:
-        with self._lock:
-            self.requests.append((path, body, headers))
-
-    def calls(self, suffix: str) -> int:
-        return sum(1 for path, _, _ in self.requests if path.endswith(suffix))
-
-    def __enter__(self) -> FakeBedrockServer:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()

@@ -16,9 +16,9 @@ import hashlib
 import json
 import math
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.servers import StandInHandler, StandInServer
 
 FAULTS = ("429", "500", "503", "malformed", "timeout", "truncated", "drop")
 
@@ -45,30 +45,15 @@ def scripted_reply(prompt: str) -> str:
     return "France [1]"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: FakeNimServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args) -> None:  # quiet
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), headers=headers)
-
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/v1/models"):
-            self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.server.models]})
+            self.send_json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.server.models]})
         else:
-            self._json(404, {"detail": f"no route {self.path}"})
+            self.send_json(404, {"detail": f"no route {self.path}"})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -85,17 +70,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.endswith("/ranking"):
             self._ranking(body)
         else:
-            self._json(404, {"detail": f"no route {self.path}"})
+            self.send_json(404, {"detail": f"no route {self.path}"})
 
     def _fault(self, fault: str) -> bool:
         """Serve a fault; False for the ones that happen later (a stream cut short)."""
         if fault == "429":
-            self._json(429, {"status": 429, "title": "Too Many Requests", "detail": "rate limited"},
+            self.send_json(429, {"status": 429, "title": "Too Many Requests", "detail": "rate limited"},
                        headers={"Retry-After": "1"})
         elif fault in ("500", "503"):
-            self._json(int(fault), {"status": int(fault), "title": "Server Error", "detail": "injected"})
+            self.send_json(int(fault), {"status": int(fault), "title": "Server Error", "detail": "injected"})
         elif fault == "malformed":
-            self._send(200, b'{"id": "x", "choices": [ {"message": ')
+            self.send(200, b'{"id": "x", "choices": [ {"message": ')
         elif fault == "timeout":
             time.sleep(self.server.hang_seconds)
             self.close_connection = True
@@ -122,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
                 for t in tokens]}
         model, created = body.get("model", "fake"), int(time.time())
         if not body.get("stream"):
-            self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": created, "model": model,
+            self.send_json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": created, "model": model,
                              "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                           "logprobs": logprobs, "finish_reason": "stop"}],
                              "usage": usage})
@@ -151,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         texts = [texts] if isinstance(texts, str) else texts
         data = [{"object": "embedding", "index": i, "embedding": embed(t, self.server.dimensions)}
                 for i, t in enumerate(texts)]
-        self._json(200, {"object": "list", "data": data, "model": body.get("model"),
+        self.send_json(200, {"object": "list", "data": data, "model": body.get("model"),
                          "usage": {"prompt_tokens": sum(len(t) // 4 for t in texts), "total_tokens": 0}})
 
     def _ranking(self, body: dict) -> None:
@@ -159,7 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         passages = [p.get("text", "") for p in body.get("passages", [])]
         scores = [len(query & _words(p)) - 0.01 * i for i, p in enumerate(passages)]
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
-        self._json(200, {"rankings": [{"index": i, "logit": float(scores[i])} for i in ranked]})
+        self.send_json(200, {"rankings": [{"index": i, "logit": float(scores[i])} for i in ranked]})
 
 
 def embed(text: str, dimensions: int) -> list[float]:
@@ -172,42 +157,13 @@ def embed(text: str, dimensions: int) -> list[float]:
     return [v / norm for v in vector]
 
 
-class FakeNimServer(ThreadingHTTPServer):
-    daemon_threads = True
+class FakeNimServer(StandInServer):
+    FAULTS = FAULTS
 
     def __init__(self, models: tuple[str, ...] = (), dimensions: int = 64, hang_seconds: float = 5.0):
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.models, self.dimensions, self.hang_seconds = models, dimensions, hang_seconds
-        self.requests: list[tuple[str, dict, dict]] = []
-        self._faults: dict[str, list[str]] = {}
-        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def fail(self, path: str, *faults: str) -> None:
-        """Serve these faults, in order, to the next requests on path (e.g. "/v1/ranking")."""
-        assert all(f in FAULTS for f in faults), faults
-        with self._lock:
-            self._faults.setdefault(path, []).extend(faults)
-
-    def next_fault(self, path: str) -> str | None:
-        with self._lock:
-            queue = self._faults.get(path)
-            return queue.pop(0) if queue else None
-
-    def record(self, path: str, body: dict, headers: dict) -> None:
-        with self._lock:
-            self.requests.append((path, body, headers))
-
-    def calls(self, suffix: str) -> int:
-        return sum(1 for path, _, _ in self.requests if path.endswith(suffix))
-
-    def __enter__(self) -> FakeNimServer:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()
+        return self.base_url + "/v1"
