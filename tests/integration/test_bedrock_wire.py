@@ -11,14 +11,11 @@ import time
 from dataclasses import replace
 
 import pytest
-from langgraph.types import RetryPolicy
 
-from ragloop.graph.builder import compile_graph
 from ragloop.graph.context import Context
 from ragloop.providers.prices import estimate_cost, price_table
-from ragloop.providers.resilience import is_transient
-from ragloop.retrieval.index import build_index
-from tests.conftest import fact_documents, reply
+from tests.conftest import reply
+from tests.integration.conftest import index_facts_through
 from tests.servers.bedrock import FakeBedrockServer
 
 pytest.importorskip("langchain_aws")
@@ -28,7 +25,6 @@ HAIKU = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 OPUS = "us.anthropic.claude-opus-4-20250514-v1:0"
 RERANK_ARN = "arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0"
 QUESTION = {"question": "In what country is Normandy located?"}
-FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.05, backoff_factor=2.0, jitter=True, retry_on=is_transient)
 
 
 @pytest.fixture
@@ -43,22 +39,12 @@ def bedrock(monkeypatch):
 
 
 @pytest.fixture
-def graph():
-    return compile_graph(retry=FAST_RETRY)
-
-
-@pytest.fixture
 def bedrock_context(bedrock, tmp_path):
     ctx = Context(index_path=str(tmp_path / "index"), chat_provider="bedrock", embedding_provider="bedrock",
                   rerank_provider="bedrock", bedrock_endpoint_url=bedrock.url, bedrock_chat_model=HAIKU,
                   bedrock_rerank_model_arn=RERANK_ARN, aws_region="us-west-2", difficulty_estimator="verbal",
                   request_timeout=1.0)
-    from ragloop import providers
-
-    name, embedder = providers.embeddings(ctx)
-    build_index(fact_documents(), embedder, name, ctx.index_path)
-    bedrock.requests.clear()
-    return ctx
+    return index_facts_through(ctx, bedrock)
 
 
 def test_the_whole_graph_runs_on_bedrock_with_prompt_caching(bedrock, graph, bedrock_context):

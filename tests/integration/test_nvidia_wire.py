@@ -10,13 +10,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from langgraph.types import RetryPolicy
 
 from ragloop.graph.builder import compile_graph
 from ragloop.graph.context import Context
-from ragloop.providers.resilience import is_transient
-from ragloop.retrieval.index import build_index
 from tests.conftest import fact_documents, reply
+from tests.integration.conftest import FAST_RETRY, index_facts_through
 from tests.servers.nim import FakeNimServer
 
 pytest.importorskip("langchain_nvidia_ai_endpoints")
@@ -24,7 +22,6 @@ pytestmark = pytest.mark.integration
 
 CHAT, EMBED, RERANK = "meta/llama-3.1-8b-instruct", "nvidia/nv-embedqa-e5-v5", "nvidia/llama-3.2-nv-rerankqa-1b-v2"
 QUESTION = {"question": "In what country is Normandy located?"}
-FAST_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.05, backoff_factor=2.0, jitter=True, retry_on=is_transient)
 
 
 @pytest.fixture
@@ -34,22 +31,12 @@ def nim():
 
 
 @pytest.fixture
-def graph():
-    return compile_graph(retry=FAST_RETRY)
-
-
-@pytest.fixture
 def nvidia_context(nim, tmp_path):
     """Everything on NVIDIA: the index embedded through /v1/embeddings, then a Context that talks only to nim."""
     ctx = Context(index_path=str(tmp_path / "index"), chat_provider="nvidia", embedding_provider="nvidia",
                   rerank_provider="nvidia", nvidia_base_url=nim.url, nvidia_chat_model=CHAT, nvidia_rerank_model=RERANK,
                   difficulty_estimator="verbal", request_timeout=1.0)
-    from ragloop import providers
-
-    name, embedder = providers.embeddings(ctx)
-    build_index(fact_documents(), embedder, name, ctx.index_path)
-    nim.requests.clear()
-    return ctx
+    return index_facts_through(ctx, nim)
 
 
 def test_the_whole_graph_runs_on_nvidia_endpoints(nim, graph, nvidia_context):
