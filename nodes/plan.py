@@ -53,7 +53,8 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
     while True:
         parts = min(budget["partitions"], samples, len(docs))
         slices = partition(len(docs), parts)
-        cost = sum(sample_cost([docs[n - 1] for n in slices[i % parts]], question, ctx) for i in range(samples))
+        slice_costs = [sample_cost([docs[n - 1] for n in numbers], question, ctx) for numbers in slices]
+        cost = sum(slice_costs[i % parts] for i in range(samples))
         if cost <= left or samples == 1:
             break
         samples -= 1

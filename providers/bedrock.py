@@ -69,9 +69,9 @@ class BedrockProvider:
     def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str):
         # Converse takes no seed.
         model = model or ctx.bedrock_chat_model
-        limiter = rate_limiter(self.name, ctx.requests_per_second) if ctx.requests_per_second else None
         chat = _package().ChatBedrockConverse(
-            model=model, temperature=temperature, max_tokens=max_tokens, rate_limiter=limiter, **_client_settings(ctx),
+            model=model, temperature=temperature, max_tokens=max_tokens,
+            rate_limiter=rate_limiter(self.name, ctx.requests_per_second), **_client_settings(ctx),
         )
         if ctx.bedrock_prompt_caching and any(family in model for family in CACHING_MODELS):
             return RunnableLambda(cache_passages, name="bedrock_cache_points") | chat

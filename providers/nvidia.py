@@ -38,10 +38,10 @@ class NvidiaProvider:
     name = "nvidia"
 
     def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str):
-        limiter = rate_limiter(self.name, ctx.requests_per_second) if ctx.requests_per_second else None
         return _package().ChatNVIDIA(
             model=model or ctx.nvidia_chat_model, temperature=temperature, max_tokens=max_tokens, seed=seed,
-            timeout=ctx.request_timeout, rate_limiter=limiter, **_endpoint(ctx),
+            timeout=ctx.request_timeout, rate_limiter=rate_limiter(self.name, ctx.requests_per_second),
+            **_endpoint(ctx),
         )
 
     def embeddings(self, ctx: Context):

@@ -76,10 +76,12 @@ def is_provider_failure(exc: BaseException) -> bool:
 
 
 @lru_cache(maxsize=16)
-def rate_limiter(provider: str, requests_per_second: float) -> InMemoryRateLimiter:
-    """One token bucket per provider and rate, shared by every call in the process."""
+def rate_limiter(provider: str, requests_per_second: float) -> InMemoryRateLimiter | None:
+    """One token bucket per provider and rate, shared by every call in the process; None for no limit (0)."""
     from langchain_core.rate_limiters import InMemoryRateLimiter
 
+    if not requests_per_second:
+        return None
     return InMemoryRateLimiter(requests_per_second=requests_per_second, check_every_n_seconds=0.05,
                                max_bucket_size=max(1.0, requests_per_second))
 
