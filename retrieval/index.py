@@ -116,7 +116,7 @@ def update_index(
     """
     target = Path(target).expanduser()
     with writer_lock(target):
-        old = _current(target, embedder_name, chunk_size, chunk_overlap)
+        old = _current(target, embedder_name, chunk_size, chunk_overlap, keep_sources=not replace_all)
         replaced = {d.metadata.get("source") for d in add} | set(delete_sources)
         missing = set(delete_sources) - {d.metadata.get("source") for d in (old.documents if old else [])}
         if missing:
@@ -143,8 +143,13 @@ def update_index(
         return _write(chunks, matrix, embedder_name, target, chunk_size, chunk_overlap, stats)
 
 
-def _current(target: Path, embedder_name: str, chunk_size: int, chunk_overlap: int) -> HybridIndex | None:
-    """The index now at target, if there is one this update can build on."""
+def _current(target: Path, embedder_name: str, chunk_size: int, chunk_overlap: int,
+             keep_sources: bool) -> HybridIndex | None:
+    """The index now at target, if there is one this update can build on.
+
+    A rebuild can start over from an unreadable index or one built with other
+    settings; an update that keeps the other sources cannot, and says so.
+    """
     if not target.exists():
         return None
     if not (target / "manifest.json").exists():
@@ -153,10 +158,18 @@ def _current(target: Path, embedder_name: str, chunk_size: int, chunk_overlap: i
         raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
     try:
         old = HybridIndex.load(target)
-    except IndexLoadError:
+    except IndexLoadError as exc:
+        if keep_sources:
+            raise InputError(f"{exc} Adding to or deleting from it is not possible; rebuild it from all "
+                             "its files with `ragloop index PATH...`.") from None
         return None  # unreadable: rebuilt from what is given
     same = (old.manifest.get("embedder"), old.manifest.get("chunk_size"), old.manifest.get("chunk_overlap")) == (
         embedder_name, chunk_size, chunk_overlap)
+    if not same and keep_sources:
+        raise InputError(
+            f"The index at {target} was built with {old.manifest.get('embedder')} and chunks of "
+            f"{old.manifest.get('chunk_size')}/{old.manifest.get('chunk_overlap')}, not {embedder_name} and "
+            f"{chunk_size}/{chunk_overlap}; use the same settings, or rebuild it from all its files.")
     return old if same else None
 
 

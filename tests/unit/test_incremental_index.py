@@ -153,3 +153,12 @@ def test_the_cli_adds_lists_and_deletes(tmp_path, monkeypatch, capsys, index):
     assert main(["index", "--delete", "note.md"]) == 0
     assert main(["index", "--delete", "note.md"]) == 2
     assert "Nothing indexed comes from" in capsys.readouterr().err
+
+
+def test_adding_with_other_settings_refuses_rather_than_dropping_the_other_sources(index):
+    before = HybridIndex.load(index).manifest
+    with pytest.raises(InputError, match="use the same settings"):
+        update_index(index, DeterministicFakeEmbedding(size=32), "fake", add=[doc("z.txt", "Zebras.")], chunk_size=99)
+    with pytest.raises(InputError, match="use the same settings"):
+        update_index(index, DeterministicFakeEmbedding(size=32), "other-embedder", add=[doc("z.txt", "Zebras.")])
+    assert HybridIndex.load(index).manifest == before
