@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from contextlib import closing, contextmanager
@@ -117,7 +116,9 @@ def _node_summary(node: str, update: dict) -> str:
 
 
 def threads_file() -> Path:
-    return Path(os.environ.get("RAGLOOP_HOME", "~/.ragloop")).expanduser() / "threads.sqlite"
+    from ragloop.graph.context import ragloop_home
+
+    return Path(ragloop_home()).expanduser() / "threads.sqlite"
 
 
 def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:

@@ -28,7 +28,7 @@ MAX_REWRITES_CEILING = 10
 MAX_REFINE_CEILING = 10
 
 
-def _default_home() -> str:
+def ragloop_home() -> str:
     return os.environ.get("RAGLOOP_HOME", "~/.ragloop")
 
 
@@ -38,7 +38,7 @@ class Context:
 
     # --- index and retrieval -------------------------------------------------
     index_path: str = field(
-        default_factory=lambda: os.environ.get("RAGLOOP_INDEX", _default_home() + "/index"),
+        default_factory=lambda: os.environ.get("RAGLOOP_INDEX", ragloop_home() + "/index"),
         metadata={"description": "Folder of the index written by `ragloop index`."},
     )
     k: int = field(
