@@ -29,6 +29,7 @@ MAX_REFINE_CEILING = 10
 
 
 def ragloop_home() -> str:
+    """Where ragloop keeps its index and threads: $RAGLOOP_HOME, default ~/.ragloop."""
     return os.environ.get("RAGLOOP_HOME", "~/.ragloop")
 
 
