@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import fields
 from importlib import resources
 from pathlib import Path
@@ -108,6 +108,8 @@ def _node_summary(node: str, update: dict) -> str:
         return f"{p.get('samples')} sample(s) over {p.get('partitions')} partition(s) of {p.get('docs')} docs"
     if node == "generate":
         return f"sample {update['drafts'][0]['sample']}: {update['drafts'][0]['text'][:60]!r}"
+    if node == "lookup" and (update.get("compute") or {}).get("answer_cache"):
+        return "answered from the answer cache"
     if node in ("select", "refine") and update.get("answer"):
         return f"{update['answer'][:70]!r}"
     if node != "intake" and update.get("degraded"):
@@ -115,18 +117,12 @@ def _node_summary(node: str, update: dict) -> str:
     return ""
 
 
-def threads_file() -> Path:
-    from ragloop.graph.context import ragloop_home
-
-    return Path(ragloop_home()).expanduser() / "threads.sqlite"
-
-
 def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:
     """Run the graph, printing each node as it finishes; returns the output state.
 
-    With a thread id the run is checkpointed in $RAGLOOP_HOME/threads.sqlite: the
-    next question in the same thread continues the conversation, in this process
-    or a later one.
+    With a thread id the run is checkpointed ($RAGLOOP_THREADS: SQLite in
+    $RAGLOOP_HOME/threads.sqlite by default, or PostgreSQL): the next question in
+    the same thread continues the conversation, in this process or a later one.
     """
     from ragloop.nodes._shared import validate_question
 
@@ -137,19 +133,14 @@ def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = 
 
 @contextmanager
 def _graph_for(thread: str | None):
+    from ragloop.graph.backends import open_cache, open_checkpointer
     from ragloop.graph.builder import compile_graph, graph
 
     if not thread:
         yield graph, {}
         return
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path = threads_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(path, check_same_thread=False)) as conn:
-        yield compile_graph(checkpointer=SqliteSaver(conn)), {"configurable": {"thread_id": thread}}
+    with open_checkpointer() as checkpointer:
+        yield compile_graph(checkpointer=checkpointer, cache=open_cache()), {"configurable": {"thread_id": thread}}
 
 
 def _run(graph, config: dict, question: str, ctx, show_progress: bool) -> dict:
@@ -184,6 +175,9 @@ def print_result(result: dict) -> None:
               f"{c.get('refine_rounds', 0)} refinement round(s); stopped: {c.get('stop_reason')}")
     for note in c.get("degraded") or []:
         out.print(f"[yellow]Cut by the token budget:[/yellow] {note}")
+    if hit := c.get("answer_cache"):
+        out.print(f"From the answer cache ({hit['age_seconds']:.0f} s old): saved {hit['saved_tokens']} tokens, "
+                  f"${hit['saved_cost_usd']:.6f}")
     table = Table("node", "calls", "input tokens", "output tokens", "seconds", title="Spend", title_justify="left")
     usage, timings = result.get("usage", {}), result.get("timings", {})
     for node in timings:
@@ -239,7 +233,6 @@ def cmd_demo(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from pathlib import Path
 
     from ragloop.benchmarks import answers, retrieval
     from ragloop.benchmarks.datasets import load_dataset
@@ -271,7 +264,6 @@ def cmd_bench(args) -> int:
 
 
 def cmd_train_reranker(args) -> int:
-    from pathlib import Path
 
     from ragloop.training.reranker import TrainSettings, train
 
@@ -317,7 +309,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
     sp.add_argument("--json", action="store_true", help="print the whole result as JSON")
     sp.add_argument("--thread", metavar="ID", help="continue (or start) a conversation; follow-ups are made "
-                                                 "standalone from it ($RAGLOOP_HOME/threads.sqlite)")
+                                                 "standalone from it ($RAGLOOP_THREADS; default $RAGLOOP_HOME/threads.sqlite)")
     common(sp)
     sp.set_defaults(func=cmd_ask)
 

@@ -123,7 +123,9 @@ def run_answers(
         os.replace(results, kept)
         console.print(f"previous results moved to {kept}")
     done = read_results(results, dataset, variants)
-    todo = [(v, q) for v in variants for q in sample if (v.name, q.id) not in done]
+    # question by question, every configuration in turn: an interrupted run leaves whole questions,
+    # and rerunning with --questions set to the questions finished reports on them
+    todo = [(v, q) for q in sample for v in variants if (v.name, q.id) not in done]
     if done:
         console.print(f"resuming: {len(done)} results reused from {results}, {len(todo)} to go")
     try:

@@ -1,12 +1,13 @@
 """The graph's wiring.
 
-    START → intake → (condense: a follow-up in a thread) → retrieve → rerank → difficulty (first pass only) → grade
+    START → intake → lookup → END       when the answer cache holds this question under the same settings
+    lookup → (condense: a follow-up in a thread) → retrieve → rerank → difficulty (first pass only) → grade
     grade → rewrite → retrieve …        while too little is relevant and rewrites and tokens remain
-    grade → plan ⇉ generate × N (Send)  → select → refine ⟲ (hard questions) → finish → END
+    grade → plan ⇉ generate × N (Send)  → select → refine ⟲ (hard questions) → finish → remember → END
 
 ``graph`` is the compiled graph that ``langgraph.json`` exports: no checkpointer
-is compiled in (the server brings its own), and building it touches no model,
-index or network.
+is compiled in (the server brings its own), its cache is $RAGLOOP_CACHE
+(graph/backends.py), and building it touches no model, index or network.
 """
 
 from __future__ import annotations
@@ -15,21 +16,24 @@ import time
 from collections.abc import Callable
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.cache.base import BaseCache
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
 
+from ragloop.graph.backends import open_cache
 from ragloop.graph.caching import CACHE_POLICIES
 from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
 from ragloop.graph.routing import (
     fan_out,
     route_after_grade,
-    route_after_intake,
+    route_after_lookup,
     route_after_refine,
     route_after_rerank,
     route_after_select,
 )
 from ragloop.graph.state import InputState, OutputState, State
+from ragloop.nodes.answer_cache import make_lookup, make_remember
 from ragloop.nodes.condense import condense
 from ragloop.nodes.difficulty import difficulty
 from ragloop.nodes.finish import finish
@@ -45,16 +49,21 @@ from ragloop.nodes.select import select
 from ragloop.providers.resilience import is_transient
 from ragloop.serving import metrics
 
-#: Steps in the longest possible run: intake, condense, retrieve, rerank, difficulty, grade;
+#: Steps in the longest possible run: intake, lookup, condense, retrieve, rerank, difficulty, grade;
 #: (rewrite, retrieve, rerank, grade) per rewrite; plan, generate, select; one per
-#: refinement round; finish; with headroom.
-RECURSION_LIMIT = 6 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 1 + 5
+#: refinement round; finish, remember; with headroom.
+RECURSION_LIMIT = 7 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 2 + 5
 
 
-def timed(name: str, node: Callable[[State, Runtime[Context]], dict], *, ends_run: bool = False):
+def _answers_run(update: dict) -> bool:
+    return "stop_reason" in (update.get("compute") or {})  # finish, or lookup serving a cached answer
+
+
+def timed(name: str, node: Callable[[State, Runtime[Context]], dict], *, cached: bool = False):
     """The node, instrumented: its wall time in state['timings'] (summed over loop iterations), the retry
-    policy's extra attempts in state['retries'], and Prometheus metrics (serving/metrics.py) per node and,
-    for the node that ends a run, per run (attributed to the API key the server authenticated)."""
+    policy's extra attempts in state['retries'], the run it computed a cacheable result in (state['node_runs']),
+    and Prometheus metrics (serving/metrics.py) per node and, for the node that answers, per run (attributed
+    to the API key the server authenticated)."""
 
     def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict:
         start = time.perf_counter()
@@ -69,7 +78,9 @@ def timed(name: str, node: Callable[[State, Runtime[Context]], dict], *, ends_ru
         attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
         if attempt > 1:  # the RetryPolicy ran this node again after transient failures
             update["retries"] = {name: attempt - 1}
-        if ends_run:
+        if cached:
+            update["node_runs"] = [(name, state["cache_scope"]["run"])]
+        if _answers_run(update):
             user = (config.get("configurable") or {}).get("langgraph_auth_user")
             identity = getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
             metrics.observe_run(state, update, identity)
@@ -86,12 +97,14 @@ def default_retry() -> RetryPolicy:
                        retry_on=is_transient)
 
 
-def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
-    """The graph, uncompiled. `retry` is the RetryPolicy of every node that calls a provider."""
+def build_graph(retry: RetryPolicy | None = None, cache: BaseCache | None = None) -> StateGraph:
+    """The graph, uncompiled. `retry` is the RetryPolicy of every node that calls a provider; `cache` the
+    cache its answers are kept in (the one it is compiled with)."""
     retry = retry or default_retry()
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     for name, node, calls_provider in (
         ("intake", intake, False),
+        ("lookup", make_lookup(cache), False),
         ("condense", condense, True),
         ("retrieve", retrieve, True),
         ("rerank", rerank, True),
@@ -103,12 +116,14 @@ def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
         ("select", select, True),
         ("refine", refine, True),
         ("finish", finish, False),
+        ("remember", make_remember(cache), False),
     ):
-        builder.add_node(name, timed(name, node, ends_run=name == "finish"),
+        builder.add_node(name, timed(name, node, cached=name in CACHE_POLICIES),
                          retry_policy=retry if calls_provider else None,
                          cache_policy=CACHE_POLICIES.get(name))
     builder.add_edge(START, "intake")
-    builder.add_conditional_edges("intake", route_after_intake, ["condense", "retrieve"])
+    builder.add_edge("intake", "lookup")
+    builder.add_conditional_edges("lookup", route_after_lookup, ["condense", "retrieve", END])
     builder.add_edge("condense", "retrieve")
     builder.add_edge("retrieve", "rerank")
     builder.add_conditional_edges("rerank", route_after_rerank, ["difficulty", "grade"])
@@ -119,13 +134,16 @@ def build_graph(retry: RetryPolicy | None = None) -> StateGraph:
     builder.add_edge("generate", "select")
     builder.add_conditional_edges("select", route_after_select, ["refine", "finish"])
     builder.add_conditional_edges("refine", route_after_refine, ["refine", "finish"])
-    builder.add_edge("finish", END)
+    builder.add_edge("finish", "remember")
+    builder.add_edge("remember", END)
     return builder
 
 
 def compile_graph(retry: RetryPolicy | None = None, **kwargs):
-    """Compile with the explicit recursion limit; kwargs (checkpointer, cache…) go to compile()."""
-    return build_graph(retry).compile(name="ragloop", **kwargs).with_config(recursion_limit=RECURSION_LIMIT)
+    """Compile with the explicit recursion limit; kwargs (checkpointer, cache…) go to compile().
+    The cache (if any) serves retrieve and rerank results and whole answers."""
+    builder = build_graph(retry, kwargs.get("cache"))
+    return builder.compile(name="ragloop", **kwargs).with_config(recursion_limit=RECURSION_LIMIT)
 
 
-graph = compile_graph()
+graph = compile_graph(cache=open_cache())

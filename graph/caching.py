@@ -1,4 +1,4 @@
-"""Node caching for retrieve and rerank (LangGraph CachePolicy), keyed on what changes their result.
+"""Caching: retrieve and rerank results (LangGraph CachePolicy) and whole answers, keyed on what changes them.
 
 LangGraph's default cache key hashes the node's input only, and the Context is
 not part of it: two runs with different `k` or another reranker would share an
@@ -8,9 +8,16 @@ re-indexed collection misses), and the current ``cache_ttl_seconds`` time bucket
 (so an entry serves for at most that long). The key functions here combine it
 with the node's real inputs.
 
-The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``):
-LangGraph's ``InMemoryCache`` for the CLI, ``SqliteCache`` or ``RedisCache`` to
-share it between processes. Entries are stored for ``STORE_SECONDS`` at most.
+A repeated question with identical settings is answered from the answer cache
+(nodes/answer_cache.py) under ``answer_key``: the question, every Context field
+but the operational ones in ``NOT_IN_ANSWER_KEY``, and the index version.
+
+The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``),
+chosen by $RAGLOOP_CACHE (graph/backends.py): LangGraph's ``InMemoryCache``,
+``SqliteCache`` or ``RedisCache``. Node entries are stored for ``STORE_SECONDS`` at most.
+
+Whether a node's result came from the cache is told by the run id it was computed
+in (``node_runs``): LangGraph replays a cached node's writes without calling it.
 """
 
 from __future__ import annotations
@@ -32,8 +39,16 @@ RETRIEVE_FIELDS = ("index_path", "embedding_provider", "nvidia_embedding_model",
 RERANK_FIELDS = (*RETRIEVE_FIELDS, "rerank_provider", "local_reranker", "local_reranker_path",
                  "cross_encoder_candidates", "hybrid_score_bm25_weight", "nvidia_rerank_model",
                  "bedrock_rerank_model_arn", "cohere_rerank_model", "top_n", "medium_docs", "hard_docs", "max_docs")
+#: Context fields that change how a run is carried out, not its answer.
+NOT_IN_ANSWER_KEY = frozenset({
+    "request_timeout", "requests_per_second", "cache_ttl_seconds", "answer_cache_ttl_seconds", "price_table",
+    "input_price_per_mtok", "output_price_per_mtok", "local_threads", "local_prompt_cache_mib", "embed_batch_size",
+    "aws_profile",
+})
 #: The longest any entry is kept by the cache backend (Context.cache_ttl_seconds may not exceed it).
 STORE_SECONDS = 86_400
+#: The cache namespace of answers.
+ANSWERS = ("ragloop", "answers")
 
 
 def _digest(value: object) -> str:
@@ -50,14 +65,31 @@ def index_version(ctx: Context) -> str:
 
 def cache_scope(ctx: Context) -> dict[str, str]:
     """Per cached node, the part of its cache key that the state's inputs do not carry."""
+    run = uuid.uuid4().hex
     if not ctx.cache_ttl_seconds:
-        unique = uuid.uuid4().hex  # caching off: keys no later run can match
-        return {"retrieve": unique, "rerank": unique}
+        return {"retrieve": run, "rerank": run, "run": run}  # caching off: keys no later run can match
     base = {"index": index_version(ctx), "bucket": int(time.time() // ctx.cache_ttl_seconds)}
     return {
         "retrieve": _digest({**base, **{f: getattr(ctx, f) for f in RETRIEVE_FIELDS}}),
         "rerank": _digest({**base, **{f: getattr(ctx, f) for f in RERANK_FIELDS}}),
+        "run": run,
     }
+
+
+def answer_key(question: str, ctx: Context) -> str:
+    """The answer cache's key: the question (whitespace and case folded) under every setting that shapes it."""
+    settings = {k: v for k, v in ctx.to_dict().items() if k not in NOT_IN_ANSWER_KEY}
+    return _digest([" ".join(question.split()).casefold(), index_version(ctx), settings])
+
+
+def cache_report(state: dict) -> dict[str, dict[str, int]]:
+    """Per cached node, how many of its runs the cache served (hits) and how many it computed (misses)."""
+    run = (state.get("cache_scope") or {}).get("run")
+    report: dict[str, dict[str, int]] = {}
+    for node, computed_in in state.get("node_runs") or []:
+        counts = report.setdefault(node, {"hits": 0, "misses": 0})
+        counts["misses" if computed_in == run else "hits"] += 1
+    return report
 
 
 def _retrieve_key(state: dict) -> str:

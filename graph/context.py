@@ -327,7 +327,13 @@ class Context:
         default=3600,
         metadata={"description": "How long a cached retrieve or rerank result serves a repeated query with the "
                                  "same settings and index (0 = no cache hits; at most a day). Needs a graph "
-                                 "compiled with a cache (the CLI's is in memory)."},
+                                 "compiled with a cache (RAGLOOP_CACHE: memory, sqlite:///path or redis://…)."},
+    )
+    answer_cache_ttl_seconds: int = field(
+        default=3600,
+        metadata={"description": "How long a finished answer serves the same question asked again with the same "
+                                 "settings and index, with no model call (0 = off; at most a day). Follow-ups in "
+                                 "a thread and answers a fallback provider gave are never cached."},
     )
 
     # --- input ---------------------------------------------------------------------
@@ -374,8 +380,9 @@ class Context:
         for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}.")
-        if not 0 <= self.cache_ttl_seconds <= 86_400:
-            raise ConfigError("cache_ttl_seconds must be between 0 (off) and 86400 (a day).")
+        for name in ("cache_ttl_seconds", "answer_cache_ttl_seconds"):
+            if not 0 <= getattr(self, name) <= 86_400:
+                raise ConfigError(f"{name} must be between 0 (off) and 86400 (a day).")
         if self.request_timeout <= 0 or self.requests_per_second < 0:
             raise ConfigError("request_timeout must be positive and requests_per_second 0 (none) or more.")
         if self.cross_encoder_candidates < 0:

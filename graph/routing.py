@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
@@ -13,8 +14,11 @@ from ragloop.nodes.rewrite import rewrite_affordable
 from ragloop.nodes.select import found
 
 
-def route_after_intake(state: State, runtime: Runtime[Context]) -> Literal["condense", "retrieve"]:
-    """A follow-up in a thread is made standalone first; a first question goes straight to search."""
+def route_after_lookup(state: State, runtime: Runtime[Context]) -> Literal["condense", "retrieve", "__end__"]:
+    """An answer from the answer cache ends the run; a follow-up in a thread is made standalone first;
+    a first question goes straight to search."""
+    if (state.get("compute") or {}).get("answer_cache"):
+        return END
     return "condense" if state.get("history") and get_context(runtime).history_turns else "retrieve"
 
 

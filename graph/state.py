@@ -74,7 +74,8 @@ class State(InputState, OutputState, total=False):
     relevant: Annotated[list[Document], merge_documents]
     plan: dict[str, Any]  # the sampling plan after the token budget: samples, partitions, docs
     history: Annotated[list[dict[str, str]], operator.add]  # a thread's earlier (question, answer) turns
-    cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers
+    cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers; the run id
+    node_runs: Annotated[list[tuple[str, str]], operator.add]  # (cached node, run id that computed it): hits differ
     drafts: Annotated[list[Draft], operator.add]  # filled in parallel by the generate fan-out
     refine_rounds: int
     degraded: Annotated[list[str], operator.add]  # what the token budget cut, in order

@@ -5,6 +5,7 @@ from __future__ import annotations
 from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
+from ragloop.graph.caching import cache_report
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import tokens_spent
@@ -56,6 +57,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
             "retries": dict(state.get("retries") or {}),
             "fallbacks": {node: u["fallbacks"] for node, u in usage.items() if u.get("fallbacks")},
             "stop_reason": stop,
+            "cache": cache_report(state),
         },
         "cost_usd": cost_of(state.get("usage_by_model") or {}, ctx),
     }

@@ -25,6 +25,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         "budget": {},
         "plan": {},
         "stop_reason": "",
+        "compute": {},
         # Accumulated fields are overwritten, not added to.
         "usage": Overwrite({}),
         "usage_by_model": Overwrite({}),
@@ -33,4 +34,5 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         "drafts": Overwrite([]),
         "degraded": Overwrite([]),
         "warnings": Overwrite([]),
+        "node_runs": Overwrite([]),
     }

@@ -40,6 +40,8 @@ def registry():
         "fallbacks": Counter("ragloop_fallbacks", "Chat calls answered by the fallback provider.", ["node"],
                              registry=reg),
         "retries": Counter("ragloop_retries", "Node attempts added by the retry policy.", ["node"], registry=reg),
+        "cache": Counter("ragloop_cache", "Cache look-ups by what is cached (answer, retrieve, rerank) and "
+                                          "result (hit, miss).", ["cache", "result"], registry=reg),
         "degraded": Counter("ragloop_budget_cuts", "Calls skipped to stay within max_tokens_per_query.",
                             registry=reg),
     }
@@ -76,6 +78,10 @@ def observe_run(state: dict, report: dict, identity: str | None) -> None:
     m["degraded"].inc(len(compute.get("degraded") or []))
     for node, n in (compute.get("fallbacks") or {}).items():
         m["fallbacks"].labels(node).inc(n)
+    for cache, counts in (compute.get("cache") or {}).items():
+        for result, n in (("hit", counts.get("hits", 0)), ("miss", counts.get("misses", 0))):
+            if n:
+                m["cache"].labels(cache, result).inc(n)
     for node, n in (compute.get("retries") or {}).items():
         m["retries"].labels(node).inc(n)
     for model, counts in (state.get("usage_by_model") or {}).items():

@@ -1,4 +1,5 @@
-"""Node caching: a repeated query skips retrieve and rerank, and misses when anything they depend on changes."""
+"""Caching: a repeated query skips retrieve and rerank, a repeated question skips the whole run (the answer
+cache), and each misses when anything it depends on changes; the backends from $RAGLOOP_CACHE."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 from langgraph.cache.memory import InMemoryCache
 
+from ragloop.errors import ConfigError
+from ragloop.graph.backends import open_cache
 from ragloop.graph.builder import compile_graph
 from ragloop.providers.rerankers import HybridScoreReranker
 from ragloop.retrieval.index import update_index
+from tests.conftest import reply
 from tests.unit.test_graph import scripts
 
 QUESTION = {"question": "In what country is Normandy located?"}
+NO_ANSWER_CACHE = {"answer_cache_ttl_seconds": 0}  # the node-cache tests look past the answer cache
 
 
 class CountingReranker(HybridScoreReranker):
@@ -39,11 +44,13 @@ def counted(use_provider, monkeypatch):
 def test_a_repeated_question_is_served_from_the_cache(counted, context):
     provider, searches = counted
     graph = compile_graph(cache=InMemoryCache())
-    first = graph.invoke(QUESTION, context=context())
-    second = graph.invoke(QUESTION, context=context(temperature=0.3))  # not a retrieval setting
+    first = graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
+    second = graph.invoke(QUESTION, context=context(temperature=0.3, **NO_ANSWER_CACHE))  # not a retrieval setting
     assert len(searches) == 1 and CountingReranker.calls == 1
     assert [c["id"] for c in first["citations"]] == [c["id"] for c in second["citations"]]
-    assert provider.calls["generate"] == 2  # answers are not cached
+    assert provider.calls["generate"] == 2  # the answer was made again
+    assert first["compute"]["cache"] == {"retrieve": {"hits": 0, "misses": 1}, "rerank": {"hits": 0, "misses": 1}}
+    assert second["compute"]["cache"] == {"retrieve": {"hits": 1, "misses": 0}, "rerank": {"hits": 1, "misses": 0}}
 
 
 @pytest.mark.parametrize("change", [{"k": 6}, {"bm25_weight": 0.9}, {"hybrid_score_bm25_weight": 0.2},
@@ -51,8 +58,8 @@ def test_a_repeated_question_is_served_from_the_cache(counted, context):
 def test_a_setting_that_changes_the_result_misses(counted, context, change):
     _, searches = counted
     graph = compile_graph(cache=InMemoryCache())
-    graph.invoke(QUESTION, context=context())
-    graph.invoke(QUESTION, context=context(**change))
+    graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
+    graph.invoke(QUESTION, context=context(**change, **NO_ANSWER_CACHE))
     assert CountingReranker.calls == 2
     if "hybrid_score_bm25_weight" not in change:
         assert len(searches) == 2
@@ -61,10 +68,10 @@ def test_a_setting_that_changes_the_result_misses(counted, context, change):
 def test_a_new_index_version_misses(counted, context, fake_index):
     _, searches = counted
     graph = compile_graph(cache=InMemoryCache())
-    graph.invoke(QUESTION, context=context())
+    graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     update_index(fake_index, DeterministicFakeEmbedding(size=32), "fake-hash-32",
                  add=[Document(page_content="Zebras are striped.", metadata={"source": "z.txt", "doc_key": "z"})])
-    graph.invoke(QUESTION, context=context())
+    graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     assert len(searches) == 2 and CountingReranker.calls == 2
 
 
@@ -72,5 +79,87 @@ def test_with_caching_off_nothing_is_reused(counted, context):
     _, searches = counted
     graph = compile_graph(cache=InMemoryCache())
     for _ in range(2):
-        graph.invoke(QUESTION, context=context(cache_ttl_seconds=0))
+        graph.invoke(QUESTION, context=context(cache_ttl_seconds=0, **NO_ANSWER_CACHE))
     assert len(searches) == 2 and CountingReranker.calls == 2
+
+
+# --- the answer cache -----------------------------------------------------------------
+
+
+def test_a_repeated_question_is_answered_from_the_answer_cache_with_no_model_call(counted, context):
+    provider, searches = counted
+    graph = compile_graph(cache=InMemoryCache())
+    first = graph.invoke(QUESTION, context=context())
+    calls = dict(provider.calls)
+    again = graph.invoke({"question": "  in what country is NORMANDY located? "}, context=context(request_timeout=5))
+    assert provider.calls == calls and len(searches) == 1  # nothing ran again
+    assert again["answer"] == first["answer"] and again["citations"] == first["citations"]
+    assert again["compute"]["tokens"] == 0 and again["cost_usd"] == 0.0 and again["usage"] == {}
+    assert again["compute"]["answer_cache"]["saved_tokens"] == first["compute"]["tokens"] > 0
+    assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
+    assert first["compute"]["cache"]["answer"] == {"hits": 0, "misses": 1}
+
+
+@pytest.mark.parametrize("change", [{"temperature": 0.3}, {"top_n": 3}, {"chat_provider": "local", "seed": 7}])
+def test_an_answer_setting_changes_the_answer_cache_key(counted, context, change):
+    provider, _ = counted
+    graph = compile_graph(cache=InMemoryCache())
+    graph.invoke(QUESTION, context=context())
+    graph.invoke(QUESTION, context=context(**change))
+    assert provider.calls["generate"] == 2
+
+
+def test_the_answer_cache_is_off_at_ttl_0_and_expires_after_its_ttl(counted, context, monkeypatch):
+    provider, _ = counted
+    graph = compile_graph(cache=InMemoryCache())
+    for _ in range(2):
+        graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
+    assert provider.calls["generate"] == 2
+    graph.invoke(QUESTION, context=context(answer_cache_ttl_seconds=60))
+    assert provider.calls["generate"] == 3
+    import datetime as real_datetime
+
+    later = real_datetime.datetime.now(real_datetime.UTC) + real_datetime.timedelta(seconds=61)
+
+    class Later(real_datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later
+
+    monkeypatch.setattr("langgraph.cache.memory.datetime.datetime", Later)
+    graph.invoke(QUESTION, context=context(answer_cache_ttl_seconds=60))
+    assert provider.calls["generate"] == 4  # the entry expired
+
+
+def test_an_answer_from_the_fallback_provider_is_not_cached(use_provider, context):
+    def fallback_answer(n):
+        message = reply("Normandy is in France [1].")
+        message.response_metadata = {"ragloop_fallback": "nvidia->local"}  # as resilience.with_fallback marks it
+        return message
+
+    provider = use_provider(scripts(generate=fallback_answer))
+    graph = compile_graph(cache=InMemoryCache())
+    for _ in range(2):
+        result = graph.invoke(QUESTION, context=context())
+    assert result["compute"]["fallbacks"] == {"generate": 1}
+    assert provider.calls["generate"] == 2
+
+
+def test_answers_persist_in_a_sqlite_cache_across_processes(counted, context, tmp_path):
+    provider, _ = counted
+    url = f"sqlite:///{tmp_path}/cache/cache.sqlite"
+    first = compile_graph(cache=open_cache(url)).invoke(QUESTION, context=context())
+    again = compile_graph(cache=open_cache(url)).invoke(QUESTION, context=context())  # a new graph, a new connection
+    assert provider.calls["generate"] == 1 and again["answer"] == first["answer"]
+    assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
+
+
+@pytest.mark.parametrize("url", ["sqlite://relative.sqlite", "memcached://localhost", "file.sqlite"])
+def test_an_unusable_cache_url_is_a_clear_error(url):
+    with pytest.raises(ConfigError, match="RAGLOOP_CACHE"):
+        open_cache(url)
+
+
+def test_the_memory_cache_is_the_default(monkeypatch):
+    monkeypatch.delenv("RAGLOOP_CACHE", raising=False)
+    assert type(open_cache()) is InMemoryCache

@@ -1,0 +1,103 @@
+"""Where the graph keeps what outlives a run: its cache and its conversation threads.
+
+Both are deployment settings, not per-run tunables, so they come from the
+environment (or the caller), never from the Context:
+
+``RAGLOOP_CACHE`` (node results and answers, graph/caching.py):
+    ``memory`` (default: this process only), ``sqlite:///path/cache.sqlite``
+    (survives restarts; one machine), ``redis://host:6379/0`` (shared by replicas).
+
+``RAGLOOP_THREADS`` (the CLI's checkpointer for ``ragloop ask --thread``):
+    ``sqlite:///path/threads.sqlite`` (default: $RAGLOOP_HOME/threads.sqlite) or
+    ``postgresql://user:pass@host:5432/db``. A LangGraph server brings its own.
+
+Opening a backend touches no network: Redis and PostgreSQL connect on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ragloop.errors import ConfigError
+
+CACHE_ENV = "RAGLOOP_CACHE"
+THREADS_ENV = "RAGLOOP_THREADS"
+
+
+def _sqlite_path(url: str, env: str) -> Path:
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if not path:
+        raise ConfigError(f"{env}={url!r}: a SQLite location is written sqlite:///path/to/file.sqlite.")
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_cache(url: str | None = None):
+    """The cache a graph is compiled with (``compile_graph(cache=...)``), from a URL or $RAGLOOP_CACHE."""
+    url = (url if url is not None else os.environ.get(CACHE_ENV, "")).strip() or "memory"
+    scheme = urlsplit(url).scheme
+    if url == "memory":
+        from langgraph.cache.memory import InMemoryCache
+
+        return InMemoryCache()
+    if scheme == "sqlite":
+        from langgraph.cache.sqlite import SqliteCache
+
+        return SqliteCache(path=str(_sqlite_path(url, CACHE_ENV)))
+    if scheme in ("redis", "rediss", "unix"):
+        try:
+            import redis
+        except ImportError as exc:
+            raise ConfigError(f"{CACHE_ENV}={url!r} needs the redis client: pip install 'ragloop[server]'.") from exc
+        from langgraph.cache.redis import RedisCache
+
+        return RedisCache(redis.Redis.from_url(url), prefix="ragloop:")
+    raise ConfigError(f"{CACHE_ENV}={url!r} is not a cache: use memory, sqlite:///path or redis://host:port/db.")
+
+
+def threads_url() -> str:
+    from ragloop.graph.context import ragloop_home
+
+    default = f"sqlite:///{Path(ragloop_home()).expanduser() / 'threads.sqlite'}"
+    return os.environ.get(THREADS_ENV, "").strip() or default
+
+
+@contextmanager
+def open_checkpointer(url: str | None = None) -> Iterator[object]:
+    """A checkpointer for conversation threads, from a URL or $RAGLOOP_THREADS; closed on exit."""
+    url = url or threads_url()
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        import sqlite3
+
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        with closing(sqlite3.connect(_sqlite_path(url, THREADS_ENV), check_same_thread=False)) as conn:
+            yield SqliteSaver(conn)
+        return
+    if scheme in ("postgres", "postgresql"):
+        try:
+            from langgraph.checkpoint.postgres import PostgresSaver
+        except ImportError as exc:
+            raise ConfigError(f"{THREADS_ENV} names PostgreSQL, which needs langgraph-checkpoint-postgres: "
+                              "pip install 'ragloop[server]'.") from exc
+        import psycopg
+
+        try:
+            context = PostgresSaver.from_conn_string(url)
+            saver = context.__enter__()
+        except psycopg.OperationalError as exc:
+            host = urlsplit(url).hostname
+            raise ConfigError(f"{THREADS_ENV}: cannot reach PostgreSQL at {host}: {str(exc).strip()}") from exc
+        try:
+            saver.setup()  # creates or migrates the checkpoint tables; idempotent
+            yield saver
+        finally:
+            context.__exit__(None, None, None)
+        return
+    raise ConfigError(f"{THREADS_ENV}={url!r} is not a checkpointer: use sqlite:///path or postgresql://…")
