@@ -111,21 +111,21 @@ def _submit(add: list, delete: list[str]) -> JSONResponse:
 
 async def add_documents(request: Request) -> JSONResponse:
     """Body: {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced."""
-    from langchain_core.documents import Document
+    from ragloop.errors import InputError
+    from ragloop.graph.indexing import documents_from_payload
 
     if refused := await _refused(request):
         return refused
     try:
         body = await request.json()
-        docs = [Document(page_content=str(d["text"]), metadata={"source": str(d["source"]),
-                                                                 "doc_key": str(d["source"]),
-                                                                 **({"title": str(d["title"])} if d.get("title") else {})})
-                for d in body["documents"]]
-    except (ValueError, KeyError, TypeError):
-        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}: every '
-                                       "document needs a source and a text."}, status_code=422)
-    if not docs or any(not d.page_content.strip() for d in docs):
-        return JSONResponse({"detail": "Every document needs a non-empty text."}, status_code=422)
+        docs = documents_from_payload(body.get("documents") if isinstance(body, dict) else None)
+    except InputError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    except ValueError:  # not JSON
+        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'},
+                            status_code=422)
+    if not docs:
+        return JSONResponse({"detail": "Give at least one document."}, status_code=422)
     return _submit(docs, [])
 
 

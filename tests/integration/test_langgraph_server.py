@@ -81,11 +81,41 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
         return nodes, state["values"]
 
     nodes, values = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
-    assert nodes[0] == "intake" and nodes[-1] == "finish"
+    assert nodes[0] == "intake" and nodes[-2:] == ["finish", "remember"]
     assert {"retrieve", "rerank", "difficulty", "grade", "plan", "generate", "select"} <= set(nodes)
     assert values["answer"].strip()
     assert values["usage"]["difficulty"]["input_tokens"] > 0
     assert values["budget"]["docs"] >= 1
+
+
+def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_form(server, tmp_path):
+    from langgraph_sdk import get_client
+
+    index = str(tmp_path / "served-index")
+
+    async def scenario():
+        client = get_client(url=server, api_key=KEY)
+        schemas = {}
+        for graph_id in ("ragloop", "ragloop_index"):
+            assistant = (await client.assistants.search(graph_id=graph_id))[0]
+            schemas[graph_id] = await client.assistants.get_schemas(assistant["assistant_id"])
+        docs = [{"source": "zebra.txt", "text": "Zebras have black and white stripes."},
+                {"source": "okapi.txt", "text": "The okapi is a relative of the giraffe."}]
+        added = await client.runs.wait(None, "ragloop_index", input={"documents": docs},
+                                       context={"index_path": index})
+        deleted = await client.runs.wait(None, "ragloop_index", input={"delete": ["okapi.txt"]},
+                                         context={"index_path": index})
+        bad = await client.runs.wait(None, "ragloop_index", input={"documents": [{"text": "no source"}]},
+                                     context={"index_path": index}, raise_error=False)
+        return schemas, added, deleted, bad
+
+    schemas, added, deleted, bad = asyncio.run(asyncio.wait_for(scenario(), timeout=300))
+    for schema in schemas.values():
+        fields = schema["context_schema"]["properties"]
+        assert {"index_path", "chunk_size"} <= set(fields) and fields["chunk_size"].get("description")
+    assert added["chunks"] == 2 and added["update"]["embedded_chunks"] == 2
+    assert deleted["chunks"] == 1
+    assert "needs a non-empty" in str(bad)
 
 
 def http(url: str, key: str | None = None) -> tuple[int, str]:
