@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.ragloop-installed
 
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
-.PHONY: setup setup-train demo test test-unit lint bench-retrieval bench-answers bench-adaptive bench-latency clean
+.PHONY: setup setup-train demo test test-unit lint bench-retrieval bench-answers bench-adaptive bench-latency bench-load clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ bench-answers: setup
 # Fixed compute budgets against adaptive (benchmarks/configs/adaptive.yaml): hours on 2 cores; resumable.
 bench-adaptive: setup
 	$(BIN)/ragloop bench answers $(DATA) --config benchmarks/configs/adaptive.yaml --questions 100 --seed 0
+
+# 20 concurrent runs against `langgraph dev` for 2 minutes (local SmolLM2): throughput, latency, lost/duplicated runs.
+bench-load: setup
+	$(BIN)/python -m ragloop.benchmarks.load --concurrency 20 --seconds 120
 
 clean:
 	rm -rf $(VENV) build *.egg-info

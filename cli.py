@@ -120,7 +120,7 @@ def _node_summary(node: str, update: dict) -> str:
 def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:
     """Run the graph, printing each node as it finishes; returns the output state.
 
-    With a thread id the run is checkpointed ($RAGLOOP_THREADS: SQLite in
+    With a thread id the run is checkpointed ($RAGLOOP_THREADS_URL: SQLite in
     $RAGLOOP_HOME/threads.sqlite by default, or PostgreSQL): the next question in
     the same thread continues the conversation, in this process or a later one.
     """
@@ -309,7 +309,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
     sp.add_argument("--json", action="store_true", help="print the whole result as JSON")
     sp.add_argument("--thread", metavar="ID", help="continue (or start) a conversation; follow-ups are made "
-                                                 "standalone from it ($RAGLOOP_THREADS; default $RAGLOOP_HOME/threads.sqlite)")
+                                                 "standalone from it ($RAGLOOP_THREADS_URL; default $RAGLOOP_HOME/threads.sqlite)")
     common(sp)
     sp.set_defaults(func=cmd_ask)
 

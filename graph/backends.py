@@ -3,11 +3,11 @@
 Both are deployment settings, not per-run tunables, so they come from the
 environment (or the caller), never from the Context:
 
-``RAGLOOP_CACHE`` (node results and answers, graph/caching.py):
+``RAGLOOP_CACHE_URL`` (node results and answers, graph/caching.py):
     ``memory`` (default: this process only), ``sqlite:///path/cache.sqlite``
     (survives restarts; one machine), ``redis://host:6379/0`` (shared by replicas).
 
-``RAGLOOP_THREADS`` (the CLI's checkpointer for ``ragloop ask --thread``):
+``RAGLOOP_THREADS_URL`` (the CLI's checkpointer for ``ragloop ask --thread``):
     ``sqlite:///path/threads.sqlite`` (default: $RAGLOOP_HOME/threads.sqlite) or
     ``postgresql://user:pass@host:5432/db``. A LangGraph server brings its own.
 
@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from ragloop.errors import ConfigError
 
-CACHE_ENV = "RAGLOOP_CACHE"
-THREADS_ENV = "RAGLOOP_THREADS"
+CACHE_ENV = "RAGLOOP_CACHE_URL"
+THREADS_ENV = "RAGLOOP_THREADS_URL"
 
 
 def _sqlite_path(url: str, env: str) -> Path:
@@ -38,7 +38,7 @@ def _sqlite_path(url: str, env: str) -> Path:
 
 
 def open_cache(url: str | None = None):
-    """The cache a graph is compiled with (``compile_graph(cache=...)``), from a URL or $RAGLOOP_CACHE."""
+    """The cache a graph is compiled with (``compile_graph(cache=...)``), from a URL or $RAGLOOP_CACHE_URL."""
     url = (url if url is not None else os.environ.get(CACHE_ENV, "")).strip() or "memory"
     scheme = urlsplit(url).scheme
     if url == "memory":
@@ -69,7 +69,7 @@ def threads_url() -> str:
 
 @contextmanager
 def open_checkpointer(url: str | None = None) -> Iterator[object]:
-    """A checkpointer for conversation threads, from a URL or $RAGLOOP_THREADS; closed on exit."""
+    """A checkpointer for conversation threads, from a URL or $RAGLOOP_THREADS_URL; closed on exit."""
     url = url or threads_url()
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":

@@ -6,7 +6,7 @@
     grade → plan ⇉ generate × N (Send)  → select → refine ⟲ (hard questions) → finish → remember → END
 
 ``graph`` is the compiled graph that ``langgraph.json`` exports: no checkpointer
-is compiled in (the server brings its own), its cache is $RAGLOOP_CACHE
+is compiled in (the server brings its own), its cache is $RAGLOOP_CACHE_URL
 (graph/backends.py), and building it touches no model, index or network.
 """
 

@@ -13,7 +13,7 @@ A repeated question with identical settings is answered from the answer cache
 but the operational ones in ``NOT_IN_ANSWER_KEY``, and the index version.
 
 The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``),
-chosen by $RAGLOOP_CACHE (graph/backends.py): LangGraph's ``InMemoryCache``,
+chosen by $RAGLOOP_CACHE_URL (graph/backends.py): LangGraph's ``InMemoryCache``,
 ``SqliteCache`` or ``RedisCache``. Node entries are stored for ``STORE_SECONDS`` at most.
 
 Whether a node's result came from the cache is told by the run id it was computed

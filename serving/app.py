@@ -32,11 +32,12 @@ _jobs_lock = threading.Lock()
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-index")
 
 
-def health(request: Request) -> JSONResponse:
-    """200 when the index loads and the configured models are present; 503 naming what is not.
+# Route handlers are documented in comments: the LangGraph server reads a handler's docstring as YAML
+# (for its OpenAPI schema) and logs an error for text that is not.
 
-    A plain function: Starlette runs it in a worker thread, so loading the index never blocks the server's loop.
-    """
+# 200 when the index loads and the configured models are present, else 503 naming what is not. A plain
+# function, so Starlette runs it in a worker thread and loading the index never blocks the server's loop.
+def health(request: Request) -> JSONResponse:
     from ragloop import providers
     from ragloop.errors import RagloopError
     from ragloop.graph.context import Context
@@ -62,8 +63,8 @@ async def prometheus(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
+# The auth handler's decision for a custom route (LangGraph applies it to its own routes only).
 async def _refused(request: Request) -> JSONResponse | None:
-    """The auth handler's decision for a custom route (LangGraph applies it to its own routes only)."""
     from langgraph_sdk import Auth
 
     headers = {k.encode(): v.encode() for k, v in request.headers.items()}
@@ -109,8 +110,8 @@ def _submit(add: list, delete: list[str]) -> JSONResponse:
     return JSONResponse(_jobs[job_id], status_code=202)
 
 
+# Body {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced.
 async def add_documents(request: Request) -> JSONResponse:
-    """Body: {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced."""
     from ragloop.errors import InputError
     from ragloop.graph.indexing import documents_from_payload
 

@@ -3,61 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from ragloop.serving.devserver import dev_server
+
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "test-key-7f3a"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    cli = shutil.which("langgraph", path=str(Path(sys.executable).parent))
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
-           "RAGLOOP_API_KEYS": f"{KEY},second-key"}
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        [cli, "dev", "--port", str(port), "--no-browser", "--no-reload", "--config", str(ROOT / "langgraph.json")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                pytest.fail("langgraph dev exited:\n" + (tmp_path / "server.log").read_text()[-3000:])
-            try:
-                urllib.request.urlopen(url + "/ok", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("langgraph dev did not start:\n" + (tmp_path / "server.log").read_text()[-3000:])
+    with dev_server(tmp_path / "server.log", env={"RAGLOOP_API_KEYS": f"{KEY},second-key"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_context):

@@ -77,7 +77,7 @@ def test_a_thread_resumes_after_a_restart_on_postgres(use_provider, context, pos
 def test_ask_thread_on_postgres_from_the_command_line(use_provider, fake_index, postgres_url, monkeypatch, capsys):
     use_provider(scripts(condense=lambda n: reply("In what country is the Rhine's mouth?")))
     monkeypatch.setenv("RAGLOOP_INDEX", str(fake_index))
-    monkeypatch.setenv("RAGLOOP_THREADS", postgres_url)
+    monkeypatch.setenv("RAGLOOP_THREADS_URL", postgres_url)
     assert main(["ask", "Where does the Rhine flow?", "--thread", "cli", "--json"]) == 0
     capsys.readouterr()
     assert main(["ask", "And its mouth?", "--thread", "cli", "--json"]) == 0
@@ -88,9 +88,9 @@ def test_an_unreachable_postgres_is_one_clear_line(use_provider, fake_index, mon
     use_provider(scripts())
     monkeypatch.setenv("RAGLOOP_INDEX", str(fake_index))
     url = f"postgresql://ragloop@127.0.0.1:{free_port()}/postgres?connect_timeout=3"
-    monkeypatch.setenv("RAGLOOP_THREADS", url)
+    monkeypatch.setenv("RAGLOOP_THREADS_URL", url)
     assert main(["ask", "Where does the Rhine flow?", "--thread", "t"]) != 0
     err = capsys.readouterr().err
-    assert "RAGLOOP_THREADS: cannot reach PostgreSQL at 127.0.0.1" in err and "Traceback" not in err
+    assert "RAGLOOP_THREADS_URL: cannot reach PostgreSQL at 127.0.0.1" in err and "Traceback" not in err
     with pytest.raises(ConfigError, match="not a checkpointer"), open_checkpointer("mysql://x"):
         pass

@@ -19,11 +19,7 @@ from contextlib import contextmanager
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ragloop.serving.devserver import free_port
 
 
 def _wait_for_port(port: int, seconds: float = 30.0) -> None:

@@ -1,5 +1,5 @@
 """Caching: a repeated query skips retrieve and rerank, a repeated question skips the whole run (the answer
-cache), and each misses when anything it depends on changes; the backends from $RAGLOOP_CACHE."""
+cache), and each misses when anything it depends on changes; the backends from $RAGLOOP_CACHE_URL."""
 
 from __future__ import annotations
 
@@ -156,10 +156,10 @@ def test_answers_persist_in_a_sqlite_cache_across_processes(counted, context, tm
 
 @pytest.mark.parametrize("url", ["sqlite://relative.sqlite", "memcached://localhost", "file.sqlite"])
 def test_an_unusable_cache_url_is_a_clear_error(url):
-    with pytest.raises(ConfigError, match="RAGLOOP_CACHE"):
+    with pytest.raises(ConfigError, match="RAGLOOP_CACHE_URL"):
         open_cache(url)
 
 
 def test_the_memory_cache_is_the_default(monkeypatch):
-    monkeypatch.delenv("RAGLOOP_CACHE", raising=False)
+    monkeypatch.delenv("RAGLOOP_CACHE_URL", raising=False)
     assert type(open_cache()) is InMemoryCache
