@@ -9,6 +9,8 @@ hash of its key. Per key, before anything runs:
 - ``RAGLOOP_DAILY_TOKENS`` (default 0 = no limit): once the key's runs have spent
   that many model tokens today (UTC), new runs get 429.
 
+Both are counted per process, or across replicas with ``RAGLOOP_LIMITS_URL=redis://…`` (serving/limits.py).
+
 No key configured on the server means every request is refused (401) with a message saying how to set one.
 """
 
@@ -17,16 +19,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import threading
-import time
 
 from langgraph_sdk import Auth
 
-from ragloop.serving import metrics
+from ragloop.serving.limits import limits
 
 auth = Auth()
-_buckets: dict[str, tuple[float, float]] = {}  # identity -> (tokens left, last refill)
-_lock = threading.Lock()
 
 
 def configured_keys() -> list[str]:
@@ -48,20 +46,6 @@ def _presented(headers: dict) -> str | None:
     return key or None
 
 
-def _allow_request(identity: str) -> bool:
-    """A token bucket per key: RAGLOOP_REQUESTS_PER_MINUTE, bursts up to the same number."""
-    rate = float(os.environ.get("RAGLOOP_REQUESTS_PER_MINUTE", "120"))
-    if rate <= 0:
-        return True
-    now = time.monotonic()
-    with _lock:
-        tokens, last = _buckets.get(identity, (rate, now))
-        tokens = min(rate, tokens + (now - last) * rate / 60.0)
-        allowed = tokens >= 1.0
-        _buckets[identity] = (tokens - 1.0 if allowed else tokens, now)
-    return allowed
-
-
 @auth.authenticate
 async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:
     keys = configured_keys()
@@ -75,11 +59,13 @@ async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:
     if not sum(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
         raise Auth.exceptions.HTTPException(status_code=403, detail="Invalid API key.")
     identity = identity_of(key)
-    if not _allow_request(identity):
+    counters = limits()
+    rate = float(os.environ.get("RAGLOOP_REQUESTS_PER_MINUTE", "120"))
+    if rate > 0 and not counters.allow_request(identity, rate):
         raise Auth.exceptions.HTTPException(status_code=429, detail="Too many requests for this API key; slow down.",
                                             headers={"Retry-After": "5"})
     budget = int(os.environ.get("RAGLOOP_DAILY_TOKENS", "0"))
-    if budget and metrics.spent_today(identity) >= budget:
+    if budget and counters.tokens_today(identity) >= budget:
         raise Auth.exceptions.HTTPException(
             status_code=429, detail=f"This API key has used its daily budget of {budget} model tokens; "
                                     "it resets at 00:00 UTC.")

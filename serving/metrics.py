@@ -2,19 +2,16 @@
 
 Counters and histograms live in one registry that ``/ragloop/metrics`` (serving/app.py)
 exposes. Nothing here is needed to run the graph: without ``prometheus_client``
-(the ``server`` extra) recording is a no-op. Tokens spent per API key per day are
-kept here too, for the auth handler's daily budget (per process: see README,
-Deploying).
+(the ``server`` extra) recording is a no-op. A finished run's tokens are also
+added to its API key's daily count (serving/limits.py), which the auth handler's
+daily budget reads.
 """
 
 from __future__ import annotations
 
-import datetime
-import threading
 from functools import lru_cache
 
-_spent: dict[tuple[str, str], int] = {}
-_lock = threading.Lock()
+from ragloop.serving.limits import limits
 
 
 @lru_cache(maxsize=1)
@@ -60,10 +57,8 @@ def observe_node(node: str, seconds: float, error: BaseException | None = None) 
 def observe_run(state: dict, report: dict, identity: str | None) -> None:
     """Record a finished run: its state at `finish` plus what `finish` added."""
     tokens = int((report.get("compute") or {}).get("tokens", 0))
-    if identity:
-        with _lock:
-            key = (identity, _today())
-            _spent[key] = _spent.get(key, 0) + tokens
+    if identity and tokens:
+        limits().add_tokens(identity, tokens)
     found = registry()
     if found is None:
         return
@@ -88,15 +83,6 @@ def observe_run(state: dict, report: dict, identity: str | None) -> None:
         for kind in ("input", "output", "cache_read", "cache_write"):
             if counts.get(f"{kind}_tokens"):
                 m["tokens"].labels(model, kind).inc(counts[f"{kind}_tokens"])
-
-
-def spent_today(identity: str) -> int:
-    with _lock:
-        return _spent.get((identity, _today()), 0)
-
-
-def _today() -> str:
-    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -94,3 +94,29 @@ def test_an_unreachable_postgres_is_one_clear_line(use_provider, fake_index, mon
     assert "RAGLOOP_THREADS_URL: cannot reach PostgreSQL at 127.0.0.1" in err and "Traceback" not in err
     with pytest.raises(ConfigError, match="not a checkpointer"), open_checkpointer("mysql://x"):
         pass
+
+
+def test_replicas_share_the_rate_limit_and_daily_budget_through_redis(redis_url, monkeypatch):
+    import redis
+
+    from ragloop.serving.limits import RedisLimits, today
+
+    monkeypatch.setattr("ragloop.serving.limits.time.time", lambda: 1_800_000_000.0)  # one clock minute throughout
+    replica_a, replica_b = (RedisLimits(redis.Redis.from_url(redis_url), prefix="test:") for _ in range(2))
+    allowed = [replica.allow_request("key-abc", 5) for replica in (replica_a, replica_b) * 4]
+    assert allowed.count(True) == 5 and allowed[5:] == [False] * 3  # 5 per minute across both replicas
+    replica_a.add_tokens("key-abc", 700)
+    replica_b.add_tokens("key-abc", 500)
+    assert replica_a.tokens_today("key-abc") == replica_b.tokens_today("key-abc") == 1200
+    assert 0 < redis.Redis.from_url(redis_url).ttl(f"test:tokens:key-abc:{today()}") <= 2 * 86_400
+
+
+def test_unreachable_limits_redis_fails_open(caplog):
+    import redis
+
+    from ragloop.serving.limits import RedisLimits
+
+    gone = RedisLimits(redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1))
+    assert gone.allow_request("key-abc", 1) and gone.allow_request("key-abc", 1)
+    assert gone.tokens_today("key-abc") == 0
+    assert "not enforced" in caplog.text

@@ -9,6 +9,7 @@ from langgraph_sdk import Auth
 
 from ragloop.serving import auth as auth_module
 from ragloop.serving import metrics
+from ragloop.serving.limits import limits
 
 KEYS = "alpha-key-123,beta-key-456"
 
@@ -21,7 +22,10 @@ def authenticate(headers: dict):
 def keys(monkeypatch):
     monkeypatch.setenv("RAGLOOP_API_KEYS", KEYS)
     monkeypatch.setenv("RAGLOOP_REQUESTS_PER_MINUTE", "0")
-    monkeypatch.setattr(auth_module, "_buckets", {})
+    monkeypatch.delenv("RAGLOOP_LIMITS_URL", raising=False)
+    limits.cache_clear()  # fresh in-memory counters for each test
+    yield
+    limits.cache_clear()
 
 
 @pytest.mark.parametrize(("headers", "status"), [
@@ -64,7 +68,6 @@ def test_the_per_key_request_rate_is_limited(monkeypatch):
 def test_a_key_over_its_daily_token_budget_is_refused_before_running(monkeypatch):
     monkeypatch.setenv("RAGLOOP_DAILY_TOKENS", "1000")
     identity = auth_module.identity_of("alpha-key-123")
-    monkeypatch.setattr(metrics, "_spent", {})
     authenticate({b"x-api-key": b"alpha-key-123"})
     metrics.observe_run({}, {"compute": {"tokens": 1200}}, identity)
     with pytest.raises(Auth.exceptions.HTTPException, match="daily budget") as refused:
