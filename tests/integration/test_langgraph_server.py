@@ -38,14 +38,19 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
             if part.event == "updates":
                 nodes.extend(part.data)
         state = await client.threads.get_state(thread["thread_id"])
-        return nodes, state["values"]
+        # The same question on another thread: the server's graph answers it from its answer cache.
+        again = await client.runs.wait(None, "ragloop", input={"question": "What is the atomic number of oxygen?"},
+                                       context=context)
+        return nodes, state["values"], again
 
-    nodes, values = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
+    nodes, values, again = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
     assert nodes[0] == "intake" and nodes[-2:] == ["finish", "remember"]
     assert {"retrieve", "rerank", "difficulty", "grade", "plan", "generate", "select"} <= set(nodes)
     assert values["answer"].strip()
     assert values["usage"]["difficulty"]["input_tokens"] > 0
     assert values["budget"]["docs"] >= 1
+    assert again["answer"] == values["answer"] and again["usage"] == {}
+    assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
 
 
 def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_form(server, tmp_path):
