@@ -19,7 +19,7 @@ from pathlib import Path
 from ragloop.benchmarks import plots
 from ragloop.benchmarks.datasets import Dataset, Question, load_dataset
 from ragloop.benchmarks.harness import Variant, console, environment, out, progress, with_indexes, write_json
-from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, percentile, token_f1
+from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, paired_bootstrap, percentile, token_f1
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
 from ragloop.prompts.generate import NOT_FOUND
@@ -188,6 +188,7 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
         "spend": spend,
         "comparison": compare(rows, METRICS, seed),
         "hardest_third": hardest_third(rows, seed),
+        "against_best_fixed": against_best_fixed(rows, seed),
         "environment": environment(),
     }
 
@@ -208,6 +209,36 @@ def hardest_third(rows: dict[str, list[dict]], seed: int) -> dict | None:
     means, intervals = summarise(subset, ("em", "f1", "tokens"), seed)
     return {"judged_by": judge, "questions": len(hard), "metrics": means, "intervals": intervals,
             "comparison": compare(subset, ("em", "f1", "tokens"), seed)}
+
+
+#: Issue 5's target: an adaptive configuration reaches the best fixed one's F1 (within that F1's 95%
+#: bootstrap interval) with at most this share of its tokens.
+TOKEN_SHARE_TARGET = 0.6
+
+
+def against_best_fixed(rows: dict[str, list[dict]], seed: int) -> dict | None:
+    """Each configuration with a real difficulty estimator against the fixed configuration of best mean F1:
+    its F1 against that one's 95% interval, the paired F1 difference, and its share of that one's tokens."""
+    fixed = [name for name, rs in rows.items() if rs and all(r.get("estimator") == "fixed" for r in rs)]
+    adaptive = [name for name, rs in rows.items() if rs and name not in fixed]
+    if not fixed or not adaptive:
+        return None
+    f1 = {name: [r["f1"] for r in rs] for name, rs in rows.items()}
+    tokens = {name: sum(r["tokens"] for r in rs) / len(rs) for name, rs in rows.items()}
+    best = max(fixed, key=lambda name: sum(f1[name]) / len(f1[name]))
+    best_f1, low, high = bootstrap_mean(f1[best], seed=seed)
+    verdicts = {}
+    for name in adaptive:
+        mean = sum(f1[name]) / len(f1[name])
+        diff = paired_bootstrap(f1[best], f1[name], seed=seed)
+        share = tokens[name] / tokens[best] if tokens[best] else None
+        verdicts[name] = {
+            "f1": round(mean, 4), "f1_difference": [round(v, 4) for v in diff],
+            "token_share": None if share is None else round(share, 3),
+            "reaches_f1": mean >= low, "meets_target": mean >= low and share is not None and share <= TOKEN_SHARE_TARGET,
+        }
+    return {"best_fixed": best, "best_f1": [round(v, 4) for v in (best_f1, low, high)],
+            "best_tokens": round(tokens[best], 1), "token_share_target": TOKEN_SHARE_TARGET, "adaptive": verdicts}
 
 
 def _calibration(rows: list[dict]) -> dict:
@@ -244,6 +275,14 @@ def print_report(report: dict) -> None:
                   f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
                   f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
                   + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
+    if target := report.get("against_best_fixed"):
+        b = target["best_f1"]
+        for name, v in target["adaptive"].items():
+            out.print(f"{name} vs the best fixed configuration {target['best_fixed']} (F1 {b[0]:.3f} [{b[1]:.3f}, "
+                      f"{b[2]:.3f}], {target['best_tokens']:.0f} tokens): F1 {v['f1']:.3f} (paired difference "
+                      f"{v['f1_difference'][0]:+.3f} [{v['f1_difference'][1]:+.3f}, {v['f1_difference'][2]:+.3f}]), "
+                      f"{v['token_share']:.0%} of its tokens: target "
+                      + ("[green]met[/green]" if v["meets_target"] else "[red]not met[/red]"))
     hard = report.get("hardest_third")
     if hard:
         print_summary(out, f"hardest third by {hard['judged_by']}'s estimator: {hard['questions']} questions",

@@ -253,3 +253,38 @@ def test_hardest_third_is_judged_by_the_first_real_estimator_and_paired_on_those
     assert report["metrics"]["fixed"]["f1"] == 0.0 and report["metrics"]["adaptive"]["f1"] == 1.0
     assert report["comparison"]["variants"]["adaptive"]["f1"]["diff"] == 1.0
     assert hardest_third({"fixed": fixed}, seed=0) is None
+
+
+def test_adaptive_is_judged_against_the_fixed_configuration_of_best_f1():
+    from ragloop.benchmarks.answers import against_best_fixed
+
+    def rows(f1s, tokens, estimator):
+        return [{"qid": f"q{i}", "f1": f, "tokens": tokens, "estimator": estimator} for i, f in enumerate(f1s)]
+
+    cheap = rows([0, 0, 1, 0, 0, 0, 1, 0], 100, "fixed")
+    best = rows([1, 1, 1, 0, 1, 1, 1, 0], 1000, "fixed")
+    frugal = rows([1, 1, 1, 0, 1, 1, 0, 1], 500, "logprob")  # same F1 as best, half its tokens
+    lavish = rows([1, 1, 1, 0, 1, 1, 0, 1], 700, "logprob")  # same F1, too many tokens
+    weak = rows([0, 0, 1, 0, 0, 0, 1, 0], 100, "logprob")  # cheap, but best's F1 is out of reach
+    report = against_best_fixed({"cheap": cheap, "best": best, "frugal": frugal, "lavish": lavish, "weak": weak},
+                                seed=0)
+    assert report["best_fixed"] == "best" and report["best_tokens"] == 1000
+    verdicts = report["adaptive"]
+    assert verdicts["frugal"]["meets_target"] and verdicts["frugal"]["token_share"] == 0.5
+    assert verdicts["lavish"]["reaches_f1"] and not verdicts["lavish"]["meets_target"]
+    assert not verdicts["weak"]["reaches_f1"] and not verdicts["weak"]["meets_target"]
+    assert against_best_fixed({"cheap": cheap, "best": best}, seed=0) is None
+
+
+def test_a_long_answers_run_goes_question_by_question_so_a_prefix_can_be_reported(tmp_path, squad_file, monkeypatch):
+    provider = VariantProvider()
+    monkeypatch.setitem(providers.PROVIDERS, "local", provider)
+    variants = make_variants([("a", {"seed": 0}), ("b", {"seed": 1})], {})
+    out = tmp_path / "out"
+    run_answers(squad_file, variants, questions=4, index_dir=tmp_path / "ix", out_dir=out)
+    rows = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
+    assert [r["variant"] for r in rows] == ["a", "b"] * 4
+    generated = provider.generated
+    report = run_answers(squad_file, variants, questions=2, index_dir=tmp_path / "ix", out_dir=out)
+    assert provider.generated == generated  # the first two questions were all answered already
+    assert report["sample"]["questions"] == 2
