@@ -42,6 +42,7 @@ class TrainSettings:
     questions_per_file: int = 3000
     negatives: int = 7
     easy_negatives: int = 4  # of the negatives, how many are other questions' positives (the rest: mined hard ones)
+    easy_share: float = 1.0  # the share of training groups (the first ones) that get easy negatives; the rest: hard only
     max_groups: int = 5000  # the first N groups after shuffling (bounds training time); 0: all
     layers: int = 6
     max_length: int = 192
@@ -125,6 +126,14 @@ def mix_negatives(groups: list, negatives: int, easy: int, seed: int) -> list:
     return mixed
 
 
+def curriculum(groups: list, negatives: int, easy: int, easy_share: float, seed: int) -> list:
+    """The first `easy_share` of the groups with `easy` easy negatives each (mix_negatives), the rest with
+    hard ones only: topical match is learnt first, then the hard negatives alone sharpen it."""
+    easy_until = round(easy_share * len(groups))
+    return mix_negatives(groups[:easy_until], negatives, easy, seed) + [
+        (query, positive, hard[:negatives]) for query, positive, hard in groups[easy_until:]]
+
+
 def mean_pooled_scorer(base: Path, layers: int):
     """MiniLM's first `layers` layers, mean-pooled (as the base was trained) into a fresh one-logit head.
 
@@ -172,6 +181,8 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     if not 0 <= settings.easy_negatives <= settings.negatives:
         raise ConfigError(f"easy_negatives must be between 0 and negatives ({settings.negatives}); "
                           f"got {settings.easy_negatives}.")
+    if not 0.0 <= settings.easy_share <= 1.0:
+        raise ConfigError(f"easy_share must be between 0 and 1; got {settings.easy_share}.")
     started = time.perf_counter()
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
@@ -180,7 +191,7 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     groups, data = mine(settings, index_dir)
     if settings.max_groups:
         groups = groups[: settings.max_groups]
-    groups = mix_negatives(groups, settings.negatives, settings.easy_negatives, settings.seed)
+    groups = curriculum(groups, settings.negatives, settings.easy_negatives, settings.easy_share, settings.seed)
     mining_seconds = time.perf_counter() - started
 
     base = base_model_folder()
