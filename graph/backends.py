@@ -4,12 +4,15 @@ Both are deployment settings, not per-run tunables, so they come from the
 environment (or the caller), never from the Context:
 
 ``RAGLOOP_CACHE_URL`` (node results and answers, graph/caching.py):
-    ``memory`` (default: this process only), ``sqlite:///path/cache.sqlite``
+    ``memory`` (default: this process only), ``sqlite:////var/lib/ragloop/cache.sqlite``
     (survives restarts; one machine), ``redis://host:6379/0`` (shared by replicas).
 
 ``RAGLOOP_THREADS_URL`` (the CLI's checkpointer for ``ragloop ask --thread``):
-    ``sqlite:///path/threads.sqlite`` (default: $RAGLOOP_HOME/threads.sqlite) or
+    ``sqlite:////abs/path/threads.sqlite`` (default: $RAGLOOP_HOME/threads.sqlite) or
     ``postgresql://user:pass@host:5432/db``. A LangGraph server brings its own.
+
+SQLite locations follow SQLAlchemy's convention: ``sqlite:///relative/file.sqlite``
+(from the working directory), ``sqlite:////absolute/file.sqlite`` (four slashes).
 
 Opening a backend touches no network: Redis and PostgreSQL connect on first use.
 """
@@ -31,9 +34,13 @@ THREADS_ENV = "RAGLOOP_THREADS_URL"
 def _sqlite_path(url: str, env: str) -> Path:
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
     if not path:
-        raise ConfigError(f"{env}={url!r}: a SQLite location is written sqlite:///path/to/file.sqlite.")
+        raise ConfigError(f"{env}={url!r}: a SQLite location is written sqlite:////absolute/file.sqlite "
+                          "(or sqlite:///relative/file.sqlite).")
     path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{env}: cannot create {path.parent}: {exc.strerror}.") from exc
     return path
 
 

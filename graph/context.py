@@ -327,7 +327,7 @@ class Context:
         default=3600,
         metadata={"description": "How long a cached retrieve or rerank result serves a repeated query with the "
                                  "same settings and index (0 = no cache hits; at most a day). Needs a graph "
-                                 "compiled with a cache (RAGLOOP_CACHE_URL: memory, sqlite:///path or redis://…)."},
+                                 "compiled with a cache (RAGLOOP_CACHE_URL: memory, sqlite:////abs/path or redis://…)."},
     )
     answer_cache_ttl_seconds: int = field(
         default=3600,

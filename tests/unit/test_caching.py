@@ -154,7 +154,8 @@ def test_answers_persist_in_a_sqlite_cache_across_processes(counted, context, tm
     assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
 
 
-@pytest.mark.parametrize("url", ["sqlite://relative.sqlite", "memcached://localhost", "file.sqlite"])
+@pytest.mark.parametrize("url", ["sqlite://relative.sqlite", "memcached://localhost", "file.sqlite",
+                                 "sqlite:////proc/no-such-folder/cache.sqlite"])
 def test_an_unusable_cache_url_is_a_clear_error(url):
     with pytest.raises(ConfigError, match="RAGLOOP_CACHE_URL"):
         open_cache(url)
