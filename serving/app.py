@@ -104,10 +104,11 @@ def _run_job(job_id: str, add: list, delete: list[str]) -> None:
 
 def _submit(add: list, delete: list[str]) -> JSONResponse:
     job_id = uuid.uuid4().hex
+    job = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
     with _jobs_lock:
-        _jobs[job_id] = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
+        _jobs[job_id] = dict(job)
     _writer.submit(_run_job, job_id, add, delete)
-    return JSONResponse(_jobs[job_id], status_code=202)
+    return JSONResponse(job, status_code=202)  # as submitted: the worker may already be updating its own copy
 
 
 # Body {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced.
@@ -140,7 +141,7 @@ async def job_status(request: Request) -> JSONResponse:
     if refused := await _refused(request):
         return refused
     with _jobs_lock:
-        job = _jobs.get(request.path_params["job_id"])
+        job = dict(_jobs.get(request.path_params["job_id"]) or {})
     return JSONResponse(job) if job else JSONResponse({"detail": "No such job."}, status_code=404)
 
 
