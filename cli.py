@@ -58,11 +58,10 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ragloop import providers
-    from ragloop.retrieval.index import update_index
     from ragloop.retrieval.loaders import load_documents
 
     docs = load_documents(paths) if paths else []
-    name, embedder = providers.embeddings(ctx)
+    name, _ = providers.embeddings(ctx)
     what = "Adding" if add else "Indexing"
     console.print(f"{what} {len(docs)} documents with {name} into {ctx.index_path}"
                   + (f", deleting {len(delete)} source(s)" if delete else ""))
@@ -71,9 +70,8 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
         TimeRemainingColumn(), console=console, transient=True,
     ) as bar:
         task = bar.add_task("embedding new chunks", total=None)
-        manifest = update_index(
-            ctx.index_path, embedder, name, add=docs, delete_sources=delete or [], replace_all=not (add or delete),
-            chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap, batch_size=ctx.embed_batch_size,
+        manifest = providers.index_documents(
+            ctx, add=docs, delete_sources=delete or [], replace_all=not (add or delete),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     change = manifest["last_update"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -95,16 +95,13 @@ def open_checkpointer(url: str | None = None) -> Iterator[object]:
                               "pip install 'ragloop[server]'.") from exc
         import psycopg
 
-        try:
-            context = PostgresSaver.from_conn_string(url)
-            saver = context.__enter__()
-        except psycopg.OperationalError as exc:
-            host = urlsplit(url).hostname
-            raise ConfigError(f"{THREADS_ENV}: cannot reach PostgreSQL at {host}: {str(exc).strip()}") from exc
-        try:
+        with ExitStack() as stack:
+            try:
+                saver = stack.enter_context(PostgresSaver.from_conn_string(url))
+            except psycopg.OperationalError as exc:
+                host = urlsplit(url).hostname
+                raise ConfigError(f"{THREADS_ENV}: cannot reach PostgreSQL at {host}: {str(exc).strip()}") from exc
             saver.setup()  # creates or migrates the checkpoint tables; idempotent
             yield saver
-        finally:
-            context.__exit__(None, None, None)
         return
     raise ConfigError(f"{THREADS_ENV}={url!r} is not a checkpointer: use sqlite:///path or postgresql://…")

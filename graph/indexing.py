@@ -64,13 +64,10 @@ def check(state: IndexState) -> dict:
 
 def update(state: IndexState, runtime: Runtime[Context]) -> dict:
     from ragloop import providers
-    from ragloop.retrieval.index import update_index
 
-    ctx = get_context(runtime)
-    name, embedder = providers.embeddings(ctx)
-    manifest = update_index(ctx.index_path, embedder, name, add=state["parsed"], delete_sources=state.get("delete") or [],
-                            chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap, batch_size=ctx.embed_batch_size,
-                            progress=lambda done, total: runtime.stream_writer({"embedded": done, "to_embed": total}))
+    manifest = providers.index_documents(
+        get_context(runtime), add=state["parsed"], delete_sources=state.get("delete") or [],
+        progress=lambda done, total: runtime.stream_writer({"embedded": done, "to_embed": total}))
     return {"chunks": manifest["chunks"], "update": manifest["last_update"]}
 
 

@@ -10,6 +10,7 @@ from langgraph.types import Send
 
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import SampleState, State
+from ragloop.nodes.condense import is_follow_up
 from ragloop.nodes.rewrite import rewrite_affordable
 from ragloop.nodes.select import found
 
@@ -19,7 +20,7 @@ def route_after_lookup(state: State, runtime: Runtime[Context]) -> Literal["cond
     a first question goes straight to search."""
     if (state.get("compute") or {}).get("answer_cache"):
         return END
-    return "condense" if state.get("history") and get_context(runtime).history_turns else "retrieve"
+    return "condense" if is_follow_up(state, get_context(runtime)) else "retrieve"
 
 
 def route_after_rerank(state: State) -> Literal["difficulty", "grade"]:

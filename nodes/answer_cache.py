@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from ragloop.graph.caching import ANSWERS, answer_key
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
+from ragloop.nodes.condense import is_follow_up
 
 #: The output fields an answer record keeps.
 KEPT = ("answer", "citations", "difficulty", "budget", "compute", "cost_usd", "rewrites", "warnings")
@@ -21,7 +22,7 @@ KEPT = ("answer", "citations", "difficulty", "budget", "compute", "cost_usd", "r
 
 def _cacheable(state: State, ctx: Context) -> bool:
     """A follow-up in a thread depends on the conversation, so it is neither looked up nor stored."""
-    return bool(ctx.answer_cache_ttl_seconds) and not (state.get("history") and ctx.history_turns)
+    return bool(ctx.answer_cache_ttl_seconds) and not is_follow_up(state, ctx)
 
 
 def make_lookup(cache: BaseCache | None):

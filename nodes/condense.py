@@ -11,6 +11,11 @@ from ragloop.nodes._shared import spent
 from ragloop.prompts.condense import CONDENSE_PROMPT
 
 
+def is_follow_up(state: State, ctx: Context) -> bool:
+    """A question in a thread with earlier turns, read with history: it depends on the conversation."""
+    return bool(state.get("history")) and bool(ctx.history_turns)
+
+
 def condense(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     turns = state.get("history", [])[-ctx.history_turns:]

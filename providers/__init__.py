@@ -15,6 +15,9 @@ from ragloop.providers.local import LocalProvider
 from ragloop.providers.nvidia import NvidiaProvider
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
@@ -57,6 +60,18 @@ def reranker(ctx: Context) -> Reranker:
 
         return RetrievalOrder()
     return PROVIDERS[ctx.rerank_provider].reranker(ctx)
+
+
+def index_documents(ctx: Context, *, add: Sequence[Document] = (), delete_sources: Sequence[str] = (),
+                    replace_all: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Update the index at ctx.index_path with ctx's embedder and chunking (retrieval/index.py: update_index);
+    returns the new manifest."""
+    from ragloop.retrieval.index import update_index
+
+    name, embedder = embeddings(ctx)
+    return update_index(ctx.index_path, embedder, name, add=add, delete_sources=delete_sources,
+                        replace_all=replace_all, chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap,
+                        batch_size=ctx.embed_batch_size, progress=progress)
 
 
 def load_index(ctx: Context) -> HybridIndex:

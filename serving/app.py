@@ -79,20 +79,15 @@ def _run_job(job_id: str, add: list, delete: list[str]) -> None:
     from ragloop import providers
     from ragloop.errors import RagloopError
     from ragloop.graph.context import Context
-    from ragloop.retrieval.index import update_index
 
     def progress(done: int, total: int) -> None:
         with _jobs_lock:
             _jobs[job_id].update(status="embedding", embedded=done, to_embed=total)
 
-    ctx = Context()
     with _jobs_lock:
         _jobs[job_id]["status"] = "running"
     try:
-        name, embedder = providers.embeddings(ctx)
-        manifest = update_index(ctx.index_path, embedder, name, add=add, delete_sources=delete,
-                                chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap,
-                                batch_size=ctx.embed_batch_size, progress=progress)
+        manifest = providers.index_documents(Context(), add=add, delete_sources=delete, progress=progress)
         result = {"status": "done", "chunks": manifest["chunks"], **manifest["last_update"]}
     except RagloopError as exc:
         result = {"status": "failed", "error": str(exc)}
