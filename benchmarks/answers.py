@@ -22,10 +22,13 @@ from ragloop.benchmarks.harness import Variant, console, environment, out, progr
 from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, paired_bootstrap, percentile, token_f1
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
+from ragloop.graph.context import Context
 from ragloop.prompts.generate import NOT_FOUND
 
 METRICS = ("em", "f1", "answered", "tokens_in", "tokens_out", "tokens", "cost_usd", "seconds")
 RESULTS = "results.jsonl"
+#: Every configuration's full settings, beside the results: a changed default is caught on resume.
+SETTINGS = "settings.json"
 #: An answer counts as correct for calibration when its F1 reaches this.
 CORRECT_F1 = 0.5
 
@@ -78,6 +81,10 @@ def read_results(path: Path, dataset: Dataset, variants: list[Variant]) -> dict[
         except json.JSONDecodeError:
             if n == len(lines):
                 console.print(f"[yellow]{path}: dropping an unfinished last line[/yellow]")
+                # cut it off the file too, or the next row would be appended to its end
+                data = path.read_bytes()
+                with open(path, "r+b") as f:
+                    f.truncate(data.rstrip(b"\r\n").rfind(b"\n") + 1)
                 continue
             raise InputError(f"{path}, line {n}, is not valid JSON; move the file away or pass --fresh.") from None
         if row.get("dataset_sha256") != dataset.sha256:
@@ -89,6 +96,35 @@ def read_results(path: Path, dataset: Dataset, variants: list[Variant]) -> dict[
             )
         done[(row["variant"], row["qid"])] = row
     return done
+
+
+def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) -> None:
+    """Refuse to resume a configuration whose effective settings changed since its rows were written.
+
+    The rows' ``config_hash`` covers only the settings a configuration overrides, so a
+    release that changes a default (say the budget table's ``medium_docs``) would
+    otherwise mix old and new answers under one name. A setting that did not exist
+    then is accepted at its default. The file is then brought up to date.
+    """
+    recorded = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
+    defaults = Context().to_dict()
+    for v in variants:
+        if v.name not in recorded:
+            continue
+        changed = [f"{key}: {recorded[v.name][key]!r} -> {value!r}" if key in recorded[v.name] else f"{key}: new, {value!r}"
+                   for key, value in _settings(v).items()
+                   if recorded[v.name].get(key, defaults.get(key)) != value]
+        if changed:
+            raise InputError(
+                f"{path.parent / RESULTS} holds results for configuration {v.name!r} with other settings "
+                f"({'; '.join(changed[:4])}); rename the configuration, pass --fresh, or choose another --out."
+            )
+    write_json(path, {**recorded, **{v.name: _settings(v) for v in variants}})
+
+
+def _settings(v: Variant) -> dict:
+    # JSON round trip so values compare as they were recorded (tuples become lists)
+    return json.loads(json.dumps({k: val for k, val in v.context.to_dict().items() if k != "index_path"}, default=str))
 
 
 def run_answers(
@@ -123,6 +159,7 @@ def run_answers(
         os.replace(results, kept)
         console.print(f"previous results moved to {kept}")
     done = read_results(results, dataset, variants)
+    check_settings(out_dir / SETTINGS, variants, fresh=fresh or not done)
     # question by question, every configuration in turn: an interrupted run leaves whole questions,
     # and rerunning with --questions set to the questions finished reports on them
     todo = [(v, q) for q in sample for v in variants if (v.name, q.id) not in done]

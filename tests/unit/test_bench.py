@@ -13,7 +13,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from ragloop import providers
-from ragloop.benchmarks.answers import RESULTS, run_answers
+from ragloop.benchmarks.answers import RESULTS, SETTINGS, run_answers
 from ragloop.benchmarks.datasets import load_dataset
 from ragloop.benchmarks.harness import make_variants, parse_variant, read_variant_file
 from ragloop.benchmarks.retrieval import presets, run_retrieval
@@ -216,11 +216,23 @@ def test_interrupted_answers_run_resumes_where_it_stopped(tmp_path, squad_file, 
     report = run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
     assert provider.generated == 6 + 3
     assert report["sample"]["questions"] == 6 and report["metrics"]["right"]["em"] == 1.0
-    assert len([ln for ln in results.read_text().splitlines() if ln.startswith("{") and ln.endswith("}")]) == 6
+    # the cut-off row is gone from the file, not glued to the next one
+    assert [json.loads(ln)["qid"] for ln in results.read_text().splitlines()] == [json.loads(ln)["qid"] for ln in lines]
     # the same name with other settings is refused, not mixed in
     with pytest.raises(InputError, match="other settings"):
         run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=6,
                     index_dir=tmp_path / "ix", out_dir=out)
+    # a default that changed since the rows were written is caught too (the rows' hash covers overrides only);
+    # a setting added since then is accepted at its default
+    settings = json.loads((out / SETTINGS).read_text())
+    del settings["right"]["max_rewrites"]
+    (out / SETTINGS).write_text(json.dumps(settings))
+    run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
+    settings["right"]["medium_docs"] = 3
+    (out / SETTINGS).write_text(json.dumps(settings))
+    with pytest.raises(InputError, match="medium_docs: 3 -> 8"):
+        run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
+    assert provider.generated == 6 + 3
     # --fresh starts over and keeps the old file
     run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=2,
                 index_dir=tmp_path / "ix", out_dir=out, fresh=True)
