@@ -61,12 +61,13 @@ def _error_row(exc: Exception, seconds: float) -> dict:
             "score": None, "estimator": None, "budget": None, "compute": None, "rewrites": 0, "usage": {}, "warnings": [], "error": f"{type(exc).__name__}: {exc}"}
 
 
-def read_results(path: Path, dataset: Dataset, variants: list[Variant]) -> dict[tuple[str, str], dict]:
+def read_results(path: Path, dataset: Dataset, variants: list[Variant], by_hash: bool = True) -> dict[tuple[str, str], dict]:
     """Rows already in a results file that this run can reuse, keyed by (configuration, question id).
 
     A cut-off last line (the process died mid-write) is dropped. Rows written for
-    other data or with other settings under the same configuration name stop the
-    run with a clear error rather than being mixed in.
+    other data, or (``by_hash``) with other overrides under the same configuration
+    name, stop the run with a clear error rather than being mixed in; settings.json
+    (check_settings) is the finer check.
     """
     if not path.exists():
         return {}
@@ -89,7 +90,7 @@ def read_results(path: Path, dataset: Dataset, variants: list[Variant]) -> dict[
             raise InputError(f"{path}, line {n}, is not valid JSON; move the file away or pass --fresh.") from None
         if row.get("dataset_sha256") != dataset.sha256:
             raise InputError(f"{path} holds results for other data; pass --fresh or choose another --out.")
-        if row.get("variant") in hashes and row.get("config_hash") != hashes[row["variant"]]:
+        if by_hash and row.get("variant") in hashes and row.get("config_hash") != hashes[row["variant"]]:
             raise InputError(
                 f"{path} holds results for configuration {row['variant']!r} with other settings; "
                 "rename the configuration, pass --fresh, or choose another --out."
@@ -158,8 +159,10 @@ def run_answers(
         kept = results.with_name(f"{RESULTS}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
         os.replace(results, kept)
         console.print(f"previous results moved to {kept}")
-    done = read_results(results, dataset, variants)
-    check_settings(out_dir / SETTINGS, variants, fresh=fresh or not done)
+    settings = out_dir / SETTINGS
+    # a results file from before settings.json was written is checked by the rows' override hash alone
+    done = read_results(results, dataset, variants, by_hash=not settings.exists())
+    check_settings(settings, variants, fresh=fresh or not done)
     # question by question, every configuration in turn: an interrupted run leaves whole questions,
     # and rerunning with --questions set to the questions finished reports on them
     todo = [(v, q) for q in sample for v in variants if (v.name, q.id) not in done]

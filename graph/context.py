@@ -81,17 +81,18 @@ class Context:
         metadata={"description": "Documents the reranker keeps (45 -> top_n); budget table, easy: documents given to the model."},
     )
     local_reranker: str = field(
-        default="hybrid-score",
-        metadata={"description": "Local reranker: hybrid-score (BM25 + cosine score fusion, no model) or "
-                                 "cross-encoder (an ONNX model in local_reranker_path, e.g. from `ragloop train-reranker`)."},
+        default="cross-encoder",
+        metadata={"description": "Local reranker: cross-encoder (an int8 ONNX model: ragloop's own, trained by "
+                                 "`ragloop train-reranker` and shipped in models/, or local_reranker_path) or "
+                                 "hybrid-score (BM25 + cosine score fusion, no model)."},
     )
     local_reranker_path: str = field(
         default="",
-        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files) for "
-                                 "local_reranker=cross-encoder."},
+        metadata={"description": "Folder of an ONNX cross-encoder (model.onnx + tokenizer files, e.g. the output of "
+                                 "`ragloop train-reranker`); empty for the one shipped with ragloop."},
     )
     cross_encoder_candidates: int = field(
-        default=0,
+        default=10,
         metadata={"description": "Cross-encoder: score only the best N candidates by the hybrid-score reranker "
                                  "(the rest keep that order below them); 0 scores every candidate."},
     )

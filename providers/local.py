@@ -8,8 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ragloop.errors import ConfigError
-from ragloop.providers.local_models import MINILM_NAME, gguf_path, minilm_folder
+from ragloop.providers.local_models import MINILM_NAME, gguf_path, minilm_folder, shipped_reranker_folder
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -86,10 +85,7 @@ class LocalProvider:
         from ragloop.providers.rerankers import HybridScoreReranker
 
         if ctx.local_reranker == "cross-encoder":
-            if not ctx.local_reranker_path:
-                raise ConfigError("local_reranker=cross-encoder needs local_reranker_path: a folder with model.onnx "
-                                  "and its tokenizer files, such as the output of `ragloop train-reranker`.")
-            folder = ctx.local_reranker_path
+            folder = ctx.local_reranker_path or str(shipped_reranker_folder())
             model = Path(folder).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
             hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)

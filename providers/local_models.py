@@ -152,3 +152,20 @@ def minilm_folder() -> Path:
         link.symlink_to(source)
     return folder
 
+
+
+#: ragloop's own cross-encoder reranker, trained by `ragloop train-reranker` and shipped in
+#: models/ with its MODEL_CARD.md (provenance, licences, validation) and training.json.
+RERANKER_NAME = "minilm-l6-squad-reranker"
+RERANKER_ONNX_SHA256 = "5c8edc62e249e91e735f44810b2df7c2912654325353669303553f5bd85424a4"
+
+
+def shipped_reranker_folder() -> Path:
+    """The folder of the reranker shipped with ragloop, its model.onnx checked against the pinned sha256."""
+    from importlib import resources
+
+    folder = Path(str(resources.files("ragloop.models").joinpath(RERANKER_NAME)))
+    if not (folder / "model.onnx").is_file():
+        raise ModelError(f"The shipped reranker is missing from {folder}; reinstall ragloop.")
+    verify(folder / "model.onnx", RERANKER_ONNX_SHA256)
+    return folder

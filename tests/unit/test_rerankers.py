@@ -50,12 +50,12 @@ def test_cascade_scores_only_the_prefilters_best():
     assert CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
 
 
-def test_a_cross_encoder_without_a_model_folder_is_named():
+def test_a_cross_encoder_folder_without_a_model_is_named(tmp_path):
     import pytest
 
     from ragloop import providers
     from ragloop.errors import ConfigError
     from ragloop.graph.context import Context
 
-    with pytest.raises(ConfigError, match="local_reranker_path"):
-        providers.reranker(Context(local_reranker="cross-encoder"))
+    with pytest.raises(ConfigError, match="folder holding model.onnx"):
+        providers.reranker(Context(local_reranker="cross-encoder", local_reranker_path=str(tmp_path)))
