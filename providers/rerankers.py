@@ -1,7 +1,9 @@
 """The reranker interface and its implementations.
 
 A reranker takes the query and the retrieved candidates and returns the best
-``top_n`` of them, best first, each with ``rerank_score`` in its metadata.
+``top_n`` of them, best first, each with ``rerank_score`` in its metadata. The
+local rerankers' scores lie in [0, 1], so the ``retrieval`` difficulty estimator's
+weights and the merge of documents found by several queries read them on one scale.
 """
 
 from __future__ import annotations
@@ -118,8 +120,12 @@ class CrossEncoderReranker:
         if self.prefilter is not None and 0 < self.candidates < len(documents):
             ordered = self.prefilter.rerank(query, documents, len(documents))
             documents, tail = ordered[: self.candidates], ordered[self.candidates :]
-        scores = list(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size))
-        head = _ranked(documents, scores, len(documents))
+        logits = np.fromiter(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
+                             dtype=np.float64)
+        head = _ranked(documents, 1 / (1 + np.exp(-logits)), len(documents))
+        # the rest keep the prefilter's order and scores, scaled below the model's lowest
+        floor = head[-1].metadata["rerank_score"]
+        tail = _ranked(tail, [floor * d.metadata["rerank_score"] for d in tail], len(tail))
         return (head + tail)[:top_n]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import pytest
 from langchain_core.documents import Document
 
 from ragloop.providers.rerankers import CrossEncoderReranker, HybridScoreReranker, RetrievalOrder
@@ -38,7 +41,9 @@ def test_cross_encoder_scores_every_candidate_without_a_cascade():
     ranked = CrossEncoderReranker(model, "ce").rerank("q", docs(), 3)
     assert names(ranked) == ["b", "a", "c"]
     assert model.seen == [["a", "b", "c", "d", "e"]]
-    assert ranked[0].metadata["rerank_score"] == 10.0
+    # scores are the model's logits through a sigmoid: in [0, 1], same order
+    assert ranked[0].metadata["rerank_score"] == pytest.approx(1 / (1 + math.exp(-10.0)), abs=1e-6)
+    assert 1 > ranked[0].metadata["rerank_score"] > ranked[1].metadata["rerank_score"] > ranked[2].metadata["rerank_score"] > 0
 
 
 def test_cascade_scores_only_the_prefilters_best():
@@ -47,12 +52,13 @@ def test_cascade_scores_only_the_prefilters_best():
     ranked = reranker.rerank("q", docs(), 5)
     assert model.seen == [["e", "d"]]  # the model read two passages, not five
     assert names(ranked) == ["e", "d", "c", "b", "a"]
+    # the unscored rest sit below the scored head, so merging by score keeps the cascade's order
+    scores = [d.metadata["rerank_score"] for d in ranked]
+    assert scores == sorted(scores, reverse=True) and scores[1] > scores[2]
     assert CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
 
 
 def test_a_cross_encoder_folder_without_a_model_is_named(tmp_path):
-    import pytest
-
     from ragloop import providers
     from ragloop.errors import ConfigError
     from ragloop.graph.context import Context
