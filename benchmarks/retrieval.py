@@ -10,6 +10,7 @@ scores its own way, exactly as :meth:`HybridIndex.search` does in the graph.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -29,7 +30,7 @@ METRICS = ("ndcg@10", "mrr@10", "recall@5", "recall@10", "recall@45", "precision
 
 def presets(ctx: Context) -> list[tuple[str, dict]]:
     """BM25, dense, hybrid, hybrid + the model-free local scorer, and hybrid + the reranker ``ctx`` configures."""
-    reranker = providers.reranker(ctx).name.replace("/", "-")
+    reranker = re.sub(r"[^\w.+-]", "-", providers.reranker(ctx).name)  # a valid configuration name
     rows = [
         ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
         ("dense", {"bm25_weight": 0.0, "dense_weight": 1.0, "rerank_provider": "none"}),

@@ -9,6 +9,8 @@ from langchain_core.documents import Document
 
 from ragloop import providers
 from ragloop.benchmarks.datasets import load_dataset
+from ragloop.benchmarks.harness import make_variants
+from ragloop.benchmarks.retrieval import presets
 from ragloop.fileutil import sha256_file
 from ragloop.graph.context import Context
 from ragloop.providers.local_models import RERANKER_ONNX_SHA256, shipped_reranker_folder
@@ -30,6 +32,10 @@ def test_the_shipped_file_matches_its_pinned_checksum():
 
 def test_it_is_the_default_local_reranker(reranker):
     assert reranker.name.startswith("local/cross-encoder")
+    # and the retrieval benchmark's default pipelines compare it with the model-free scorer
+    names = [v.name for v in make_variants(presets(Context()), {})]
+    assert names == ["bm25", "dense", "hybrid", "hybrid+local-hybrid-score",
+                     "hybrid+local-cross-encoder-minilm-l6-squad-reranker"]
 
 
 def test_source_paragraph_outranks_other_articles_on_real_squad_questions(reranker):
