@@ -50,6 +50,7 @@ def answer_row(q: Question, output: dict, seconds: float) -> dict:
         "seconds": round(seconds, 3),
         "level": difficulty.get("level"), "confidence": difficulty.get("confidence"),
         "score": difficulty.get("score"), "estimator": difficulty.get("estimator"),
+        "retrieval_confidence": difficulty.get("retrieval_confidence"),
         "budget": output.get("budget"), "compute": output.get("compute"), "rewrites": output.get("rewrites", 0),
         "usage": usage, "warnings": output.get("warnings") or [],
     }
@@ -282,11 +283,17 @@ def against_best_fixed(rows: dict[str, list[dict]], seed: int) -> dict | None:
 
 
 def _calibration(rows: list[dict]) -> dict:
-    """How well the difficulty estimate's confidence separates right answers (F1 >= 0.5) from wrong ones."""
-    scored = [(r["confidence"], r["f1"] >= CORRECT_F1) for r in rows if r.get("confidence") is not None]
-    value = auroc([c for c, _ in scored], [y for _, y in scored]) if scored else None
-    return {"confidence_auroc": None if value is None else round(value, 3), "correct_share": round(
-        sum(y for _, y in scored) / len(scored), 3) if scored else None}
+    """How well the difficulty estimate's confidence, and the reranker-score confidence every run
+    records, separate right answers (F1 >= 0.5) from wrong ones."""
+
+    def separation(key: str) -> float | None:
+        scored = [(r[key], r["f1"] >= CORRECT_F1) for r in rows if r.get(key) is not None]
+        value = auroc([c for c, _ in scored], [y for _, y in scored]) if scored else None
+        return None if value is None else round(value, 3)
+
+    answered = [r for r in rows if r.get("confidence") is not None]
+    return {"confidence_auroc": separation("confidence"), "retrieval_auroc": separation("retrieval_confidence"),
+            "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in answered) / len(answered), 3) if answered else None}
 
 
 def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:
@@ -314,6 +321,7 @@ def print_report(report: dict) -> None:
         out.print(f"{name}: difficulty {spend['difficulty']}, mean budget {spend['mean_budget']}, "
                   f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
                   f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
+                  + (f", reranker-score AUROC {spend['retrieval_auroc']}" if spend.get("retrieval_auroc") is not None else "")
                   + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
     if target := report.get("against_best_fixed"):
         b = target["best_f1"]

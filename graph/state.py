@@ -55,7 +55,7 @@ class OutputState(TypedDict, total=False):
     asked: str  # the question as asked
     question: str  # what was searched and answered: `asked`, made standalone from a thread's history
     citations: list[dict[str, Any]]
-    difficulty: dict[str, Any]  # level, score, confidence, estimator (+ the signals it read)
+    difficulty: dict[str, Any]  # level, score, confidence, estimator, reranker signals, retrieval_confidence
     budget: dict[str, Any]  # what the difficulty table granted: docs, samples, partitions, refine_rounds, model
     compute: dict[str, Any]  # what was spent: tokens, samples, refine rounds, what was cut and why it stopped
     usage: Annotated[dict[str, dict[str, int]], merge_usage]  # per node

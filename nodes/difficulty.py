@@ -84,8 +84,10 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
                                   "estimated from retrieval scores instead"]
         if confidence is None:
             estimator = "retrieval"
+    # free (no model call), so recorded whatever the estimator: benchmarks compare the two signals
+    from_retrieval, signals = retrieval_confidence(docs, ctx)
     if estimator == "retrieval":
-        confidence, signals = retrieval_confidence(docs, ctx)
+        confidence = from_retrieval
     level, score = classify(confidence, ctx)
     return {
         **update,
@@ -95,6 +97,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             "confidence": None if confidence is None else round(confidence, 4),
             "estimator": estimator,
             **signals,
+            "retrieval_confidence": None if from_retrieval is None else round(from_retrieval, 4),
         },
         "budget": budget_for(level, ctx),
     }

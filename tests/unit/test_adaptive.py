@@ -46,6 +46,8 @@ def test_verbal_confidence_picks_the_level(use_provider, context, stated, level)
     use_provider(scripts(difficulty=lambda n: reply(stated)))
     result = run(context, difficulty_estimator="verbal")
     assert (result["difficulty"]["level"], result["difficulty"]["estimator"]) == (level, "verbal")
+    # the reranker-score confidence is recorded beside it (no model call), for benchmarks to compare
+    assert 0 < result["difficulty"]["retrieval_confidence"] < 1 and {"top_score", "margin"} <= set(result["difficulty"])
 
 
 def test_retrieval_estimator_makes_no_model_call(use_provider, context):

@@ -300,3 +300,13 @@ def test_a_long_answers_run_goes_question_by_question_so_a_prefix_can_be_reporte
     report = run_answers(squad_file, variants, questions=2, index_dir=tmp_path / "ix", out_dir=out)
     assert provider.generated == generated  # the first two questions were all answered already
     assert report["sample"]["questions"] == 2
+
+
+def test_both_confidences_are_judged_against_correct_answers():
+    from ragloop.benchmarks.answers import _calibration
+
+    rows = [{"f1": f1, "confidence": c, "retrieval_confidence": rc}
+            for f1, c, rc in [(1.0, 0.9, 0.2), (0.8, 0.8, 0.1), (0.0, 0.3, 0.9), (0.2, 0.1, 0.8)]]
+    assert _calibration(rows) == {"confidence_auroc": 1.0, "retrieval_auroc": 0.0, "correct_share": 0.5}
+    # rows from a run before the reranker-score confidence was recorded
+    assert _calibration([{k: v for k, v in r.items() if k != "retrieval_confidence"} for r in rows])["retrieval_auroc"] is None
