@@ -108,7 +108,10 @@ def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) 
     otherwise mix old and new answers under one name. A setting that did not exist
     then is accepted at its default. The file is then brought up to date.
     """
-    recorded = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
+    try:
+        recorded = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
     defaults = Context().to_dict()
     for v in variants:
         if v.name not in recorded:
