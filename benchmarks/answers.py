@@ -65,7 +65,8 @@ def _error_row(exc: Exception, seconds: float) -> dict:
 def read_results(path: Path, dataset: Dataset, variants: list[Variant], by_hash: bool = True) -> dict[tuple[str, str], dict]:
     """Rows already in a results file that this run can reuse, keyed by (configuration, question id).
 
-    A cut-off last line (the process died mid-write) is dropped. Rows written for
+    A cut-off row (a run killed mid-write) is skipped, never rewritten: another run may be
+    appending to the file. Rows written for
     other data, or (``by_hash``) with other overrides under the same configuration
     name, stop the run with a clear error rather than being mixed in; settings.json
     (check_settings) is the finer check.
@@ -80,15 +81,9 @@ def read_results(path: Path, dataset: Dataset, variants: list[Variant], by_hash:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
-            if n == len(lines):
-                console.print(f"[yellow]{path}: dropping an unfinished last line[/yellow]")
-                # cut it off the file too, or the next row would be appended to its end
-                data = path.read_bytes()
-                with open(path, "r+b") as f:
-                    f.truncate(data.rstrip(b"\r\n").rfind(b"\n") + 1)
-                continue
-            raise InputError(f"{path}, line {n}, is not valid JSON; move the file away or pass --fresh.") from None
+        except json.JSONDecodeError:  # a row cut off when a run was killed: answered again
+            console.print(f"[yellow]{path}, line {n}: skipping an unfinished row[/yellow]")
+            continue
         if row.get("dataset_sha256") != dataset.sha256:
             raise InputError(f"{path} holds results for other data; pass --fresh or choose another --out.")
         if by_hash and row.get("variant") in hashes and row.get("config_hash") != hashes[row["variant"]]:
@@ -189,6 +184,8 @@ def run_answers(
 def _answer_all(graph, dataset: Dataset, todo: list, done: dict, results: Path, total: int) -> None:
     """Answer each (variant, question) in todo, appending every row to results as it comes."""
     with progress() as bar, open(results, "a", encoding="utf-8") as sink:
+        if not _ends_a_line(results):
+            sink.write("\n")  # after a cut-off row, start on a line of our own
         task = bar.add_task(f"answers on {dataset.name}", total=total, completed=total - len(todo))
         for v, q in todo:
             bar.update(task, description=f"answers on {dataset.name} ({v.name})")
@@ -204,6 +201,11 @@ def _answer_all(graph, dataset: Dataset, todo: list, done: dict, results: Path, 
             sink.flush()
             done[(v.name, q.id)] = row
             bar.advance(task)
+
+
+def _ends_a_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.seek(0, os.SEEK_END) == 0 or (f.seek(-1, os.SEEK_END), f.read(1))[1] == b"\n"
 
 
 def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list[dict]], seed: int, n: int) -> dict:

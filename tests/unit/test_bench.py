@@ -216,8 +216,10 @@ def test_interrupted_answers_run_resumes_where_it_stopped(tmp_path, squad_file, 
     report = run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
     assert provider.generated == 6 + 3
     assert report["sample"]["questions"] == 6 and report["metrics"]["right"]["em"] == 1.0
-    # the cut-off row is gone from the file, not glued to the next one
-    assert [json.loads(ln)["qid"] for ln in results.read_text().splitlines()] == [json.loads(ln)["qid"] for ln in lines]
+    # the cut-off row stays on a line of its own, not glued to the next one, and is skipped
+    kept = results.read_text().splitlines()
+    assert kept[3] == lines[3][:40]
+    assert [json.loads(ln)["qid"] for ln in kept[:3] + kept[4:]] == [json.loads(ln)["qid"] for ln in lines]
     # the same name with other settings is refused, not mixed in
     with pytest.raises(InputError, match="other settings"):
         run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=6,
