@@ -298,6 +298,8 @@ def _calibration(rows: list[dict]) -> dict:
 
     answered = [r for r in rows if r.get("confidence") is not None]
     return {"confidence_auroc": separation("confidence"), "retrieval_auroc": separation("retrieval_confidence"),
+            # rows from before the reranker-score confidence was recorded have none
+            "retrieval_auroc_rows": sum(r.get("retrieval_confidence") is not None for r in rows),
             "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in answered) / len(answered), 3) if answered else None}
 
 
@@ -326,7 +328,8 @@ def print_report(report: dict) -> None:
         out.print(f"{name}: difficulty {spend['difficulty']}, mean budget {spend['mean_budget']}, "
                   f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
                   f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
-                  + (f", reranker-score AUROC {spend['retrieval_auroc']}" if spend.get("retrieval_auroc") is not None else "")
+                  + (f", reranker-score AUROC {spend['retrieval_auroc']} ({spend['retrieval_auroc_rows']} questions)"
+                     if spend.get("retrieval_auroc") is not None else "")
                   + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
     if target := report.get("against_best_fixed"):
         b = target["best_f1"]

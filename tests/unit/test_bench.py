@@ -309,6 +309,7 @@ def test_both_confidences_are_judged_against_correct_answers():
 
     rows = [{"f1": f1, "confidence": c, "retrieval_confidence": rc}
             for f1, c, rc in [(1.0, 0.9, 0.2), (0.8, 0.8, 0.1), (0.0, 0.3, 0.9), (0.2, 0.1, 0.8)]]
-    assert _calibration(rows) == {"confidence_auroc": 1.0, "retrieval_auroc": 0.0, "correct_share": 0.5}
+    assert _calibration(rows) == {"confidence_auroc": 1.0, "retrieval_auroc": 0.0, "retrieval_auroc_rows": 4,
+                                  "correct_share": 0.5}
     # rows from a run before the reranker-score confidence was recorded
     assert _calibration([{k: v for k, v in r.items() if k != "retrieval_confidence"} for r in rows])["retrieval_auroc"] is None
