@@ -153,7 +153,6 @@ def minilm_folder() -> Path:
     return folder
 
 
-
 #: ragloop's own cross-encoder reranker, trained by `ragloop train-reranker` and shipped in
 #: models/ with its MODEL_CARD.md (provenance, licences, validation) and training.json.
 RERANKER_NAME = "minilm-l6-squad-reranker"
@@ -167,5 +166,11 @@ def shipped_reranker_folder() -> Path:
     folder = Path(str(resources.files("ragloop.models").joinpath(RERANKER_NAME)))
     if not (folder / "model.onnx").is_file():
         raise ModelError(f"The shipped reranker is missing from {folder}; reinstall ragloop.")
-    verify(folder / "model.onnx", RERANKER_ONNX_SHA256)
+    try:
+        verify(folder / "model.onnx", RERANKER_ONNX_SHA256)
+    except ModelError:
+        raise ModelError(
+            f"The shipped reranker {folder / 'model.onnx'} fails its checksum; reinstall ragloop, "
+            "or set local_reranker=hybrid-score or a local_reranker_path of your own."
+        ) from None
     return folder

@@ -30,6 +30,15 @@ def test_the_shipped_file_matches_its_pinned_checksum():
     assert 1_000_000 < (folder / "model.onnx").stat().st_size < 50_000_000
 
 
+def test_a_changed_file_is_refused_with_the_fix(monkeypatch):
+    from ragloop.errors import ModelError
+    from ragloop.providers import local_models
+
+    monkeypatch.setattr(local_models, "RERANKER_ONNX_SHA256", "0" * 64)
+    with pytest.raises(ModelError, match="fails its checksum; reinstall ragloop"):
+        shipped_reranker_folder()
+
+
 def test_it_is_the_default_local_reranker(reranker):
     assert reranker.name.startswith("local/cross-encoder")
     # and the retrieval benchmark's default pipelines compare it with the model-free scorer
