@@ -18,7 +18,16 @@ from pathlib import Path
 
 from ragloop.benchmarks import plots
 from ragloop.benchmarks.datasets import Dataset, Question, load_dataset
-from ragloop.benchmarks.harness import Variant, console, environment, out, progress, with_indexes, write_json
+from ragloop.benchmarks.harness import (
+    Variant,
+    console,
+    environment,
+    out,
+    plain_settings,
+    progress,
+    with_indexes,
+    write_json,
+)
 from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, paired_bootstrap, percentile, token_f1
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
@@ -107,24 +116,19 @@ def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) 
         recorded = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
-    defaults = Context().to_dict()
+    defaults = plain_settings(Context())
     for v in variants:
         if v.name not in recorded:
             continue
-        changed = [f"{key}: {recorded[v.name][key]!r} -> {value!r}" if key in recorded[v.name] else f"{key}: new, {value!r}"
-                   for key, value in _settings(v).items()
-                   if recorded[v.name].get(key, defaults.get(key)) != value]
+        then = recorded[v.name]
+        changed = [f"{key}: {then[key]!r} -> {value!r}" if key in then else f"{key}: new, {value!r}"
+                   for key, value in v.settings.items() if then.get(key, defaults.get(key)) != value]
         if changed:
             raise InputError(
                 f"{path.parent / RESULTS} holds results for configuration {v.name!r} with other settings "
                 f"({'; '.join(changed[:4])}); rename the configuration, pass --fresh, or choose another --out."
             )
-    write_json(path, {**recorded, **{v.name: _settings(v) for v in variants}})
-
-
-def _settings(v: Variant) -> dict:
-    # JSON round trip so values compare as they were recorded (tuples become lists)
-    return json.loads(json.dumps({k: val for k, val in v.context.to_dict().items() if k != "index_path"}, default=str))
+    write_json(path, {**recorded, **{v.name: v.settings for v in variants}})
 
 
 def run_answers(
@@ -296,11 +300,11 @@ def _calibration(rows: list[dict]) -> dict:
         value = auroc([c for c, _ in scored], [y for _, y in scored]) if scored else None
         return None if value is None else round(value, 3)
 
-    answered = [r for r in rows if r.get("confidence") is not None]
+    judged = [r for r in rows if r.get("confidence") is not None]
     return {"confidence_auroc": separation("confidence"), "retrieval_auroc": separation("retrieval_confidence"),
             # rows from before the reranker-score confidence was recorded have none
             "retrieval_auroc_rows": sum(r.get("retrieval_confidence") is not None for r in rows),
-            "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in answered) / len(answered), 3) if answered else None}
+            "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in judged) / len(judged), 3) if judged else None}
 
 
 def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:

@@ -39,6 +39,11 @@ PACKAGES = ("ragloop", "langgraph", "langchain-core", "langchain-openai", "xllam
             "faiss-cpu", "rank-bm25", "numpy")
 
 
+def plain_settings(ctx: Context) -> dict[str, Any]:
+    """ctx's settings but the index location, through JSON, so they compare equal to what a file recorded."""
+    return json.loads(json.dumps({k: v for k, v in ctx.to_dict().items() if k != "index_path"}, default=str))
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -46,13 +51,18 @@ class Variant:
     context: Context
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """Every setting, as JSON holds it, the index location aside."""
+        return plain_settings(self.context)
+
+    @property
     def config_hash(self) -> str:
         """Hash of the settings that differ from Context's defaults (the index location aside).
 
         Results stay reusable when a release adds a setting whose default keeps the old behaviour.
         """
-        defaults = Context().to_dict()
-        chosen = {k: v for k, v in self.context.to_dict().items() if k != "index_path" and v != defaults.get(k)}
+        defaults = plain_settings(Context())
+        chosen = {k: v for k, v in self.settings.items() if v != defaults.get(k)}
         return hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def describe(self) -> dict[str, Any]:
