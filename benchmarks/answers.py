@@ -16,6 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from rich.table import Table
+
 from ragloop.benchmarks import plots
 from ragloop.benchmarks.datasets import Dataset, Question, load_dataset
 from ragloop.benchmarks.harness import (
@@ -238,6 +240,7 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
         "spend": spend,
         "comparison": compare(rows, METRICS, seed),
         "hardest_third": hardest_third(rows, seed),
+        "by_level": by_level(rows),
         "against_best_fixed": against_best_fixed(rows, seed),
         "environment": environment(),
     }
@@ -259,6 +262,31 @@ def hardest_third(rows: dict[str, list[dict]], seed: int) -> dict | None:
     means, intervals = summarise(subset, ("em", "f1", "tokens"), seed)
     return {"judged_by": judge, "questions": len(hard), "metrics": means, "intervals": intervals,
             "comparison": compare(subset, ("em", "f1", "tokens"), seed)}
+
+
+def by_level(rows: dict[str, list[dict]]) -> dict:
+    """For each configuration with a real difficulty estimator: the questions it called easy, medium and
+    hard, and every configuration's mean F1 and tokens on each of those groups.
+
+    Where a budget table gains or loses: a level on which a cheaper fixed configuration answers as well
+    as the adaptive one is spending too much there.
+    """
+    levels = {}
+    for judge, rs in rows.items():
+        if not any(r.get("estimator") not in (None, "fixed") for r in rs):
+            continue
+        groups = {}
+        for level in ("easy", "medium", "hard"):
+            qids = {r["qid"] for r in rs if r.get("level") == level}
+            if not qids:
+                continue
+            subset = {name: [r for r in other if r["qid"] in qids] for name, other in rows.items()}
+            groups[level] = {"questions": len(qids),
+                             "f1": {name: round(sum(r["f1"] for r in sub) / len(sub), 4) for name, sub in subset.items()},
+                             "tokens": {name: round(sum(r["tokens"] for r in sub) / len(sub), 1)
+                                        for name, sub in subset.items()}}
+        levels[judge] = groups
+    return levels
 
 
 #: Issue 5's target: an adaptive configuration reaches the best fixed one's F1 (within that F1's 95%
@@ -343,6 +371,16 @@ def print_report(report: dict) -> None:
                       f"{v['f1_difference'][0]:+.3f} [{v['f1_difference'][1]:+.3f}, {v['f1_difference'][2]:+.3f}]), "
                       f"{v['token_share']:.0%} of its tokens: target "
                       + ("[green]met[/green]" if v["meets_target"] else "[red]not met[/red]"))
+    for judge, groups in report.get("by_level", {}).items():
+        table = Table(title=f"F1 / tokens per question on the questions {judge} called easy, medium, hard",
+                      title_justify="left")
+        table.add_column("level")
+        for name in report["metrics"]:
+            table.add_column(name, justify="right")
+        for level, g in groups.items():
+            table.add_row(f"{level} ({g['questions']})",
+                          *(f"{g['f1'][name]:.3f} / {g['tokens'][name]:.0f}" for name in report["metrics"]))
+        out.print(table)
     hard = report.get("hardest_third")
     if hard:
         print_summary(out, f"hardest third by {hard['judged_by']}'s estimator: {hard['questions']} questions",

@@ -290,6 +290,23 @@ def test_adaptive_is_judged_against_the_fixed_configuration_of_best_f1():
     assert against_best_fixed({"cheap": cheap, "best": best}, seed=0) is None
 
 
+def test_every_configuration_is_scored_on_the_questions_each_estimator_put_at_each_level():
+    from ragloop.benchmarks.answers import by_level
+
+    levels = ["easy", "easy", "medium", "hard"]
+    adaptive = [{"qid": f"q{i}", "f1": f, "tokens": t, "level": lv, "estimator": "logprob"}
+                for i, (f, t, lv) in enumerate(zip([1.0, 0.5, 0.0, 0.0], [100, 300, 900, 2000], levels))]
+    fixed = [{"qid": f"q{i}", "f1": f, "tokens": 1000, "level": "medium", "estimator": "fixed"}
+             for i, f in enumerate([1.0, 1.0, 1.0, 0.0])]
+    report = by_level({"fixed": fixed, "adaptive": adaptive})
+    assert list(report) == ["adaptive"]  # a fixed configuration puts every question at one level: no judge
+    easy = report["adaptive"]["easy"]
+    assert easy["questions"] == 2
+    assert easy["f1"] == {"fixed": 1.0, "adaptive": 0.75} and easy["tokens"] == {"fixed": 1000, "adaptive": 200}
+    assert report["adaptive"]["medium"]["f1"] == {"fixed": 1.0, "adaptive": 0.0}
+    assert report["adaptive"]["hard"]["questions"] == 1
+
+
 def test_a_long_answers_run_goes_question_by_question_so_a_prefix_can_be_reported(tmp_path, squad_file, monkeypatch):
     provider = VariantProvider()
     monkeypatch.setitem(providers.PROVIDERS, "local", provider)
