@@ -295,7 +295,7 @@ def test_every_configuration_is_scored_on_the_questions_each_estimator_put_at_ea
 
     levels = ["easy", "easy", "medium", "hard"]
     adaptive = [{"qid": f"q{i}", "f1": f, "tokens": t, "level": lv, "estimator": "logprob"}
-                for i, (f, t, lv) in enumerate(zip([1.0, 0.5, 0.0, 0.0], [100, 300, 900, 2000], levels))]
+                for i, (f, t, lv) in enumerate(zip([1.0, 0.5, 0.0, 0.0], [100, 300, 900, 2000], levels, strict=True))]
     fixed = [{"qid": f"q{i}", "f1": f, "tokens": 1000, "level": "medium", "estimator": "fixed"}
              for i, f in enumerate([1.0, 1.0, 1.0, 0.0])]
     report = by_level({"fixed": fixed, "adaptive": adaptive})
