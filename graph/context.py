@@ -47,11 +47,11 @@ class Context:
         metadata={"description": "Candidates returned by hybrid retrieval (BM25 + dense, fused)."},
     )
     bm25_weight: float = field(
-        default=0.4,
+        default=0.6,
         metadata={"description": "Weight of the BM25 ranking in reciprocal-rank fusion."},
     )
     dense_weight: float = field(
-        default=0.6,
+        default=0.4,
         metadata={"description": "Weight of the dense (FAISS) ranking in reciprocal-rank fusion."},
     )
     rrf_c: int = field(

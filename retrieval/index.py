@@ -266,9 +266,9 @@ class HybridIndex:
         query_vector: Sequence[float],
         k: int,
         *,
-        bm25_weight: float = 0.4,
-        dense_weight: float = 0.6,
-        rrf_c: int = 60,
+        bm25_weight: float,
+        dense_weight: float,
+        rrf_c: int,
     ) -> list[Document]:
         """The top-k chunks by weighted RRF of BM25 and dense ranks: exactly min(k, len(index)) unique.
 

@@ -44,6 +44,8 @@ class TrainSettings:
     easy_negatives: int = 4  # of the negatives, how many are other questions' positives (the rest: mined hard ones)
     easy_share: float = 1.0  # the share of training groups (the first ones) that get easy negatives; the rest: hard only
     max_groups: int = 5000  # the first N groups after shuffling (bounds training time); 0: all
+    mine_bm25_weight: float = 0.4  # hard negatives come from hybrid retrieval fused with these weights
+    mine_dense_weight: float = 0.6
     layers: int = 6
     max_length: int = 192
     batch_groups: int = 4
@@ -68,14 +70,16 @@ def _require_training_packages():
     return torch
 
 
-def mine_groups(dataset, index, embedder, questions, negatives: int, k: int = 30) -> list[tuple[str, str, list[str]]]:
+def mine_groups(dataset, index, embedder, questions, negatives: int, weights: tuple[float, float],
+                k: int = 30) -> list[tuple[str, str, list[str]]]:
     """(question, positive passage, hard negative passages) for every question that has both."""
     by_id = {d.metadata["id"]: d for d in index.documents}
     groups = []
     for q in questions:
         relevant = dataset.relevant_chunks(q, index.documents)
         positives = [by_id[i] for i in relevant]
-        hits = index.search(q.text, embedder.embed_query(q.text), k)
+        hits = index.search(q.text, embedder.embed_query(q.text), k, bm25_weight=weights[0], dense_weight=weights[1],
+                            rrf_c=60)
         hard = [d.page_content for d in hits
                 if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)]
         if positives and hard:
@@ -93,7 +97,8 @@ def mine(settings: TrainSettings, index_dir: Path) -> tuple[list, list[dict]]:
     groups, data = [], []
     for file in settings.train:
         dataset = load_dataset(file)
-        key = f"{dataset.sha256[:12]}-{settings.questions_per_file}-{settings.negatives}-{settings.seed}"
+        key = (f"{dataset.sha256[:12]}-{settings.questions_per_file}-{settings.negatives}-{settings.seed}"
+               f"-{settings.mine_bm25_weight:g}-{settings.mine_dense_weight:g}")
         cache = index_dir / f"mined-{dataset.name}-{key}.json"
         if cache.exists():
             mined = [tuple(g) for g in json.loads(cache.read_text())]
@@ -102,7 +107,8 @@ def mine(settings: TrainSettings, index_dir: Path) -> tuple[list, list[dict]]:
             index = HybridIndex.load(variant.context.index_path)
             _, embedder = providers.embeddings(variant.context)
             sample = dataset.sample(settings.questions_per_file, settings.seed)
-            mined = mine_groups(dataset, index, embedder, sample, settings.negatives)
+            mined = mine_groups(dataset, index, embedder, sample, settings.negatives,
+                                (settings.mine_bm25_weight, settings.mine_dense_weight))
             write_json(cache, mined)
         console.print(f"{dataset.name}: {len(mined)} training groups")
         groups += mined

@@ -17,8 +17,9 @@ def test_real_embedder_finds_the_right_paragraph(demo_index, small_model_context
     index = HybridIndex.load(demo_index, "all-MiniLM-L6-v2-int8")
     _, embedder = providers.embeddings(small_model_context)
     query = "What is the atomic number of oxygen?"
-    for weights in ((1.0, 0.0), (0.0, 1.0), (0.4, 0.6)):
-        docs = index.search(query, embedder.embed_query(query), 45, bm25_weight=weights[0], dense_weight=weights[1])
+    for weights in ((1.0, 0.0), (0.0, 1.0), (0.6, 0.4)):
+        docs = index.search(query, embedder.embed_query(query), 45, bm25_weight=weights[0], dense_weight=weights[1],
+                            rrf_c=60)
         assert len({d.metadata["id"] for d in docs}) == 45
         assert "Oxygen#p0" in [d.metadata["id"] for d in docs[:5]], weights
 
@@ -27,7 +28,9 @@ def test_local_reranker_keeps_the_answering_paragraph(demo_index, small_model_co
     index = HybridIndex.load(demo_index)
     _, embedder = providers.embeddings(small_model_context)
     query = "Where did the black death originate?"
-    candidates = index.search(query, embedder.embed_query(query), 45)
+    ctx = small_model_context
+    candidates = index.search(query, embedder.embed_query(query), 45,
+                              bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c)
     top = providers.reranker(small_model_context).rerank(query, candidates, 5)
     assert len(top) == 5
     assert "Black_Death#p0" in [d.metadata["id"] for d in top]

@@ -39,7 +39,7 @@ def index(tmp_path):
 def search_ids(path, query):
     ix = HybridIndex.load(path)
     return [d.metadata["source"] for d in ix.search(query, DeterministicFakeEmbedding(size=32).embed_query(query), 3,
-                                                    bm25_weight=1.0, dense_weight=0.0)]
+                                                    bm25_weight=1.0, dense_weight=0.0, rrf_c=60)]
 
 
 def test_adding_a_source_embeds_only_its_chunks(index):
@@ -83,7 +83,8 @@ def test_a_reader_keeps_its_version_while_a_writer_publishes_the_next(index):
     old_version = index.resolve()
     update_index(index, DeterministicFakeEmbedding(size=32), "fake", add=[doc("zebra.txt", "Zebras.")])
     assert old_version.exists() and index.resolve() != old_version  # the old version is still on disk
-    assert len(reader.search("Normandy", DeterministicFakeEmbedding(size=32).embed_query("Normandy"), 3)) == 3
+    vector = DeterministicFakeEmbedding(size=32).embed_query("Normandy")
+    assert len(reader.search("Normandy", vector, 3, bm25_weight=0.6, dense_weight=0.4, rrf_c=60)) == 3
     assert len(HybridIndex.load(index)) == len(reader) + 1
     update_index(index, DeterministicFakeEmbedding(size=32), "fake", add=[doc("yak.txt", "Yaks.")])
     assert not old_version.exists()  # two versions back: removed

@@ -29,7 +29,8 @@ def test_weighted_rrf_by_hand():
 def test_search_returns_k_unique_candidates_with_scores(fake_index, k):
     index = HybridIndex.load(fake_index, "fake-hash-32")
     query = "Normandy France"
-    docs = index.search(query, DeterministicFakeEmbedding(size=32).embed_query(query), k)
+    docs = index.search(query, DeterministicFakeEmbedding(size=32).embed_query(query), k,
+                        bm25_weight=0.6, dense_weight=0.4, rrf_c=60)
     ids = [d.metadata["id"] for d in docs]
     assert len(ids) == min(k, len(FACTS)) == len(set(ids))
     assert all({"bm25_score", "dense_score", "retrieval_score"} <= set(d.metadata) for d in docs)
@@ -37,7 +38,7 @@ def test_search_returns_k_unique_candidates_with_scores(fake_index, k):
 
 def test_bm25_only_search_puts_the_lexical_match_first(fake_index):
     index = HybridIndex.load(fake_index)
-    docs = index.search("atomic number of oxygen", [0.1] * 32, 3, bm25_weight=1.0, dense_weight=0.0)
+    docs = index.search("atomic number of oxygen", [0.1] * 32, 3, bm25_weight=1.0, dense_weight=0.0, rrf_c=60)
     assert docs[0].metadata["id"] == "Oxygen"
 
 
