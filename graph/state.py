@@ -72,6 +72,7 @@ class State(InputState, OutputState, total=False):
     candidates: list[Document]
     reranked: list[Document]
     relevant: Annotated[list[Document], merge_documents]
+    graded: Annotated[list[str], operator.add]  # ids of the documents graded this run: a rewrite's search grades only new ones
     plan: dict[str, Any]  # the sampling plan after the token budget: samples, partitions, docs
     history: Annotated[list[dict[str, str]], operator.add]  # a thread's earlier (question, answer) turns
     cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers; the run id

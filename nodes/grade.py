@@ -1,4 +1,8 @@
-"""grade: one model call judges the budget's documents; the relevant ones are kept."""
+"""grade: one model call judges the budget's documents; the relevant ones are kept.
+
+After a rewrite the search returns many of the documents already judged against the same
+question: only the new ones are graded (the relevant ones from before are already kept).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from ragloop.prompts.grade import GRADE_PROMPT
 
 def grade(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    docs = state.get("reranked", [])[: state["budget"]["docs"]]
+    judged = set(state.get("graded", []))
+    docs = [d for d in state.get("reranked", [])[: state["budget"]["docs"]] if d.metadata["id"] not in judged]
     if not docs:
         return {"relevant": []}
     messages = GRADE_PROMPT.format_messages(passages=format_passages(docs), question=state["question"], n=len(docs))
@@ -29,4 +34,4 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
         for doc, p_yes in zip(docs, yes_probabilities(reply, len(docs)), strict=True)
         if p_yes is not None and p_yes >= ctx.grade_threshold
     ]
-    return {"relevant": kept, **spent("grade", reply)}
+    return {"relevant": kept, "graded": [d.metadata["id"] for d in docs], **spent("grade", reply)}

@@ -31,6 +31,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         "usage_by_model": Overwrite({}),
         "retries": Overwrite({}),
         "relevant": Overwrite([]),
+        "graded": Overwrite([]),
         "drafts": Overwrite([]),
         "degraded": Overwrite([]),
         "warnings": Overwrite([]),

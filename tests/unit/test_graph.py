@@ -65,6 +65,22 @@ def test_a_grader_that_always_says_no_stops_after_max_rewrites(use_provider, con
     assert "generate" not in provider.calls
 
 
+def test_after_a_rewrite_only_documents_not_yet_judged_are_graded(use_provider, context):
+    asked = []
+
+    def grader(n, prompt):
+        asked.append({title for title, text in FACTS if text in prompt})
+        return reply("\n".join(f"{i}: no" for i in range(1, 6)))
+
+    provider = use_provider(scripts(grade=grader, rewrite=lambda n: reply(["Oxygen atomic number", "Tesla inventor"][n - 1])))
+    result = run(context, max_rewrites=2, top_n=3, answer_when_nothing_relevant=False)
+    assert result["rewrites"] == 2
+    assert len(asked) == provider.calls["grade"] >= 2 and all(asked)
+    for i, first in enumerate(asked):  # no document is judged twice against the same question
+        assert all(not first & later for later in asked[i + 1:])
+    assert sum(map(len, asked)) <= 3 * 3
+
+
 def test_when_nothing_is_relevant_it_answers_from_the_top_reranked_and_says_so(use_provider, context):
     provider = use_provider(scripts(grade=grades("no")))
     result = run(context, max_rewrites=1)
