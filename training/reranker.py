@@ -70,16 +70,16 @@ def _require_training_packages():
     return torch
 
 
-def mine_groups(dataset, index, embedder, questions, negatives: int, weights: tuple[float, float],
-                k: int = 30) -> list[tuple[str, str, list[str]]]:
-    """(question, positive passage, hard negative passages) for every question that has both."""
+def mine_groups(dataset, index, embedder, questions, negatives: int, ctx, k: int = 30) -> list[tuple[str, str, list[str]]]:
+    """(question, positive passage, hard negative passages) for every question that has both,
+    the negatives from hybrid retrieval fused as ``ctx`` says."""
     by_id = {d.metadata["id"]: d for d in index.documents}
     groups = []
     for q in questions:
         relevant = dataset.relevant_chunks(q, index.documents)
         positives = [by_id[i] for i in relevant]
-        hits = index.search(q.text, embedder.embed_query(q.text), k, bm25_weight=weights[0], dense_weight=weights[1],
-                            rrf_c=60)
+        hits = index.search(q.text, embedder.embed_query(q.text), k,
+                            bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c)
         hard = [d.page_content for d in hits
                 if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)]
         if positives and hard:
@@ -103,12 +103,12 @@ def mine(settings: TrainSettings, index_dir: Path) -> tuple[list, list[dict]]:
         if cache.exists():
             mined = [tuple(g) for g in json.loads(cache.read_text())]
         else:
-            (variant,), _ = with_indexes(dataset, make_variants([("mine", {})], {}), index_dir)
+            fusion = {"bm25_weight": settings.mine_bm25_weight, "dense_weight": settings.mine_dense_weight}
+            (variant,), _ = with_indexes(dataset, make_variants([("mine", fusion)], {}), index_dir)
             index = HybridIndex.load(variant.context.index_path)
             _, embedder = providers.embeddings(variant.context)
             sample = dataset.sample(settings.questions_per_file, settings.seed)
-            mined = mine_groups(dataset, index, embedder, sample, settings.negatives,
-                                (settings.mine_bm25_weight, settings.mine_dense_weight))
+            mined = mine_groups(dataset, index, embedder, sample, settings.negatives, variant.context)
             write_json(cache, mined)
         console.print(f"{dataset.name}: {len(mined)} training groups")
         groups += mined
