@@ -210,8 +210,12 @@ def _answer_all(graph, dataset: Dataset, todo: list, done: dict, results: Path, 
 
 
 def _ends_a_line(path: Path) -> bool:
+    """True when the file is empty or its last byte is a newline."""
     with open(path, "rb") as f:
-        return f.seek(0, os.SEEK_END) == 0 or (f.seek(-1, os.SEEK_END), f.read(1))[1] == b"\n"
+        if f.seek(0, os.SEEK_END) == 0:
+            return True
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list[dict]], seed: int, n: int) -> dict:
@@ -258,10 +262,15 @@ def hardest_third(rows: dict[str, list[dict]], seed: int) -> dict | None:
         return None
     scored = sorted((r for r in rows[judge] if r.get("score") is not None), key=lambda r: -r["score"])
     hard = {r["qid"] for r in scored[: max(1, -(-len(scored) // 3))]}
-    subset = {name: [r for r in rs if r["qid"] in hard] for name, rs in rows.items()}
+    subset = _on_questions(rows, hard)
     means, intervals = summarise(subset, ("em", "f1", "tokens"), seed)
     return {"judged_by": judge, "questions": len(hard), "metrics": means, "intervals": intervals,
             "comparison": compare(subset, ("em", "f1", "tokens"), seed)}
+
+
+def _on_questions(rows: dict[str, list[dict]], qids: set[str]) -> dict[str, list[dict]]:
+    """Every configuration's rows for just these questions."""
+    return {name: [r for r in rs if r["qid"] in qids] for name, rs in rows.items()}
 
 
 def by_level(rows: dict[str, list[dict]]) -> dict:
@@ -280,7 +289,7 @@ def by_level(rows: dict[str, list[dict]]) -> dict:
             qids = {r["qid"] for r in rs if r.get("level") == level}
             if not qids:
                 continue
-            subset = {name: [r for r in other if r["qid"] in qids] for name, other in rows.items()}
+            subset = _on_questions(rows, qids)
             groups[level] = {"questions": len(qids),
                              "f1": {name: round(sum(r["f1"] for r in sub) / len(sub), 4) for name, sub in subset.items()},
                              "tokens": {name: round(sum(r["tokens"] for r in sub) / len(sub), 1)
