@@ -234,13 +234,13 @@ def cmd_bench(args) -> int:
 
     from ragloop.benchmarks import answers, retrieval
     from ragloop.benchmarks.datasets import load_dataset
-    from ragloop.benchmarks.harness import make_variants, parse_variant, read_variant_file
+    from ragloop.benchmarks.harness import make_variants, parse_variant, pick_variants, read_variant_file
 
     data = load_dataset(args.data)  # bad data is named before any model loads
     base = parse_settings(args.set or [])
     if args.model:
         base["local_chat_model"] = args.model
-    named = [item for file in args.config or [] for item in read_variant_file(Path(file))]
+    named = pick_variants([item for file in args.config or [] for item in read_variant_file(Path(file))], args.only or [])
     named += [parse_variant(spec) for spec in args.variant or []]
     if not named:
         named = retrieval.presets(build_context(args)) if args.kind == "retrieval" else [("default", {})]
@@ -324,6 +324,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     sp.add_argument("--config", action="append", metavar="FILE",
                     help="named configurations: YAML/JSON/TOML mapping name -> {setting: value} (repeatable)")
+    sp.add_argument("--only", action="append", metavar="NAME",
+                    help="run only this configuration of the --config files (repeatable)")
     sp.add_argument("--variant", action="append", metavar="NAME[:K=V,K=V]",
                     help="a named configuration on the command line (repeatable); the first is the baseline")
     sp.add_argument("--model", help="local chat model for every configuration")

@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from ragloop import providers
 from ragloop.benchmarks.answers import RESULTS, SETTINGS, run_answers
 from ragloop.benchmarks.datasets import load_dataset
-from ragloop.benchmarks.harness import make_variants, parse_variant, read_variant_file
+from ragloop.benchmarks.harness import make_variants, parse_variant, pick_variants, read_variant_file
 from ragloop.benchmarks.retrieval import presets, run_retrieval
 from ragloop.cli import main
 from ragloop.errors import ConfigError, InputError
@@ -123,6 +123,9 @@ def test_named_configurations_from_files_and_the_command_line(tmp_path):
     assert variants[0].config_hash != variants[1].config_hash
     with pytest.raises(ConfigError, match="given twice"):
         make_variants([("a", {}), ("a", {})], {})
+    assert [name for name, _ in pick_variants(named, ["cli", "small"])] == ["small", "cli"]
+    with pytest.raises(InputError, match="--only large: no configuration of that name .*small, big, json, cli"):
+        pick_variants(named, ["large"])
     (tmp_path / "bad.yaml").write_text("a: [unclosed\n")
     with pytest.raises(InputError, match="does not parse"):
         read_variant_file(tmp_path / "bad.yaml")
