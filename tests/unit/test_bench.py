@@ -131,7 +131,6 @@ def test_named_configurations_from_files_and_the_command_line(tmp_path):
         read_variant_file(tmp_path / "bad.yaml")
 
 
-
 def test_the_shipped_benchmark_configurations_are_valid_settings():
     """The proof's file loads, its merged retrieval pins reach every configuration, and each is a valid Context."""
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "configs" / "adaptive.yaml"
@@ -141,6 +140,7 @@ def test_the_shipped_benchmark_configurations_are_valid_settings():
         assert (v.context.local_reranker, v.context.bm25_weight, v.context.dense_weight) == ("hybrid-score", 0.4, 0.6)
     fixed = [v for v in variants if v.context.difficulty_estimator == "fixed"]
     assert {(v.context.medium_docs, v.context.medium_samples) for v in fixed} == {(5, 1), (5, 4), (10, 4), (10, 8)}
+
 
 # --- runs on fake models ----------------------------------------------------------------
 def test_retrieval_benchmark_reports_every_pipeline(tmp_path, squad_file, use_provider):
