@@ -133,10 +133,10 @@ def read_variant_file(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def pick_variants(named: list[tuple[str, dict[str, Any]]], only: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
     """The named configurations listed in `only`, in the files' order (all of them when `only` is empty)."""
-    only = list(only)
-    missing = [name for name in only if name not in {n for n, _ in named}]
+    only, names = list(only), [name for name, _ in named]
+    missing = [name for name in only if name not in names]
     if missing:
-        known = ", ".join(n for n, _ in named) or "none"
+        known = ", ".join(names) or "none"
         raise InputError(f"--only {missing[0]}: no configuration of that name (the files name: {known}).")
     return [(name, settings) for name, settings in named if not only or name in only]
 

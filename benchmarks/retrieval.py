@@ -96,8 +96,7 @@ def run_retrieval(
                 ctx, index = v.context, indexes[v.context.index_path]
                 bm25_scores, unit, dense_ranked, search_seconds = scored[ctx.index_path]
                 t0 = time.perf_counter()
-                found = index.fuse(bm25_scores, unit, dense_ranked, ctx.k, bm25_weight=ctx.bm25_weight,
-                                   dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c)
+                found = index.fuse(bm25_scores, unit, dense_ranked, ctx.k, **ctx.fusion())
                 t1 = time.perf_counter()
                 ranked = rerankers[v.name].rerank(q.text, found, len(found))
                 t2 = time.perf_counter()

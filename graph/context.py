@@ -395,6 +395,10 @@ class Context:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def fusion(self) -> dict[str, Any]:
+        """The reciprocal-rank fusion settings, as `HybridIndex.search` and `fuse` take them."""
+        return {"bm25_weight": self.bm25_weight, "dense_weight": self.dense_weight, "rrf_c": self.rrf_c}
+
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]

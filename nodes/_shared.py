@@ -32,10 +32,7 @@ def hybrid_search(ctx: Context, query: str) -> list[Document]:
     """The ctx.k best chunks for the query from the index, BM25 and dense fused."""
     index = providers.load_index(ctx)
     _, embedder = providers.embeddings(ctx)
-    return index.search(
-        query, embedder.embed_query(query), ctx.k,
-        bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c,
-    )
+    return index.search(query, embedder.embed_query(query), ctx.k, **ctx.fusion())
 
 
 def format_passages(docs: Sequence[Document]) -> str:

@@ -78,8 +78,7 @@ def mine_groups(dataset, index, embedder, questions, negatives: int, ctx, k: int
     for q in questions:
         relevant = dataset.relevant_chunks(q, index.documents)
         positives = [by_id[i] for i in relevant]
-        hits = index.search(q.text, embedder.embed_query(q.text), k,
-                            bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c)
+        hits = index.search(q.text, embedder.embed_query(q.text), k, **ctx.fusion())
         hard = [d.page_content for d in hits
                 if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)]
         if positives and hard:

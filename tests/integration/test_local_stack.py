@@ -28,9 +28,7 @@ def test_local_reranker_keeps_the_answering_paragraph(demo_index, small_model_co
     index = HybridIndex.load(demo_index)
     _, embedder = providers.embeddings(small_model_context)
     query = "Where did the black death originate?"
-    ctx = small_model_context
-    candidates = index.search(query, embedder.embed_query(query), 45,
-                              bm25_weight=ctx.bm25_weight, dense_weight=ctx.dense_weight, rrf_c=ctx.rrf_c)
+    candidates = index.search(query, embedder.embed_query(query), 45, **small_model_context.fusion())
     top = providers.reranker(small_model_context).rerank(query, candidates, 5)
     assert len(top) == 5
     assert "Black_Death#p0" in [d.metadata["id"] for d in top]
