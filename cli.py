@@ -83,6 +83,8 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
 
 # --- ask ------------------------------------------------------------------------------
 def _budget_text(b: dict) -> str:
+    if b.get("from_draft"):
+        return f"the difficulty draft's answer, from {b.get('docs')} docs"
     text = (f"{b.get('docs')} docs, {b.get('samples')} sample(s) over {b.get('partitions')} partition(s), "
             f"{b.get('refine_rounds')} refinement round(s)")
     return text + (f", model {b['model']}" if b.get("model") else "")

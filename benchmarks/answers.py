@@ -61,7 +61,7 @@ def answer_row(q: Question, output: dict, seconds: float) -> dict:
         "seconds": round(seconds, 3),
         "level": difficulty.get("level"), "confidence": difficulty.get("confidence"),
         "score": difficulty.get("score"), "estimator": difficulty.get("estimator"),
-        "retrieval_confidence": difficulty.get("retrieval_confidence"),
+        "retrieval_confidence": difficulty.get("retrieval_confidence"), "draft": difficulty.get("draft"),
         "budget": output.get("budget"), "compute": output.get("compute"), "rewrites": output.get("rewrites", 0),
         "usage": usage, "warnings": output.get("warnings") or [],
     }

@@ -2,6 +2,7 @@
 
     START → intake → lookup → END       when the answer cache holds this question under the same settings
     lookup → (condense: a follow-up in a thread) → retrieve → rerank → difficulty (first pass only) → grade
+    difficulty → finish                 when an easy question's draft is its answer (Context.easy_from_draft)
     grade → rewrite → retrieve …        while too little is relevant and rewrites and tokens remain
     grade → plan ⇉ generate × N (Send)  → select → refine ⟲ (hard questions) → finish → remember → END
 
@@ -26,6 +27,7 @@ from ragloop.graph.caching import CACHE_POLICIES
 from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
 from ragloop.graph.routing import (
     fan_out,
+    route_after_difficulty,
     route_after_grade,
     route_after_lookup,
     route_after_refine,
@@ -127,7 +129,7 @@ def build_graph(retry: RetryPolicy | None = None, cache: BaseCache | None = None
     builder.add_edge("condense", "retrieve")
     builder.add_edge("retrieve", "rerank")
     builder.add_conditional_edges("rerank", route_after_rerank, ["difficulty", "grade"])
-    builder.add_edge("difficulty", "grade")
+    builder.add_conditional_edges("difficulty", route_after_difficulty, ["grade", "finish"])
     builder.add_conditional_edges("grade", route_after_grade, ["rewrite", "plan"])
     builder.add_edge("rewrite", "retrieve")
     builder.add_conditional_edges("plan", fan_out, ["generate", "finish"])

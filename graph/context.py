@@ -257,6 +257,11 @@ class Context:
         default=1.0, metadata={"description": "retrieval estimator: weight of the first-to-fifth score margin."}
     )
     retrieval_bias: float = field(default=0.0, metadata={"description": "retrieval estimator: bias inside the sigmoid."})
+    easy_from_draft: bool = field(
+        default=False,
+        metadata={"description": "Budget table, easy: answer with the difficulty draft (logprob or verbal "
+                                 "estimator), skipping grading and generation; it cites the passages the draft read."},
+    )
     easy_samples: int = field(default=1, metadata={"description": "Budget table, easy: answers sampled (best-of-N)."})
     easy_refine_rounds: int = field(default=0, metadata={"description": "Budget table, easy: refinement rounds."})
     easy_partitions: int = field(

@@ -28,6 +28,11 @@ def route_after_rerank(state: State) -> Literal["difficulty", "grade"]:
     return "grade" if state.get("budget") else "difficulty"
 
 
+def route_after_difficulty(state: State) -> Literal["grade", "finish"]:
+    """An easy question the difficulty draft answered (Context.easy_from_draft) is done; any other is graded."""
+    return "finish" if state["budget"].get("from_draft") else "grade"
+
+
 def route_after_grade(state: State, runtime: Runtime[Context]) -> Literal["rewrite", "plan"]:
     """Rewrite while too few documents are relevant, rewrites remain and the token budget allows one."""
     ctx = get_context(runtime)

@@ -13,9 +13,11 @@ from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import affordable, call_cost
 from ragloop.nodes._shared import format_passages, mean_token_probability, spent
+from ragloop.nodes.select import found
 from ragloop.prompts.difficulty import DIFFICULTY_PROMPT, VERBAL_DIFFICULTY_PROMPT
 
 _STATED = re.compile(r"confidence\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(%?)", flags=re.I)
+_ANSWER_LABEL = re.compile(r"^\s*answer\s*:\s*", flags=re.I)
 
 
 def classify(confidence: float | None, ctx: Context) -> tuple[str, float | None]:
@@ -53,6 +55,27 @@ def stated_confidence(text: str) -> float | None:
     return min(1.0, max(0.0, value))
 
 
+def draft_answer(text: str) -> str:
+    """The answer a draft gives: without the verbal prompt's `Answer:` label and `Confidence:` line."""
+    stated = _STATED.search(text)
+    return _ANSWER_LABEL.sub("", text[: stated.start()] if stated else text).strip()
+
+
+def answered_by_draft(draft: str, read: list[Document]) -> dict:
+    """The update that makes an easy question's draft its answer: no grading, no sampled answers.
+
+    The passages the draft read stand as the relevant documents, so the answer cites them.
+    """
+    return {
+        "answer": draft,
+        "relevant": read,
+        "budget": {"docs": len(read), "samples": 0, "partitions": 0, "refine_rounds": 0, "model": "",
+                   "from_draft": True},
+        "plan": {"samples": 0, "partitions": 0, "docs": len(read), "slices": []},
+        "stop_reason": "easy: answered with the difficulty draft",
+    }
+
+
 def retrieval_confidence(docs: list[Document], ctx: Context) -> tuple[float | None, dict]:
     """sigmoid(w_top * s1 + w_margin * (s1 - s5) + bias) over the reranker's first and fifth scores."""
     scores = [d.metadata.get("rerank_score") for d in docs[:5]]
@@ -66,7 +89,7 @@ def retrieval_confidence(docs: list[Document], ctx: Context) -> tuple[float | No
 def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     docs = state.get("reranked", [])
-    estimator, update, signals, confidence = ctx.difficulty_estimator, {}, {}, None
+    estimator, update, signals, confidence, answer = ctx.difficulty_estimator, {}, {}, None, ""
     if estimator in ("logprob", "verbal"):
         prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
         messages = prompt.format_messages(passages=format_passages(docs[: ctx.difficulty_passages]),
@@ -76,6 +99,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             draft = model.invoke(messages)
             update.update(spent("difficulty", draft))
             confidence = mean_token_probability(draft) if estimator == "logprob" else stated_confidence(draft.text)
+            answer = draft_answer(draft.text)
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
@@ -89,15 +113,15 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     if estimator == "retrieval":
         confidence = from_retrieval
     level, score = classify(confidence, ctx)
-    return {
-        **update,
-        "difficulty": {
-            "level": level,
-            "score": None if score is None else round(score, 4),
-            "confidence": None if confidence is None else round(confidence, 4),
-            "estimator": estimator,
-            **signals,
-            "retrieval_confidence": None if from_retrieval is None else round(from_retrieval, 4),
-        },
-        "budget": budget_for(level, ctx),
+    update["difficulty"] = {
+        "level": level,
+        "score": None if score is None else round(score, 4),
+        "confidence": None if confidence is None else round(confidence, 4),
+        "estimator": estimator,
+        **signals,
+        "retrieval_confidence": None if from_retrieval is None else round(from_retrieval, 4),
+        **({"draft": answer} if answer else {}),
     }
+    if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and found(answer):
+        return {**update, **answered_by_draft(answer, docs[: ctx.difficulty_passages])}
+    return {**update, "budget": budget_for(level, ctx)}

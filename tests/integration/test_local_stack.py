@@ -37,7 +37,8 @@ def test_local_reranker_keeps_the_answering_paragraph(demo_index, small_model_co
 
 
 def test_whole_graph_on_the_real_local_stack(small_model_context):
-    result = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=small_model_context)
+    ctx = replace(small_model_context, easy_from_draft=False)  # every node, whatever the level
+    result = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=ctx)
     assert isinstance(result["answer"], str) and result["answer"].strip()
     assert result["difficulty"]["estimator"] == "logprob"
     assert 0.0 <= result["difficulty"]["confidence"] <= 1.0
@@ -50,6 +51,16 @@ def test_whole_graph_on_the_real_local_stack(small_model_context):
     if result["citations"]:
         assert usage["generate"]["output_tokens"] >= 1
     assert set(result["timings"]) >= {"difficulty", "retrieve", "rerank", "grade", "generate"}
+
+
+def test_the_draft_answers_an_easy_question_on_the_real_local_stack(small_model_context):
+    ctx = replace(small_model_context, easy_from_draft=True, easy_below=1.0, hard_above=1.0)  # every question easy
+    result = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=ctx)
+    assert result["budget"].get("from_draft") and set(result["usage"]) == {"difficulty"}
+    assert result["answer"] == result["difficulty"]["draft"] and result["answer"].strip()
+    assert len(result["citations"]) == ctx.difficulty_passages
+    assert all(c["source"] == "squad_demo.json" for c in result["citations"])
+    assert result["compute"]["tokens"] == sum(result["usage"]["difficulty"][k] for k in ("input_tokens", "output_tokens"))
 
 
 def test_adaptive_compute_on_the_real_local_stack(small_model_context):

@@ -81,6 +81,39 @@ def test_fixed_estimator_is_always_medium_without_a_model_call(use_provider, con
     assert result["difficulty"]["level"] == "medium" and "difficulty" not in provider.calls
 
 
+# --- the easy path: the difficulty draft as the answer --------------------------------------
+def test_an_easy_question_is_answered_by_its_draft_without_grading_or_generation(use_provider, context):
+    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([("France", math.log(0.97))])))
+    result = run(context, easy_from_draft=True, difficulty_passages=2)
+    assert result["answer"] == "France" and provider.calls == {"difficulty": 1}
+    assert result["difficulty"]["draft"] == "France" and result["budget"]["from_draft"]
+    assert result["compute"]["stop_reason"] == "easy: answered with the difficulty draft"
+    assert result["compute"]["tokens"] == result["usage"]["difficulty"]["input_tokens"] + 10
+    # it cites the two passages the draft read: the reranker's first two
+    assert [c["n"] for c in result["citations"]] == [1, 2]
+    assert result["citations"][0]["rerank_score"] >= result["citations"][1]["rerank_score"]
+
+
+def test_a_verbal_draft_answers_without_its_label_and_confidence_line(use_provider, context):
+    provider = use_provider(scripts(difficulty=lambda n: reply("Answer: France\nConfidence: 95")))
+    result = run(context, easy_from_draft=True, difficulty_estimator="verbal")
+    assert result["answer"] == "France" and "grade" not in provider.calls
+
+
+@pytest.mark.parametrize(
+    ("draft", "probability", "switch"),
+    [("France", 0.6, True),  # medium: the draft only set the budget
+     (NOT_FOUND, 0.97, True),  # a confident "not found" is no answer
+     ("France", 0.97, False)],  # the default: every question is graded and answered
+)
+def test_otherwise_the_draft_only_sets_the_budget(use_provider, context, draft, probability, switch):
+    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([(draft, math.log(probability))])))
+    result = run(context, easy_from_draft=switch, medium_samples=1)
+    assert provider.calls["grade"] == 1 and provider.calls["generate"] == 1
+    assert result["answer"] == "Normandy is in France [1]." and result["difficulty"]["draft"] == draft
+    assert "from_draft" not in result["budget"]
+
+
 def test_the_level_routes_generation_to_its_model(use_provider, context):
     provider = use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.1))])))
     run(context, hard_chat_model="big-model", hard_samples=2, hard_refine_rounds=0)
