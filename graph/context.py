@@ -258,7 +258,7 @@ class Context:
     )
     retrieval_bias: float = field(default=0.0, metadata={"description": "retrieval estimator: bias inside the sigmoid."})
     easy_from_draft: bool = field(
-        default=False,
+        default=True,
         metadata={"description": "Budget table, easy: answer with the difficulty draft (logprob or verbal "
                                  "estimator), skipping grading and generation; it cites the passages the draft read."},
     )

@@ -122,7 +122,10 @@ def use_provider(monkeypatch):
 
 @pytest.fixture
 def context(fake_index) -> Callable[..., Context]:
+    """A Context on the fake index. The graph's tests run every node, so an easy question is graded and
+    answered rather than answered by its difficulty draft (the easy path's own tests turn it back on)."""
+
     def make(**overrides) -> Context:
-        return Context(index_path=str(fake_index), **overrides)
+        return Context(index_path=str(fake_index), **{"easy_from_draft": False, **overrides})
 
     return make

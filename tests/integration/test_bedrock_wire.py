@@ -43,7 +43,8 @@ def bedrock_context(bedrock, tmp_path):
     ctx = Context(index_path=str(tmp_path / "index"), chat_provider="bedrock", embedding_provider="bedrock",
                   rerank_provider="bedrock", bedrock_endpoint_url=bedrock.url, bedrock_chat_model=HAIKU,
                   bedrock_rerank_model_arn=RERANK_ARN, aws_region="us-west-2", difficulty_estimator="verbal",
-                  request_timeout=1.0)
+                  request_timeout=1.0,
+                  easy_from_draft=False)  # every role goes over the wire, whatever the level
     return index_facts_through(ctx, bedrock)
 
 

@@ -28,7 +28,8 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
         assistants = await client.assistants.search(graph_id="ragloop")
         assert assistants, "the ragloop graph is not registered"
         thread = await client.threads.create()
-        context = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+        context = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096,
+                   "easy_from_draft": False}  # every node streams, whatever the level
         nodes = []
         async for part in client.runs.stream(
             thread["thread_id"], "ragloop", input={"question": "What is the atomic number of oxygen?"},

@@ -35,7 +35,8 @@ def nvidia_context(nim, tmp_path):
     """Everything on NVIDIA: the index embedded through /v1/embeddings, then a Context that talks only to nim."""
     ctx = Context(index_path=str(tmp_path / "index"), chat_provider="nvidia", embedding_provider="nvidia",
                   rerank_provider="nvidia", nvidia_base_url=nim.url, nvidia_chat_model=CHAT, nvidia_rerank_model=RERANK,
-                  difficulty_estimator="verbal", request_timeout=1.0)
+                  difficulty_estimator="verbal", request_timeout=1.0,
+                  easy_from_draft=False)  # every role goes over the wire, whatever the level
     return index_facts_through(ctx, nim)
 
 
@@ -140,7 +141,8 @@ def test_ask_provider_nvidia_end_to_end_and_the_key_never_shows(nim, nvidia_cont
     captured = capsys.readouterr()
     assert code == 0
     result = json.loads(captured.out)
-    assert result["answer"] == "France [1]" and CHAT in result["usage_by_model"]
+    # the defaults: the model states it is sure, so its draft is the answer
+    assert result["answer"] == "France" and result["budget"]["from_draft"] and CHAT in result["usage_by_model"]
     assert "nvapi-secret-123" not in captured.out + captured.err
     assert all(headers.get("Authorization") == "Bearer nvapi-secret-123" for _, _, headers in nim.requests)
 

@@ -140,6 +140,8 @@ def test_the_shipped_benchmark_configurations_are_valid_settings():
         assert (v.context.local_reranker, v.context.bm25_weight, v.context.dense_weight) == ("hybrid-score", 0.4, 0.6)
     fixed = [v for v in variants if v.context.difficulty_estimator == "fixed"]
     assert {(v.context.medium_docs, v.context.medium_samples) for v in fixed} == {(5, 1), (5, 4), (10, 4), (10, 8)}
+    # the rows measured before easy questions were answered by the draft pin the graph they ran
+    assert all(v.context.easy_from_draft == ("draft" in v.name) for v in variants)
 
 
 # --- runs on fake models ----------------------------------------------------------------
@@ -167,21 +169,22 @@ def test_retrieval_benchmark_reports_every_pipeline(tmp_path, squad_file, use_pr
 
 
 class VariantProvider(FakeProvider):
-    """Generates 'Paris' or 'London' by a per-variant pattern chosen with Context.seed.
+    """Answers 'Paris' or 'London' by a per-variant pattern chosen with Context.seed.
 
-    seed 0: always right; seed 1: always wrong; seed 2: right on every other question.
+    seed 0: always right; seed 1: always wrong; seed 2: right on every other question. The answer is
+    the confident difficulty draft, which answers these easy questions (or the sampled one, when the
+    graph grades and generates).
     """
 
     def __init__(self):
         super().__init__({
-            "difficulty": lambda n: logprob_reply([("Paris", math.log(0.95))]),
             "grade": lambda n: reply("1: yes\n2: yes\n3: yes\n4: yes\n5: yes"),
             "rewrite": lambda n: reply("query"),
         })
         self.generated = 0
 
     def chat_model(self, ctx, *, role, temperature, max_tokens, seed, model):
-        if role != "generate":
+        if role not in ("difficulty", "generate"):
             return super().chat_model(ctx, role=role, temperature=temperature, max_tokens=max_tokens, seed=seed,
                                       model=model)
 
@@ -189,7 +192,11 @@ class VariantProvider(FakeProvider):
             for _ in itertools.count():
                 self.generated += 1
                 right = ctx.seed == 0 or (ctx.seed == 2 and self.generated % 2 == 1)
-                yield reply("Paris [1]" if right else "London [1]", tokens_in=200 + 100 * ctx.seed, tokens_out=5)
+                text = "Paris" if right else "London"
+                message = logprob_reply([(text, math.log(0.95))]) if role == "difficulty" else reply(f"{text} [1]")
+                message.usage_metadata = {"input_tokens": 200 + 100 * ctx.seed, "output_tokens": 5,
+                                          "total_tokens": 205 + 100 * ctx.seed}
+                yield message
 
         return GenericFakeChatModel(messages=messages())
 

@@ -157,7 +157,7 @@ def test_every_run_starts_afresh_on_a_checkpointed_thread(use_provider, fake_ind
     use_provider(scripts(condense=lambda n: reply("Where is Normandy?")))
     g = compile_graph(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
-    ctx = Context(index_path=str(fake_index))
+    ctx = Context(index_path=str(fake_index), easy_from_draft=False)
     first = g.invoke({"question": "Where is Normandy?"}, config, context=ctx)
     second = g.invoke({"question": "Where is Normandy?"}, config, context=ctx)
     assert second["usage"] == {**first["usage"], "condense": second["usage"]["condense"]}

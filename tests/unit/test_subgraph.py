@@ -34,7 +34,7 @@ def test_subgraph_added_directly_shares_keys(use_provider, fake_index):
     parent.add_edge("rag", "reply")
     result = parent.compile().invoke(
         {"messages": [HumanMessage("In what country is Normandy located?")]},
-        context=Context(index_path=str(fake_index)),
+        context=Context(index_path=str(fake_index), easy_from_draft=False),
     )
     assert result["answer"] == "Normandy is in France [1]."
     assert result["citations"][0]["n"] == 1
@@ -43,7 +43,7 @@ def test_subgraph_added_directly_shares_keys(use_provider, fake_index):
 
 def test_subgraph_behind_a_wrapper_node(use_provider, fake_index):
     use_provider(scripts())
-    ctx = Context(index_path=str(fake_index))
+    ctx = Context(index_path=str(fake_index), easy_from_draft=False)
 
     def rag(state: MessagesState) -> dict:
         out = ragloop_graph.invoke({"question": state["messages"][-1].content}, context=ctx)
