@@ -1,4 +1,5 @@
-"""difficulty: how sure is the model (or the reranker) about this question? That sets the compute budget."""
+"""difficulty: how sure is the model (or the reranker) about this question? That sets the compute budget,
+and a draft the model is sure of is the answer (Context.easy_from_draft)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ def stated_confidence(text: str) -> float | None:
     return min(1.0, max(0.0, value))
 
 
-def draft_answer(text: str) -> str:
-    """The answer a draft gives: without the verbal prompt's `Answer:` label and `Confidence:` line."""
+def stated_answer(text: str) -> str:
+    """The answer a verbal draft states: without its `Answer:` label and `Confidence:` line."""
     stated = _STATED.search(text)
     return _ANSWER_LABEL.sub("", text[: stated.start()] if stated else text).strip()
 
@@ -98,8 +99,10 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
             draft = model.invoke(messages)
             update.update(spent("difficulty", draft))
-            confidence = mean_token_probability(draft) if estimator == "logprob" else stated_confidence(draft.text)
-            answer = draft_answer(draft.text)
+            if estimator == "logprob":
+                confidence, answer = mean_token_probability(draft), draft.text.strip()
+            else:
+                confidence, answer = stated_confidence(draft.text), stated_answer(draft.text)
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
