@@ -81,6 +81,12 @@ def spent(node: str, *messages: AIMessage) -> dict:
             "usage_by_model": {model: usage_of(*replies) for model, replies in by_model.items()}}
 
 
+def cut_off(message: AIMessage) -> bool:
+    """Whether the reply stopped at its output token cap (OpenAI-style `length`, Bedrock's `max_tokens`)."""
+    meta = message.response_metadata or {}
+    return meta.get("finish_reason") == "length" or meta.get("stopReason") == "max_tokens"
+
+
 def token_logprobs(message: AIMessage) -> list[dict]:
     """The per-token logprob records of an OpenAI-compatible response, or [] when absent."""
     logprobs = (message.response_metadata or {}).get("logprobs") or {}

@@ -13,7 +13,7 @@ from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, mean_token_probability, spent
+from ragloop.nodes._shared import cut_off, format_passages, mean_token_probability, spent
 from ragloop.nodes.select import found
 from ragloop.prompts.difficulty import DIFFICULTY_PROMPT, VERBAL_DIFFICULTY_PROMPT
 
@@ -91,6 +91,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     docs = state.get("reranked", [])
     estimator, update, signals, confidence, answer = ctx.difficulty_estimator, {}, {}, None, ""
+    answers = False  # whether the draft can stand as the answer: a whole reply that found one
     if estimator in ("logprob", "verbal"):
         prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
         messages = prompt.format_messages(passages=format_passages(docs[: ctx.difficulty_passages]),
@@ -103,6 +104,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
                 confidence, answer = mean_token_probability(draft), draft.text.strip()
             else:
                 confidence, answer = stated_confidence(draft.text), stated_answer(draft.text)
+            answers = found(answer) and not cut_off(draft)  # a draft cut at its token cap is no answer
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
@@ -125,6 +127,6 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         "retrieval_confidence": None if from_retrieval is None else round(from_retrieval, 4),
         **({"draft": answer} if answer else {}),
     }
-    if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and found(answer):
+    if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and answers:
         return {**update, **answered_by_draft(answer, docs[: ctx.difficulty_passages])}
     return {**update, "budget": budget_for(level, ctx)}

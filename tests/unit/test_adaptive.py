@@ -101,13 +101,20 @@ def test_a_verbal_draft_answers_without_its_label_and_confidence_line(use_provid
 
 
 @pytest.mark.parametrize(
-    ("draft", "probability", "switch"),
-    [("France", 0.6, True),  # medium: the draft only set the budget
-     (NOT_FOUND, 0.97, True),  # a confident "not found" is no answer
-     ("France", 0.97, False)],  # the default: every question is graded and answered
+    ("draft", "probability", "cut", "switch"),
+    [("France", 0.6, False, True),  # medium: the draft only set the budget
+     (NOT_FOUND, 0.97, False, True),  # a confident "not found" is no answer
+     ("France is a country in", 0.97, True, True),  # nor is a draft cut at its token cap
+     ("France", 0.97, False, False)],  # the switch off: every question is graded and answered
 )
-def test_otherwise_the_draft_only_sets_the_budget(use_provider, context, draft, probability, switch):
-    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([(draft, math.log(probability))])))
+def test_otherwise_the_draft_only_sets_the_budget(use_provider, context, draft, probability, cut, switch):
+    def difficulty(n):
+        message = logprob_reply([(draft, math.log(probability))])
+        if cut:
+            message.response_metadata["finish_reason"] = "length"  # stopped at difficulty_max_tokens
+        return message
+
+    provider = use_provider(scripts(difficulty=difficulty))
     result = run(context, easy_from_draft=switch, medium_samples=1)
     assert provider.calls["grade"] == 1 and provider.calls["generate"] == 1
     assert result["answer"] == "Normandy is in France [1]." and result["difficulty"]["draft"] == draft
