@@ -90,12 +90,12 @@ def retrieval_confidence(docs: list[Document], ctx: Context) -> tuple[float | No
 def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     docs = state.get("reranked", [])
+    read = docs[: ctx.difficulty_passages]  # what the draft answers from
     estimator, update, signals, confidence, answer = ctx.difficulty_estimator, {}, {}, None, ""
     answers = False  # whether the draft can stand as the answer: a whole reply that found one
     if estimator in ("logprob", "verbal"):
         prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
-        messages = prompt.format_messages(passages=format_passages(docs[: ctx.difficulty_passages]),
-                                          question=state["question"])
+        messages = prompt.format_messages(passages=format_passages(read), question=state["question"])
         if affordable(ctx, state.get("usage"), call_cost(messages, ctx.difficulty_max_tokens)):
             model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
             draft = model.invoke(messages)
@@ -128,5 +128,5 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         **({"draft": answer} if answer else {}),
     }
     if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and answers:
-        return {**update, **answered_by_draft(answer, docs[: ctx.difficulty_passages])}
+        return {**update, **answered_by_draft(answer, read)}
     return {**update, "budget": budget_for(level, ctx)}

@@ -148,16 +148,15 @@ def test_grader_reads_p_yes_from_logprobs(use_provider, context):
     assert len(result["citations"]) == 1
 
 
-def test_every_run_starts_afresh_on_a_checkpointed_thread(use_provider, fake_index):
+def test_every_run_starts_afresh_on_a_checkpointed_thread(use_provider, context):
     from langgraph.checkpoint.memory import InMemorySaver
 
     from ragloop.graph.builder import compile_graph
-    from ragloop.graph.context import Context
 
     use_provider(scripts(condense=lambda n: reply("Where is Normandy?")))
     g = compile_graph(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
-    ctx = Context(index_path=str(fake_index), easy_from_draft=False)
+    ctx = context()
     first = g.invoke({"question": "Where is Normandy?"}, config, context=ctx)
     second = g.invoke({"question": "Where is Normandy?"}, config, context=ctx)
     assert second["usage"] == {**first["usage"], "condense": second["usage"]["condense"]}

@@ -16,7 +16,7 @@ class ParentState(MessagesState):
     citations: list[dict]
 
 
-def test_subgraph_added_directly_shares_keys(use_provider, fake_index):
+def test_subgraph_added_directly_shares_keys(use_provider, context):
     use_provider(scripts())
 
     def ask_from_messages(state: ParentState) -> dict:
@@ -34,16 +34,16 @@ def test_subgraph_added_directly_shares_keys(use_provider, fake_index):
     parent.add_edge("rag", "reply")
     result = parent.compile().invoke(
         {"messages": [HumanMessage("In what country is Normandy located?")]},
-        context=Context(index_path=str(fake_index), easy_from_draft=False),
+        context=context(),
     )
     assert result["answer"] == "Normandy is in France [1]."
     assert result["citations"][0]["n"] == 1
     assert result["messages"][-1].content == result["answer"]
 
 
-def test_subgraph_behind_a_wrapper_node(use_provider, fake_index):
+def test_subgraph_behind_a_wrapper_node(use_provider, context):
     use_provider(scripts())
-    ctx = Context(index_path=str(fake_index), easy_from_draft=False)
+    ctx = context()
 
     def rag(state: MessagesState) -> dict:
         out = ragloop_graph.invoke({"question": state["messages"][-1].content}, context=ctx)
