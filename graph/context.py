@@ -270,15 +270,15 @@ class Context:
     easy_chat_model: str = field(
         default="", metadata={"description": "Budget table, easy: chat model for answers ('' = the provider's chat model)."}
     )
-    medium_docs: int = field(default=8, metadata={"description": "Budget table, medium: documents given to the model."})
-    medium_samples: int = field(default=4, metadata={"description": "Budget table, medium: answers sampled."})
+    medium_docs: int = field(default=2, metadata={"description": "Budget table, medium: documents given to the model."})
+    medium_samples: int = field(default=1, metadata={"description": "Budget table, medium: answers sampled."})
     medium_refine_rounds: int = field(default=0, metadata={"description": "Budget table, medium: refinement rounds."})
     medium_partitions: int = field(default=1, metadata={"description": "Budget table, medium: document slices."})
     medium_chat_model: str = field(default="", metadata={"description": "Budget table, medium: chat model for answers."})
-    hard_docs: int = field(default=12, metadata={"description": "Budget table, hard: documents given to the model."})
-    hard_samples: int = field(default=6, metadata={"description": "Budget table, hard: answers sampled."})
-    hard_refine_rounds: int = field(default=3, metadata={"description": "Budget table, hard: refinement rounds."})
-    hard_partitions: int = field(default=2, metadata={"description": "Budget table, hard: document slices (context-partition ensemble)."})
+    hard_docs: int = field(default=2, metadata={"description": "Budget table, hard: documents given to the model."})
+    hard_samples: int = field(default=1, metadata={"description": "Budget table, hard: answers sampled."})
+    hard_refine_rounds: int = field(default=0, metadata={"description": "Budget table, hard: refinement rounds."})
+    hard_partitions: int = field(default=1, metadata={"description": "Budget table, hard: document slices (context-partition ensemble)."})
     hard_chat_model: str = field(default="", metadata={"description": "Budget table, hard: chat model for answers."})
     selection: str = field(
         default="vote",

@@ -251,9 +251,10 @@ def test_interrupted_answers_run_resumes_where_it_stopped(tmp_path, squad_file, 
     del settings["right"]["max_rewrites"]
     (out / SETTINGS).write_text(json.dumps(settings))
     run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
-    settings["right"]["medium_docs"] = 3
+    default = Context().medium_docs
+    settings["right"]["medium_docs"] = default + 1
     (out / SETTINGS).write_text(json.dumps(settings))
-    with pytest.raises(InputError, match="medium_docs: 3 -> 8"):
+    with pytest.raises(InputError, match=f"medium_docs: {default + 1} -> {default}"):
         run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
     assert provider.generated == 6 + 3
     # --fresh starts over and keeps the old file

@@ -40,9 +40,13 @@ def test_classify_and_budget_table():
     assert classify(0.5, ctx)[0] == "medium"
     assert classify(0.2, ctx)[0] == "hard"
     assert budget_for("easy", ctx) == {"docs": 5, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
-    assert budget_for("hard", ctx)["partitions"] == 2
+    # the measured default: medium and hard questions answered once from the top two graded documents
+    assert budget_for("medium", ctx) == budget_for("hard", ctx) == {
+        "docs": 2, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
+    ctx = Context(medium_samples=4, hard_docs=12, hard_samples=6, hard_partitions=2, hard_refine_rounds=3,
+                  hard_chat_model="big")
     assert budget_for("medium", ctx)["samples"] == 4
-    assert budget_for("hard", ctx)["refine_rounds"] == 3
+    assert budget_for("hard", ctx) == {"docs": 12, "samples": 6, "partitions": 2, "refine_rounds": 3, "model": "big"}
 
 
 def test_citations_of_a_partition_are_renumbered_over_all_documents():
