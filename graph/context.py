@@ -248,6 +248,13 @@ class Context:
         default=0.6,
         metadata={"description": "difficulty above this is hard; between the two, medium."},
     )
+    hard_retrieval_below: float = field(
+        default=0.0,
+        metadata={"description": "A question the draft left medium is hard when the reranker-score confidence "
+                                 "(retrieval_confidence) is below this too: retrieval may have missed, so it gets the "
+                                 "hard row's documents (0 = off). The scale depends on the reranker: measure it with "
+                                 "`ragloop bench answers` before relying on a value."},
+    )
     retrieval_top_weight: float = field(
         default=1.0,
         metadata={"description": "retrieval estimator: confidence = sigmoid(top_weight * s1 + margin_weight * (s1 - s5) + bias) "
@@ -381,8 +388,9 @@ class Context:
             raise ConfigError(f"max_rewrites must be between 0 and {MAX_REWRITES_CEILING}.")
         if not 0.0 <= self.easy_below <= self.hard_above <= 1.0:
             raise ConfigError("Thresholds must satisfy 0 <= easy_below <= hard_above <= 1.")
-        if not 0.0 <= self.grade_threshold <= 1.0:
-            raise ConfigError("grade_threshold must be between 0 and 1.")
+        for name in ("grade_threshold", "hard_retrieval_below"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1.")
         for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}.")

@@ -33,6 +33,13 @@ def classify(confidence: float | None, ctx: Context) -> tuple[str, float | None]
     return "medium", score
 
 
+def escalate(level: str, from_retrieval: float | None, ctx: Context) -> str:
+    """A medium question is hard when the reranker is unsure too (Context.hard_retrieval_below)."""
+    if level == "medium" and from_retrieval is not None and from_retrieval < ctx.hard_retrieval_below:
+        return "hard"
+    return level
+
+
 def budget_for(level: str, ctx: Context) -> dict:
     """The budget table's row for a level (Context `{level}_*` fields), each entry capped by Context."""
     docs = ctx.top_n if level == "easy" else getattr(ctx, f"{level}_docs")
@@ -118,6 +125,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     if estimator == "retrieval":
         confidence = from_retrieval
     level, score = classify(confidence, ctx)
+    drafted, level = level, escalate(level, from_retrieval, ctx) if estimator != "retrieval" else level
     update["difficulty"] = {
         "level": level,
         "score": None if score is None else round(score, 4),
@@ -126,6 +134,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         **signals,
         "retrieval_confidence": None if from_retrieval is None else round(from_retrieval, 4),
         **({"draft": answer} if answer else {}),
+        **({"escalated": "the reranker is unsure too (hard_retrieval_below)"} if level != drafted else {}),
     }
     if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and answers:
         return {**update, **answered_by_draft(answer, read)}

@@ -50,6 +50,25 @@ def test_verbal_confidence_picks_the_level(use_provider, context, stated, level)
     assert 0 < result["difficulty"]["retrieval_confidence"] < 1 and {"top_score", "margin"} <= set(result["difficulty"])
 
 
+@pytest.mark.parametrize(("bias", "probability", "level"), [(-5.0, 0.6, "hard"), (5.0, 0.6, "medium"),
+                                                             (-5.0, 0.97, "easy"), (-5.0, 0.2, "hard")])
+def test_a_medium_question_the_reranker_is_unsure_of_gets_the_hard_row(use_provider, context, bias, probability,
+                                                                        level):
+    use_provider(scripts(difficulty=lambda n: logprob_reply([("France", math.log(probability))])))
+    result = run(context, hard_retrieval_below=0.5, retrieval_bias=bias, hard_docs=3, hard_samples=1,
+                 hard_refine_rounds=0, medium_docs=2)
+    d = result["difficulty"]
+    assert d["level"] == level and d["confidence"] == pytest.approx(probability, abs=1e-3)
+    assert ("escalated" in d) == (probability == 0.6 and bias < 0)  # only a medium draft is escalated
+    if level != "easy":
+        assert result["budget"]["docs"] == (3 if level == "hard" else 2)
+
+
+def test_escalation_is_off_by_default(use_provider, context):
+    use_provider(scripts(difficulty=lambda n: logprob_reply([("France", math.log(0.6))])))
+    assert run(context, retrieval_bias=-20.0)["difficulty"]["level"] == "medium"
+
+
 def test_retrieval_estimator_makes_no_model_call(use_provider, context):
     provider = use_provider(scripts())
     result = run(context, difficulty_estimator="retrieval", retrieval_top_weight=0.0, retrieval_margin_weight=0.0,

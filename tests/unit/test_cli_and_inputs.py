@@ -25,6 +25,7 @@ def run_cli(capsys, *argv):
         (["ask", "Where?", "--set", "nonsense=1"], "Unknown setting 'nonsense'"),
         (["ask", "Where?", "--set", "k=many"], "takes a int"),
         (["ask", "Where?", "--set", "max_rewrites=50"], "max_rewrites must be between 0 and 10"),
+        (["ask", "Where?", "--set", "hard_retrieval_below=75"], "hard_retrieval_below must be between 0 and 1"),
         (["index", "/definitely/not/here"], "does not exist"),
     ],
 )
