@@ -90,11 +90,17 @@ def _budget_text(b: dict) -> str:
     return text + (f", model {b['model']}" if b.get("model") else "")
 
 
+def _difficulty_text(d: dict) -> str:
+    conf = "n/a" if d.get("confidence") is None else f"{d['confidence']:.2f}"
+    text = f"{d.get('level')} ({d.get('estimator')} confidence {conf})"
+    if d.get("escalated"):
+        text += f", hard as the reranker is unsure too (retrieval confidence {d.get('retrieval_confidence')})"
+    return text
+
+
 def _node_summary(node: str, update: dict) -> str:
     if node == "difficulty":
-        d = update["difficulty"]
-        conf = "n/a" if d["confidence"] is None else f"{d['confidence']:.2f}"
-        return f"{d['level']} ({d['estimator']} confidence {conf}) → {_budget_text(update['budget'])}"
+        return f"{_difficulty_text(update['difficulty'])} → {_budget_text(update['budget'])}"
     if node == "retrieve":
         return f"{len(update.get('candidates', []))} candidates"
     if node == "rerank":
@@ -168,7 +174,7 @@ def print_result(result: dict) -> None:
     for warning in result.get("warnings") or []:
         out.print(f"[yellow]Note:[/yellow] {warning}")
     d, c = result.get("difficulty", {}), result.get("compute", {})
-    out.print(f"Difficulty: {d.get('level')} ({d.get('estimator')}, confidence {d.get('confidence')}); "
+    out.print(f"Difficulty: {_difficulty_text(d)}; "
               f"budget: {_budget_text(result.get('budget', {}))}; rewrites: {result.get('rewrites', 0)}")
     limit = f" of {c['max_tokens_per_query']}" if c.get("max_tokens_per_query") else ""
     out.print(f"Spent: {c.get('tokens', 0)}{limit} tokens, {c.get('samples', 0)} sample(s), "

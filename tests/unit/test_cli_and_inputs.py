@@ -61,6 +61,22 @@ def test_index_then_ask_json(capsys, tmp_path, use_provider):
     assert result["citations"][0]["id"] == "facts.txt"
 
 
+def test_ask_says_why_a_question_is_hard(capsys, tmp_path, use_provider):
+    import math
+
+    from tests.conftest import logprob_reply
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts(difficulty=lambda n: logprob_reply([("Eight", math.log(0.6))])))
+    (tmp_path / "facts.txt").write_text("Oxygen has atomic number 8.")
+    index = str(tmp_path / "ix")
+    assert run_cli(capsys, "index", str(tmp_path / "facts.txt"), "--index", index)[0] == 0
+    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index, "--set",
+                         "hard_retrieval_below=0.5", "--set", "retrieval_bias=-20")
+    assert code == 0
+    assert "Difficulty: hard (logprob confidence 0.60), hard as the reranker is unsure too" in text
+
+
 def test_settings_lists_every_context_field(capsys):
     code, text = run_cli(capsys, "settings")
     assert code == 0
