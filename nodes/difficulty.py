@@ -33,11 +33,9 @@ def classify(confidence: float | None, ctx: Context) -> tuple[str, float | None]
     return "medium", score
 
 
-def escalate(level: str, from_retrieval: float | None, ctx: Context) -> str:
-    """A medium question is hard when the reranker is unsure too (Context.hard_retrieval_below)."""
-    if level == "medium" and from_retrieval is not None and from_retrieval < ctx.hard_retrieval_below:
-        return "hard"
-    return level
+def escalates(level: str, from_retrieval: float | None, ctx: Context) -> bool:
+    """Whether a medium question is hard because the reranker is unsure too (Context.hard_retrieval_below)."""
+    return level == "medium" and from_retrieval is not None and from_retrieval < ctx.hard_retrieval_below
 
 
 def budget_for(level: str, ctx: Context) -> dict:
@@ -125,7 +123,8 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     if estimator == "retrieval":
         confidence = from_retrieval
     level, score = classify(confidence, ctx)
-    drafted, level = level, escalate(level, from_retrieval, ctx) if estimator != "retrieval" else level
+    escalated = estimator != "retrieval" and escalates(level, from_retrieval, ctx)
+    level = "hard" if escalated else level
     update["difficulty"] = {
         "level": level,
         "score": None if score is None else round(score, 4),
@@ -134,7 +133,7 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         **signals,
         "retrieval_confidence": None if from_retrieval is None else round(from_retrieval, 4),
         **({"draft": answer} if answer else {}),
-        **({"escalated": "the reranker is unsure too (hard_retrieval_below)"} if level != drafted else {}),
+        **({"escalated": "the reranker is unsure too (hard_retrieval_below)"} if escalated else {}),
     }
     if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and answers:
         return {**update, **answered_by_draft(answer, read)}

@@ -46,13 +46,19 @@ def test_missing_index_names_the_fix(capsys, tmp_path):
     assert code == 2 and "ragloop index" in text
 
 
+def index_facts(capsys, tmp_path) -> str:
+    """A one-file index built with `ragloop index`, embedded by the test's provider."""
+    (tmp_path / "facts.txt").write_text("Oxygen has atomic number 8.")
+    index = str(tmp_path / "ix")
+    assert run_cli(capsys, "index", str(tmp_path / "facts.txt"), "--index", index)[0] == 0
+    return index
+
+
 def test_index_then_ask_json(capsys, tmp_path, use_provider):
     from tests.unit.test_graph import scripts
 
     use_provider(scripts())
-    (tmp_path / "facts.txt").write_text("Oxygen has atomic number 8.")
-    index = str(tmp_path / "ix")
-    assert run_cli(capsys, "index", str(tmp_path / "facts.txt"), "--index", index)[0] == 0
+    index = index_facts(capsys, tmp_path)
     code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index, "--json")
     assert code == 0
     import json
@@ -68,10 +74,7 @@ def test_ask_says_why_a_question_is_hard(capsys, tmp_path, use_provider):
     from tests.unit.test_graph import scripts
 
     use_provider(scripts(difficulty=lambda n: logprob_reply([("Eight", math.log(0.6))])))
-    (tmp_path / "facts.txt").write_text("Oxygen has atomic number 8.")
-    index = str(tmp_path / "ix")
-    assert run_cli(capsys, "index", str(tmp_path / "facts.txt"), "--index", index)[0] == 0
-    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index, "--set",
+    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index_facts(capsys, tmp_path), "--set",
                          "hard_retrieval_below=0.5", "--set", "retrieval_bias=-20")
     assert code == 0
     assert "Difficulty: hard (logprob confidence 0.60), hard as the reranker is unsure too" in text
