@@ -123,7 +123,8 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     if estimator == "retrieval":
         confidence = from_retrieval
     level, score = classify(confidence, ctx)
-    escalated = estimator != "retrieval" and escalates(level, from_retrieval, ctx)
+    judged_by_draft = estimator != "retrieval"  # a draft's confidence set the level (no fallback)
+    escalated = judged_by_draft and escalates(level, from_retrieval, ctx)
     level = "hard" if escalated else level
     update["difficulty"] = {
         "level": level,
@@ -135,6 +136,6 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         **({"draft": answer} if answer else {}),
         **({"escalated": "the reranker is unsure too (hard_retrieval_below)"} if escalated else {}),
     }
-    if level == "easy" and estimator != "retrieval" and ctx.easy_from_draft and answers:
+    if level == "easy" and judged_by_draft and ctx.easy_from_draft and answers:
         return {**update, **answered_by_draft(answer, read)}
     return {**update, "budget": budget_for(level, ctx)}
