@@ -27,6 +27,7 @@ from ragloop.benchmarks.harness import (
     out,
     plain_settings,
     progress,
+    prompts_fingerprint,
     with_indexes,
     write_json,
 )
@@ -40,6 +41,7 @@ METRICS = ("em", "f1", "answered", "tokens_in", "tokens_out", "tokens", "cost_us
 RESULTS = "results.jsonl"
 #: Every configuration's full settings, beside the results: a changed default is caught on resume.
 SETTINGS = "settings.json"
+PROMPTS = "prompts"  # settings.json: the prompt templates' fingerprint, beside each configuration's settings
 #: An answer counts as correct for calibration when its F1 reaches this.
 CORRECT_F1 = 0.5
 
@@ -107,30 +109,31 @@ def read_results(path: Path, dataset: Dataset, variants: list[Variant], by_hash:
 
 
 def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) -> None:
-    """Refuse to resume a configuration whose effective settings changed since its rows were written.
+    """Refuse to resume a configuration whose effective settings or prompts changed since its rows were written.
 
     The rows' ``config_hash`` covers only the settings a configuration overrides, so a
-    release that changes a default (say the budget table's ``medium_docs``) would
-    otherwise mix old and new answers under one name. A setting that did not exist
-    then is accepted at its default. The file is then brought up to date.
+    release that changes a default (say the budget table's ``medium_docs``) or a prompt
+    template would otherwise mix old and new answers under one name. A setting that did
+    not exist then is accepted at its default. The file is then brought up to date.
     """
     try:
         recorded = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
     defaults = plain_settings(Context())
+    now = {v.name: {**v.settings, PROMPTS: prompts_fingerprint()} for v in variants}
     for v in variants:
         if v.name not in recorded:
             continue
         then = recorded[v.name]
         changed = [f"{key}: {then[key]!r} -> {value!r}" if key in then else f"{key}: new, {value!r}"
-                   for key, value in v.settings.items() if then.get(key, defaults.get(key)) != value]
+                   for key, value in now[v.name].items() if then.get(key, defaults.get(key)) != value]
         if changed:
             raise InputError(
                 f"{path.parent / RESULTS} holds results for configuration {v.name!r} with other settings "
                 f"({'; '.join(changed[:4])}); rename the configuration, pass --fresh, or choose another --out."
             )
-    write_json(path, {**recorded, **{v.name: v.settings for v in variants}})
+    write_json(path, {**recorded, **now})
 
 
 def run_answers(

@@ -293,6 +293,11 @@ class Context:
                                  "confidence (highest token probability), verifier (the model checks each against "
                                  "the passages) or merge (the model writes one answer from all of them)."},
     )
+    citation_min_share: float = field(
+        default=0.5,
+        metadata={"description": "An answer without [n] markers cites the passages it read that hold at least this "
+                                 "share of its words (SQuAD-normalised); all of them when none does."},
+    )
     max_docs: int = field(default=20, metadata={"description": "Cap on documents passed to the model."})
     max_samples: int = field(default=8, metadata={"description": "Cap on answers sampled per question."})
     max_refine_rounds: int = field(
@@ -307,8 +312,11 @@ class Context:
 
     # --- grading and the rewrite loop -------------------------------------------
     grade_threshold: float = field(
-        default=0.5,
-        metadata={"description": "A document is relevant when p(yes) from the grader is at least this."},
+        default=0.2,
+        metadata={"description": "A document is relevant when p(yes) from the grader is at least this. The default "
+                                 "drops only what the grader is fairly sure is irrelevant: the local 1.5B grader "
+                                 "barely tells relevant from irrelevant, and at 0.5 dropped half the passages "
+                                 "holding the answer."},
     )
     answer_when_nothing_relevant: bool = field(
         default=True,
@@ -388,7 +396,7 @@ class Context:
             raise ConfigError(f"max_rewrites must be between 0 and {MAX_REWRITES_CEILING}.")
         if not 0.0 <= self.easy_below <= self.hard_above <= 1.0:
             raise ConfigError("Thresholds must satisfy 0 <= easy_below <= hard_above <= 1.")
-        for name in ("grade_threshold", "hard_retrieval_below"):
+        for name in ("grade_threshold", "hard_retrieval_below", "citation_min_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1.")
         for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):

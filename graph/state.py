@@ -91,5 +91,6 @@ class SampleState(TypedDict):
     numbers: list[int]  # their numbers among all the budget's documents, for citations
     sample: int
     partition: int
+    sliced: bool  # one slice of a partition ensemble (it may reply "not found")
     temperature: float
     model: str

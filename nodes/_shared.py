@@ -144,6 +144,15 @@ def cited_numbers(text: str) -> list[int]:
     return seen
 
 
+def supporting(answer: str, docs: list[Document], min_share: float) -> list[int]:
+    """Numbers (from 1) of the passages holding at least `min_share` of the answer's words, SQuAD-normalised."""
+    words = set(normalize_answer(answer).split())
+    if not words:
+        return []
+    return [n for n, doc in enumerate(docs, 1)
+            if len(words & set(normalize_answer(doc.page_content).split())) >= min_share * len(words)]
+
+
 def renumber_citations(text: str, numbers: list[int]) -> str:
     """Citations [k] of passages numbered 1..len(numbers) rewritten as [numbers[k-1]]; others left as written."""
 

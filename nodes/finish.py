@@ -9,15 +9,17 @@ from ragloop.graph.caching import cache_report
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import tokens_spent
-from ragloop.nodes._shared import cited_numbers
+from ragloop.nodes._shared import cited_numbers, supporting
 from ragloop.nodes.select import found
 from ragloop.prompts.generate import NOT_FOUND
 from ragloop.providers.prices import estimate_cost, price_table
 
 
-def citations_for(answer: str, docs: list[Document]) -> list[dict]:
-    """The documents the answer cites ([n] markers); all of them when it cites none."""
-    numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(docs)] or list(range(1, len(docs) + 1))
+def citations_for(answer: str, docs: list[Document], min_share: float) -> list[dict]:
+    """The documents the answer cites: its [n] markers; without them, the documents holding its words
+    (`supporting`); all of them when none does."""
+    numbers = ([n for n in cited_numbers(answer) if 1 <= n <= len(docs)] or supporting(answer, docs, min_share)
+               or list(range(1, len(docs) + 1)))
     return [
         {
             "n": n,
@@ -45,7 +47,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
     return {
         "answer": answer,
         "history": [{"question": state.get("asked") or state["question"], "answer": answer}],
-        "citations": citations_for(answer, docs) if found(answer) and docs else [],
+        "citations": citations_for(answer, docs, ctx.citation_min_share) if found(answer) and docs else [],
         "compute": {
             "tokens": tokens_spent(usage),
             "max_tokens_per_query": ctx.max_tokens_per_query or None,

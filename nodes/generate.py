@@ -1,14 +1,20 @@
-"""generate: one sampled answer from one slice of the documents, with citations (a Send task)."""
+"""generate: one sampled answer from the documents, or from one slice of them (a Send task)."""
 
 from __future__ import annotations
 
+from langchain_core.prompts import ChatPromptTemplate
 from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import SampleState
 from ragloop.nodes._shared import format_passages, mean_token_probability, renumber_citations, spent
-from ragloop.prompts.generate import GENERATE_PROMPT
+from ragloop.prompts.generate import GENERATE_PROMPT, SLICE_PROMPT
+
+
+def answer_prompt(sliced: bool) -> ChatPromptTemplate:
+    """A slice of a partition ensemble may lack the answer and may say so; the whole list answers."""
+    return SLICE_PROMPT if sliced else GENERATE_PROMPT
 
 
 def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
@@ -17,8 +23,8 @@ def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
         ctx, "generate", max_tokens=ctx.generate_max_tokens, temperature=state["temperature"],
         seed=ctx.seed + state["sample"], model=state["model"],
     )
-    reply = model.invoke(GENERATE_PROMPT.format_messages(passages=format_passages(state["docs"]),
-                                                         question=state["question"]))
+    prompt = answer_prompt(state["sliced"])
+    reply = model.invoke(prompt.format_messages(passages=format_passages(state["docs"]), question=state["question"]))
     draft = {
         "text": renumber_citations(reply.text.strip(), state["numbers"]),
         "sample": state["sample"],

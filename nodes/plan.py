@@ -14,7 +14,8 @@ from ragloop.graph.context import Context, get_context
 from ragloop.graph.state import State
 from ragloop.nodes._budget import call_cost, remaining
 from ragloop.nodes._shared import format_passages
-from ragloop.prompts.generate import GENERATE_PROMPT, NOT_FOUND
+from ragloop.nodes.generate import answer_prompt
+from ragloop.prompts.generate import NOT_FOUND
 
 
 def partition(count: int, parts: int) -> list[list[int]]:
@@ -22,8 +23,8 @@ def partition(count: int, parts: int) -> list[list[int]]:
     return [list(range(p + 1, count + 1, parts)) for p in range(parts)]
 
 
-def sample_cost(docs: list[Document], question: str, ctx: Context) -> int:
-    messages = GENERATE_PROMPT.format_messages(passages=format_passages(docs), question=question)
+def sample_cost(docs: list[Document], question: str, ctx: Context, sliced: bool = False) -> int:
+    messages = answer_prompt(sliced).format_messages(passages=format_passages(docs), question=question)
     return call_cost(messages, ctx.generate_max_tokens)
 
 
@@ -53,7 +54,7 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
     while True:
         parts = min(budget["partitions"], samples, len(docs))
         slices = partition(len(docs), parts)
-        slice_costs = [sample_cost([docs[n - 1] for n in numbers], question, ctx) for numbers in slices]
+        slice_costs = [sample_cost([docs[n - 1] for n in numbers], question, ctx, parts > 1) for numbers in slices]
         cost = sum(slice_costs[i % parts] for i in range(samples))
         if cost <= left or samples == 1:
             break

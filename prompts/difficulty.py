@@ -6,19 +6,11 @@ VERBAL_DIFFICULTY_PROMPT asks the model to state it (for models without logprobs
 
 from langchain_core.prompts import ChatPromptTemplate
 
+from ragloop.prompts.generate import GENERATE_PROMPT
 from ragloop.prompts.system import SYSTEM
 
-DIFFICULTY_PROMPT = ChatPromptTemplate.from_messages(
-    [
-        ("system", SYSTEM),
-        (
-            "human",
-            "Passages:\n{passages}\n\n"
-            "Answer the question in a few words, using the passages.\n"
-            "Question: {question}",
-        ),
-    ]
-)
+#: The draft is the answer generate would give from the top passages, so an easy question's draft is its answer.
+DIFFICULTY_PROMPT = GENERATE_PROMPT
 
 VERBAL_DIFFICULTY_PROMPT = ChatPromptTemplate.from_messages(
     [

@@ -1,4 +1,10 @@
-"""Generate: an answer grounded in the kept passages, with [n] citations."""
+"""Generate: a short answer grounded in the kept passages.
+
+The answer carries no [n] markers: the small local model, asked to cite, cites
+instead of answering (measured in the README). Its citations are the passages
+that hold the answer's words (nodes/finish.py). A model may still write [n]
+markers; they are then taken as its citations.
+"""
 
 from langchain_core.prompts import ChatPromptTemplate
 
@@ -12,10 +18,21 @@ GENERATE_PROMPT = ChatPromptTemplate.from_messages(
         (
             "human",
             "Passages:\n{passages}\n\n"
-            "Answer the question using only the passages above. Give the answer in as few words as "
-            "possible (a short phrase from the passages, not a sentence), then cite the passages you "
-            "used like [1]. If the passages do not contain the answer, reply exactly: "
-            "Not found in the documents.\n"
+            "Answer the question in a few words, using the passages.\n"
+            "Question: {question}",
+        ),
+    ]
+)
+
+#: One slice of a context-partition ensemble may not hold the answer: it says so, and the vote ignores it.
+SLICE_PROMPT = ChatPromptTemplate.from_messages(
+    [
+        ("system", SYSTEM),
+        (
+            "human",
+            "Passages:\n{passages}\n\n"
+            "Answer the question in a few words, using the passages. If they do not contain the answer, "
+            "reply exactly: Not found in the documents.\n"
             "Question: {question}",
         ),
     ]

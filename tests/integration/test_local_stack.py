@@ -58,7 +58,7 @@ def test_the_draft_answers_an_easy_question_on_the_real_local_stack(small_model_
     result = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=ctx)
     assert result["budget"].get("from_draft") and set(result["usage"]) == {"difficulty"}
     assert result["answer"] == result["difficulty"]["draft"] and result["answer"].strip()
-    assert len(result["citations"]) == ctx.difficulty_passages
+    assert 1 <= len(result["citations"]) <= ctx.difficulty_passages  # the passages it read that hold the answer
     assert all(c["source"] == "squad_demo.json" for c in result["citations"])
     assert result["compute"]["tokens"] == sum(result["usage"]["difficulty"][k] for k in ("input_tokens", "output_tokens"))
 

@@ -34,6 +34,25 @@ def test_citations_and_normalisation():
     assert normalize_answer("The France. [1]") == normalize_answer("france") == "france"
 
 
+def test_an_answer_cites_its_markers_else_the_passages_holding_its_words_else_all_it_read():
+    from langchain_core.documents import Document
+
+    from ragloop.nodes.finish import citations_for
+
+    docs = [Document(page_content=text, metadata={"id": name}) for name, text in (
+        ("oxygen", "Oxygen is a chemical element."), ("normandy", "Normandy is a region in France."),
+        ("paris", "Paris is the capital of France."))]
+
+    def cited(answer, share=0.5):
+        return [c["id"] for c in citations_for(answer, docs, share)]
+
+    assert cited("The region is in France [1].") == ["oxygen"]  # the model's own markers win
+    assert cited("France") == ["normandy", "paris"]
+    assert cited("a region in France") == ["normandy"]  # "region" is only in the second
+    assert cited("Capital of France", share=1.0) == ["paris"]
+    assert cited("Lyon, in the Rhône valley") == ["oxygen", "normandy", "paris"]  # held by none: all it read
+
+
 def test_classify_and_budget_table():
     ctx = Context()
     assert classify(0.9, ctx)[0] == "easy"
