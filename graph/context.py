@@ -315,8 +315,8 @@ class Context:
         default=0.2,
         metadata={"description": "A document is relevant when p(yes) from the grader is at least this. The default "
                                  "drops only what the grader is fairly sure is irrelevant: the local 1.5B grader "
-                                 "barely tells relevant from irrelevant, and at 0.5 dropped half the passages "
-                                 "holding the answer."},
+                                 "barely tells relevant from irrelevant, and at 0.5 dropped a third to two fifths "
+                                 "of the passages holding the answer."},
     )
     answer_when_nothing_relevant: bool = field(
         default=True,
