@@ -40,7 +40,7 @@ def scripted_reply(prompt: str) -> str:
         return "OK"
     if "Confidence: <0-100>" in prompt:
         return "Answer: France\nConfidence: 90"
-    if "in a few words, using the passages" in prompt:
+    if "in a few words, using the passages" in prompt:  # the difficulty draft and generate
         return "France"
     return "France [1]"
 
