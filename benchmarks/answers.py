@@ -121,7 +121,8 @@ def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) 
     except json.JSONDecodeError:
         raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
     defaults = plain_settings(Context())
-    now = {v.name: {**v.settings, PROMPTS: prompts_fingerprint()} for v in variants}
+    prompts = prompts_fingerprint()
+    now = {v.name: {**v.settings, PROMPTS: prompts} for v in variants}
     for v in variants:
         if v.name not in recorded:
             continue

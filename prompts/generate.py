@@ -11,16 +11,12 @@ from langchain_core.prompts import ChatPromptTemplate
 from ragloop.prompts.system import SYSTEM
 
 NOT_FOUND = "Not found in the documents."
+_ANSWER = "Answer the question in a few words, using the passages."
 
 GENERATE_PROMPT = ChatPromptTemplate.from_messages(
     [
         ("system", SYSTEM),
-        (
-            "human",
-            "Passages:\n{passages}\n\n"
-            "Answer the question in a few words, using the passages.\n"
-            "Question: {question}",
-        ),
+        ("human", "Passages:\n{passages}\n\n" + _ANSWER + "\nQuestion: {question}"),
     ]
 )
 
@@ -30,10 +26,8 @@ SLICE_PROMPT = ChatPromptTemplate.from_messages(
         ("system", SYSTEM),
         (
             "human",
-            "Passages:\n{passages}\n\n"
-            "Answer the question in a few words, using the passages. If they do not contain the answer, "
-            "reply exactly: Not found in the documents.\n"
-            "Question: {question}",
+            "Passages:\n{passages}\n\n" + _ANSWER + " If they do not contain the answer, reply exactly: "
+            + NOT_FOUND + "\nQuestion: {question}",
         ),
     ]
 )
