@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ragloop.errors import ConfigError, RagloopError
@@ -363,12 +364,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def error(message: str) -> None:
+    """One error line on stderr: not wrapped (a long path stays whole) and not read as rich markup."""
+    console.print("[red]error:[/red] " + escape(message), soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
     except RagloopError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        error(str(exc))
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -379,8 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         if not is_provider_failure(exc):
             raise
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        console.print(f"[red]error:[/red] a provider call failed after the retries and fallbacks configured: "
-                      f"{type(exc).__name__}: {first_line}")
+        error(f"a provider call failed after the retries and fallbacks configured: {type(exc).__name__}: {first_line}")
         return 1
 
 

@@ -36,6 +36,13 @@ def test_user_mistakes_get_one_clear_sentence(capsys, argv, message):
     assert "Traceback" not in text
 
 
+def test_an_error_is_one_unbroken_line_with_the_path_as_given(capsys, tmp_path):
+    missing = tmp_path / ("notes-" * 20) / "[draft] corpus"  # longer than a terminal line, with rich-markup brackets
+    code, text = run_cli(capsys, "index", str(missing))
+    assert code == 2
+    assert text.count("\n") == 1 and str(missing) in text
+
+
 def test_question_over_the_limit(capsys, tmp_path):
     code, text = run_cli(capsys, "ask", "x" * 50, "--set", "max_question_chars=10", "--index", str(tmp_path))
     assert code == 2 and "over the limit of 10" in text
