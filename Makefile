@@ -39,8 +39,10 @@ bench-answers: setup
 	$(BIN)/ragloop bench answers $(DATA) --questions 50 --seed 0
 
 # Fixed compute budgets against adaptive (benchmarks/configs/adaptive.yaml): hours on 2 cores; resumable.
+# Writes the folder the README's proof reads: bench-results/proof-reddit_v1.0 for the default DATA.
 bench-adaptive: setup
-	$(BIN)/ragloop bench answers $(DATA) --config benchmarks/configs/adaptive.yaml --questions 100 --seed 0
+	$(BIN)/ragloop bench answers $(DATA) --config benchmarks/configs/adaptive.yaml --questions 100 --seed 0 \
+	  --out bench-results/proof-$(basename $(basename $(notdir $(DATA))))
 
 # 20 concurrent runs against `langgraph dev` for 2 minutes (local SmolLM2): throughput, latency, lost/duplicated runs.
 bench-load: setup

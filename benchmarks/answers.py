@@ -27,13 +27,13 @@ from ragloop.benchmarks.harness import (
     out,
     plain_settings,
     progress,
-    prompts_fingerprint,
     with_indexes,
     write_json,
 )
 from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, paired_bootstrap, percentile, token_f1
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
+from ragloop.graph.caching import prompts_fingerprint
 from ragloop.graph.context import Context
 from ragloop.prompts.generate import NOT_FOUND
 

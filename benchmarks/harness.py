@@ -44,23 +44,6 @@ def plain_settings(ctx: Context) -> dict[str, Any]:
     return json.loads(json.dumps({k: v for k, v in ctx.to_dict().items() if k != "index_path"}, default=str))
 
 
-def prompts_fingerprint() -> str:
-    """Hash of every prompt template's text: answers written under other prompts are not the same configuration."""
-    import importlib
-    import pkgutil
-
-    from langchain_core.prompts import ChatPromptTemplate
-
-    from ragloop import prompts
-
-    texts = []
-    for info in sorted(pkgutil.iter_modules(prompts.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{prompts.__name__}.{info.name}")
-        texts += [f"{info.name}.{name}\n{value.pretty_repr()}" for name, value in sorted(vars(module).items())
-                  if isinstance(value, ChatPromptTemplate)]
-    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-
-
 @dataclass(frozen=True)
 class Variant:
     name: str

@@ -10,7 +10,8 @@ with the node's real inputs.
 
 A repeated question with identical settings is answered from the answer cache
 (nodes/answer_cache.py) under ``answer_key``: the question, every Context field
-but the operational ones in ``NOT_IN_ANSWER_KEY``, and the index version.
+but the operational ones in ``NOT_IN_ANSWER_KEY``, the index version and the
+prompts' fingerprint (so a release with other prompts does not serve old answers).
 
 The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``),
 chosen by $RAGLOOP_CACHE_URL (graph/backends.py): LangGraph's ``InMemoryCache``,
@@ -22,9 +23,12 @@ in (``node_runs``): LangGraph replays a cached node's writes without calling it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import json
 import os
+import pkgutil
 import time
 import uuid
 from pathlib import Path
@@ -63,6 +67,21 @@ def index_version(ctx: Context) -> str:
     return f"{os.path.realpath(path)}@{stamp}"
 
 
+@functools.cache
+def prompts_fingerprint() -> str:
+    """Hash of every prompt template's text: answers written under other prompts are not the same answers."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from ragloop import prompts
+
+    texts = []
+    for info in sorted(pkgutil.iter_modules(prompts.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{prompts.__name__}.{info.name}")
+        texts += [f"{info.name}.{name}\n{value.pretty_repr()}" for name, value in sorted(vars(module).items())
+                  if isinstance(value, ChatPromptTemplate)]
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+
+
 def cache_scope(ctx: Context) -> dict[str, str]:
     """Per cached node, the part of its cache key that the state's inputs do not carry."""
     run = uuid.uuid4().hex
@@ -77,9 +96,9 @@ def cache_scope(ctx: Context) -> dict[str, str]:
 
 
 def answer_key(question: str, ctx: Context) -> str:
-    """The answer cache's key: the question (whitespace and case folded) under every setting that shapes it."""
+    """The answer cache's key: the question (whitespace and case folded) under every setting and prompt that shapes it."""
     settings = {k: v for k, v in ctx.to_dict().items() if k not in NOT_IN_ANSWER_KEY}
-    return _digest([" ".join(question.split()).casefold(), index_version(ctx), settings])
+    return _digest([" ".join(question.split()).casefold(), index_version(ctx), prompts_fingerprint(), settings])
 
 
 def cache_report(state: dict) -> dict[str, dict[str, int]]:

@@ -267,7 +267,7 @@ class Context:
     easy_from_draft: bool = field(
         default=True,
         metadata={"description": "Budget table, easy: answer with the difficulty draft (logprob or verbal "
-                                 "estimator), skipping grading and generation; it cites the passages the draft read."},
+                                 "estimator), skipping grading and generation; it cites the passages it read that hold the answer."},
     )
     easy_samples: int = field(default=1, metadata={"description": "Budget table, easy: answers sampled (best-of-N)."})
     easy_refine_rounds: int = field(default=0, metadata={"description": "Budget table, easy: refinement rounds."})

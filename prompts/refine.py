@@ -15,7 +15,7 @@ CRITIQUE_PROMPT = ChatPromptTemplate.from_messages(
             "Passages:\n{passages}\n\n"
             "Question: {question}\n"
             "Draft answer: {draft}\n\n"
-            "Check the draft against the passages: is it correct, supported by the passages it cites, "
+            "Check the draft against the passages: is it correct, supported by the passages, "
             "and does it answer the question? If it is right, reply exactly: OK\n"
             "Otherwise list its problems in one or two short sentences.",
         ),
@@ -31,7 +31,7 @@ REVISE_PROMPT = ChatPromptTemplate.from_messages(
             "Question: {question}\n"
             "Draft answer: {draft}\n"
             "Problems found: {critique}\n\n"
-            "Write the corrected answer: brief, using only the passages, citing the passages used like [1]. "
+            "Write the corrected answer in a few words, using the passages. "
             "Reply with the answer only.",
         ),
     ]

@@ -25,7 +25,7 @@ MERGE_PROMPT = ChatPromptTemplate.from_messages(
             "Passages:\n{passages}\n\n"
             "Question: {question}\n"
             "Candidate answers, each written from some of the passages:\n{candidates}\n\n"
-            "Write the single best answer: brief, using only the passages, citing the passages used like [1]. "
+            "Write the single best answer in a few words, using the passages. "
             "Reply with the answer only.",
         ),
     ]

@@ -109,6 +109,25 @@ def test_an_answer_setting_changes_the_answer_cache_key(counted, context, change
     assert provider.calls["generate"] == 2
 
 
+def test_answers_written_under_other_prompts_are_not_served(counted, context, monkeypatch):
+    """A persistent answer cache outlives an upgrade: a changed prompt template must miss it."""
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from ragloop.graph import caching
+    from ragloop.prompts import rewrite
+
+    provider, _ = counted
+    graph = compile_graph(cache=InMemoryCache())
+    graph.invoke(QUESTION, context=context())
+    monkeypatch.setattr(rewrite, "REWRITE_PROMPT", ChatPromptTemplate.from_messages([("human", "{question}?")]))
+    caching.prompts_fingerprint.cache_clear()
+    try:
+        graph.invoke(QUESTION, context=context())
+    finally:
+        caching.prompts_fingerprint.cache_clear()
+    assert provider.calls["generate"] == 2
+
+
 def test_the_answer_cache_is_off_at_ttl_0_and_expires_after_its_ttl(counted, context, monkeypatch):
     provider, _ = counted
     graph = compile_graph(cache=InMemoryCache())
