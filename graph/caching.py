@@ -41,7 +41,7 @@ from ragloop.graph.context import Context
 RETRIEVE_FIELDS = ("index_path", "embedding_provider", "nvidia_embedding_model", "bedrock_embedding_model",
                    "k", "bm25_weight", "dense_weight", "rrf_c")
 RERANK_FIELDS = (*RETRIEVE_FIELDS, "rerank_provider", "local_reranker", "local_reranker_path",
-                 "cross_encoder_candidates", "hybrid_score_bm25_weight", "nvidia_rerank_model",
+                 "cross_encoder_candidates", "cross_encoder_weight", "hybrid_score_bm25_weight", "nvidia_rerank_model",
                  "bedrock_rerank_model_arn", "cohere_rerank_model", "top_n", "medium_docs", "hard_docs", "max_docs")
 #: Context fields that change how a run is carried out, not its answer.
 NOT_IN_ANSWER_KEY = frozenset({

@@ -96,6 +96,11 @@ class Context:
         metadata={"description": "Cross-encoder: score only the best N candidates by the hybrid-score reranker "
                                  "(the rest keep that order below them); 0 scores every candidate."},
     )
+    cross_encoder_weight: float = field(
+        default=1.0,
+        metadata={"description": "Cross-encoder: a scored candidate's score is this weight x the model's probability "
+                                 "+ (1 - weight) x its hybrid score (0-1 over the candidates); 1 = the model alone."},
+    )
     hybrid_score_bm25_weight: float = field(
         default=0.7,
         metadata={"description": "hybrid-score reranker: weight of the normalised BM25 score (the rest goes to cosine)."},
@@ -396,7 +401,7 @@ class Context:
             raise ConfigError(f"max_rewrites must be between 0 and {MAX_REWRITES_CEILING}.")
         if not 0.0 <= self.easy_below <= self.hard_above <= 1.0:
             raise ConfigError("Thresholds must satisfy 0 <= easy_below <= hard_above <= 1.")
-        for name in ("grade_threshold", "hard_retrieval_below", "citation_min_share"):
+        for name in ("grade_threshold", "hard_retrieval_below", "citation_min_share", "cross_encoder_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1.")
         for name in ("max_tokens_per_query", "max_refine_rounds", *(f"{level}_refine_rounds" for level in LEVELS)):

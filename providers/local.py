@@ -89,7 +89,7 @@ class LocalProvider:
             model = Path(folder).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
             hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
-            return _cross_encoder(folder, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates)
+            return _cross_encoder(folder, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates, ctx.cross_encoder_weight)
         return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
 
 

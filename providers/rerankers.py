@@ -82,16 +82,20 @@ class CrossEncoderReranker:
 
     With a ``prefilter`` and ``candidates`` > 0, only the prefilter's best
     ``candidates`` are scored by the model (a cascade); the others follow them in
-    the prefilter's order. The model's cost grows with every pair it reads.
+    the prefilter's order. The model's cost grows with every pair it reads. With a
+    prefilter and ``weight`` < 1, a scored candidate's score is ``weight`` × the
+    model's probability + (1 − ``weight``) × the prefilter's score (CombSUM: the
+    small model and the lexical/dense evidence err on different candidates).
     """
 
     def __init__(self, encoder, name: str, batch_size: int = 16, prefilter: Reranker | None = None,
-                 candidates: int = 0):
+                 candidates: int = 0, weight: float = 1.0):
         self._encoder = encoder
         self.name = name
         self.batch_size = batch_size
         self.prefilter = prefilter
         self.candidates = candidates
+        self.weight = weight
 
     @classmethod
     def from_folder(cls, folder: str, **options) -> CrossEncoderReranker:
@@ -109,20 +113,26 @@ class CrossEncoderReranker:
         encoder = TextCrossEncoder(model_id, specific_model_path=str(path))
         return cls(encoder, name=f"local/cross-encoder:{path.name}", **options)
 
-    def with_cascade(self, prefilter: Reranker, candidates: int) -> CrossEncoderReranker:
-        """The same loaded model, scoring only prefilter's best ``candidates`` (0: all)."""
-        return CrossEncoderReranker(self._encoder, self.name, self.batch_size, prefilter, candidates)
+    def with_cascade(self, prefilter: Reranker, candidates: int, weight: float = 1.0) -> CrossEncoderReranker:
+        """The same loaded model, scoring only prefilter's best ``candidates`` (0: all), its
+        probability weighted by ``weight`` against the prefilter's score."""
+        return CrossEncoderReranker(self._encoder, self.name, self.batch_size, prefilter, candidates, weight)
 
     def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
         if not documents:
             return []
         tail: list[Document] = []
-        if self.prefilter is not None and 0 < self.candidates < len(documents):
-            ordered = self.prefilter.rerank(query, documents, len(documents))
-            documents, tail = ordered[: self.candidates], ordered[self.candidates :]
+        if self.prefilter is not None:
+            documents = self.prefilter.rerank(query, documents, len(documents))
+            if 0 < self.candidates < len(documents):
+                documents, tail = documents[: self.candidates], documents[self.candidates :]
         logits = np.fromiter(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
                              dtype=np.float64)
-        head = _ranked(documents, 1 / (1 + np.exp(-logits)), len(documents))
+        scores = 1 / (1 + np.exp(-logits))
+        if self.prefilter is not None and self.weight < 1:
+            prior = np.array([d.metadata["rerank_score"] for d in documents], dtype=np.float64)
+            scores = self.weight * scores + (1 - self.weight) * prior
+        head = _ranked(documents, scores, len(documents))
         # the rest keep the prefilter's order and scores, scaled below the model's lowest
         floor = head[-1].metadata["rerank_score"]
         tail = _ranked(tail, [floor * d.metadata["rerank_score"] for d in tail], len(tail))

@@ -26,6 +26,7 @@ def run_cli(capsys, *argv):
         (["ask", "Where?", "--set", "k=many"], "takes a int"),
         (["ask", "Where?", "--set", "max_rewrites=50"], "max_rewrites must be between 0 and 10"),
         (["ask", "Where?", "--set", "hard_retrieval_below=75"], "hard_retrieval_below must be between 0 and 1"),
+        (["ask", "Where?", "--set", "cross_encoder_weight=2"], "cross_encoder_weight must be between 0 and 1"),
         (["index", "/definitely/not/here"], "does not exist"),
     ],
 )

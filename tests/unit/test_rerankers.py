@@ -58,6 +58,13 @@ def test_cascade_scores_only_the_prefilters_best():
     assert CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
 
 
+@pytest.mark.parametrize("weight,order", [(1.0, "bedca"), (0.5, "ebdca"), (0.0, "edcba")])
+def test_the_model_and_the_hybrid_score_are_mixed_by_weight(weight, order):
+    # the model puts b first; hybrid-score ranks e, d, c, b, a; halfway, e keeps the lead and b passes d
+    reranker = CrossEncoderReranker(LengthOfB(), "ce").with_cascade(HybridScoreReranker(0.5), candidates=0, weight=weight)
+    assert "".join(names(reranker.rerank("q", docs(), 5))) == order
+
+
 def test_a_cross_encoder_folder_without_a_model_is_named(tmp_path):
     from ragloop import providers
     from ragloop.errors import ConfigError
