@@ -122,9 +122,10 @@ class CrossEncoderReranker:
         if not documents:
             return []
         tail: list[Document] = []
-        if self.prefilter is not None:
+        cut = 0 < self.candidates < len(documents)
+        if self.prefilter is not None and (cut or self.weight < 1):  # the prefilter's order, or its scores to mix
             documents = self.prefilter.rerank(query, documents, len(documents))
-            if 0 < self.candidates < len(documents):
+            if cut:
                 documents, tail = documents[: self.candidates], documents[self.candidates :]
         logits = np.fromiter(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
                              dtype=np.float64)
