@@ -122,15 +122,16 @@ class CrossEncoderReranker:
         if not documents:
             return []
         tail: list[Document] = []
-        cut = 0 < self.candidates < len(documents)
-        if self.prefilter is not None and (cut or self.weight < 1):  # the prefilter's order, or its scores to mix
+        cut = self.prefilter is not None and 0 < self.candidates < len(documents)
+        mix = self.prefilter is not None and self.weight < 1
+        if cut or mix:  # the prefilter's order, or its scores to mix in
             documents = self.prefilter.rerank(query, documents, len(documents))
             if cut:
                 documents, tail = documents[: self.candidates], documents[self.candidates :]
         logits = np.fromiter(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
                              dtype=np.float64)
         scores = 1 / (1 + np.exp(-logits))
-        if self.prefilter is not None and self.weight < 1:
+        if mix:
             prior = np.array([d.metadata["rerank_score"] for d in documents], dtype=np.float64)
             scores = self.weight * scores + (1 - self.weight) * prior
         head = _ranked(documents, scores, len(documents))
