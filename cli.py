@@ -167,13 +167,13 @@ def _run(graph, config: dict, question: str, ctx, show_progress: bool) -> dict:
 
 def print_result(result: dict) -> None:
     if result.get("asked") and result.get("question") != result["asked"]:
-        out.print(f"\n[bold]Standalone question:[/bold] {result['question']}")
-    out.print(f"\n[bold]Answer:[/bold] {result.get('answer', '')}")
+        out.print(f"\n[bold]Standalone question:[/bold] {escape(result['question'])}")
+    out.print(f"\n[bold]Answer:[/bold] {escape(result.get('answer', ''))}")
     for c in result.get("citations", []):
         title = f" — {c['title']}" if c.get("title") else ""
-        out.print(f"  [{c['n']}] {c['id']} ({c.get('source')}{title})")
+        out.print(escape(f"  [{c['n']}] {c['id']} ({c.get('source')}{title})"))
     for warning in result.get("warnings") or []:
-        out.print(f"[yellow]Note:[/yellow] {warning}")
+        out.print(f"[yellow]Note:[/yellow] {escape(warning)}")
     d, c = result.get("difficulty", {}), result.get("compute", {})
     out.print(f"Difficulty: {_difficulty_text(d)}; "
               f"budget: {_budget_text(result.get('budget', {}))}; rewrites: {result.get('rewrites', 0)}")
@@ -181,7 +181,7 @@ def print_result(result: dict) -> None:
     out.print(f"Spent: {c.get('tokens', 0)}{limit} tokens, {c.get('samples', 0)} sample(s), "
               f"{c.get('refine_rounds', 0)} refinement round(s); stopped: {c.get('stop_reason')}")
     for note in c.get("degraded") or []:
-        out.print(f"[yellow]Cut by the token budget:[/yellow] {note}")
+        out.print(f"[yellow]Cut by the token budget:[/yellow] {escape(note)}")
     if hit := c.get("answer_cache"):
         out.print(f"From the answer cache ({hit['age_seconds']:.0f} s old): saved {hit['saved_tokens']} tokens, "
                   f"${hit['saved_cost_usd']:.6f}")

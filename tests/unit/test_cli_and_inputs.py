@@ -75,6 +75,19 @@ def test_index_then_ask_json(capsys, tmp_path, use_provider):
     assert result["citations"][0]["id"] == "facts.txt"
 
 
+def test_ask_prints_a_bracketed_answer_as_written(capsys, tmp_path, use_provider):
+    """Model text is not rich markup: "[/b]" would otherwise crash the printout, "[bold]" vanish."""
+    import math
+
+    from tests.conftest import logprob_reply
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts(difficulty=lambda n: logprob_reply([("8 [/b] [bold]", math.log(0.99))])))
+    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index_facts(capsys, tmp_path))
+    assert code == 0
+    assert "Answer: 8 [/b] [bold]" in text and "[1] facts.txt" in text
+
+
 def test_ask_says_why_a_question_is_hard(capsys, tmp_path, use_provider):
     import math
 
