@@ -97,7 +97,7 @@ class Context:
                                  "(the rest keep that order below them); 0 scores every candidate."},
     )
     cross_encoder_weight: float = field(
-        default=1.0,
+        default=0.6,
         metadata={"description": "Cross-encoder: a scored candidate's score is this weight x the model's probability "
                                  "+ (1 - weight) x its hybrid score (0-1 over the candidates); 1 = the model alone."},
     )
