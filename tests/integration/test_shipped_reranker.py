@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def reranker():
-    return providers.reranker(Context(cross_encoder_candidates=0))
+    # the model alone on every passage: these passages carry no hybrid scores to prefilter or mix
+    return providers.reranker(Context(cross_encoder_candidates=0, cross_encoder_weight=1.0))
 
 
 def test_the_shipped_file_matches_its_pinned_checksum():
