@@ -125,7 +125,11 @@ class CrossEncoderReranker:
         cut = self.prefilter is not None and 0 < self.candidates < len(documents)
         mix = self.prefilter is not None and self.weight < 1
         if cut or mix:  # the prefilter's order, or its scores to mix in
-            documents = self.prefilter.rerank(query, documents, len(documents))
+            try:
+                documents = self.prefilter.rerank(query, documents, len(documents))
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} To score other passages with the cross-encoder alone, set "
+                                  "cross_encoder_candidates=0 and cross_encoder_weight=1.") from exc
             if cut:
                 documents, tail = documents[: self.candidates], documents[self.candidates :]
         logits = np.fromiter(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),

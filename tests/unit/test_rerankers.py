@@ -7,6 +7,7 @@ import math
 import pytest
 from langchain_core.documents import Document
 
+from ragloop.errors import ConfigError
 from ragloop.providers.rerankers import CrossEncoderReranker, HybridScoreReranker, RetrievalOrder
 
 
@@ -64,6 +65,16 @@ def test_the_model_and_the_hybrid_score_are_mixed_by_weight(weight, order):
     # (the model reading hybrid-score's order), e keeps the lead and b passes d
     reranker = CrossEncoderReranker(LengthOfB(), "ce").with_cascade(HybridScoreReranker(0.5), candidates=0, weight=weight)
     assert "".join(names(reranker.rerank("q", docs(), 5))) == order
+
+
+@pytest.mark.parametrize("candidates,weight", [(2, 1.0), (0, 0.6)])
+def test_passages_without_hybrid_scores_get_an_error_naming_the_settings_that_score_them(candidates, weight):
+    plain = [Document(page_content=name, metadata={"id": name}) for name in "abc"]
+    reranker = CrossEncoderReranker(LengthOfB(), "ce").with_cascade(HybridScoreReranker(0.5), candidates, weight)
+    with pytest.raises(ConfigError, match="cross_encoder_candidates=0 and cross_encoder_weight=1"):
+        reranker.rerank("q", plain, 3)
+    alone = CrossEncoderReranker(LengthOfB(), "ce").with_cascade(HybridScoreReranker(0.5), candidates=0, weight=1.0)
+    assert names(alone.rerank("q", plain, 3)) == ["b", "a", "c"]
 
 
 def test_a_cross_encoder_folder_without_a_model_is_named(tmp_path):
