@@ -84,13 +84,13 @@ class LocalProvider:
     def reranker(self, ctx: Context) -> Reranker:
         from ragloop.providers.rerankers import HybridScoreReranker
 
+        hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)  # the reranker, or the cascade's prefilter
         if ctx.local_reranker == "cross-encoder":
             folder = ctx.local_reranker_path or str(shipped_reranker_folder())
             model = Path(folder).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
-            hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
             return _cross_encoder(folder, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates, ctx.cross_encoder_weight)
-        return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
+        return hybrid
 
 
 @lru_cache(maxsize=2)
