@@ -22,7 +22,8 @@ def test_recipe_runs_end_to_end_on_a_tiny_sample(tmp_path):
     record = train(settings, tmp_path / "model", tmp_path / "indexes")
     assert record["groups"] == 8 and record["steps"] == 2
     assert record["data"][0]["sha256"] and record["settings"]["seed"] == 0
-    assert set(record["validation"]["metrics"]) == {"bm25", "hybrid+hybrid-score", "hybrid+cross-encoder"}
+    assert set(record["validation"]["metrics"]) == {"bm25", "hybrid+hybrid-score", "hybrid+cross-encoder-alone",
+                                                         "hybrid+cross-encoder"}
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
     assert "Apache-2.0" in card and "CC BY-SA 4.0" in card and "hybrid+cross-encoder" in card
     saved = json.loads((tmp_path / "model" / "training.json").read_text())
