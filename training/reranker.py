@@ -342,6 +342,7 @@ def write_model_card(out_dir: Path, record: dict, command: str) -> Path:
     from ragloop.graph.context import Context
 
     settings, validation = record["settings"], record.get("validation") or {}
+    defaults = Context()  # the cascade the validation ran: ragloop's defaults
     rows = "\n".join(
         f"| {name} | {m['ndcg@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@10']:.3f} | "
         f"{validation['latency_ms'][name]['rerank_ms']['p50']:.1f} ms |"
@@ -351,7 +352,7 @@ def write_model_card(out_dir: Path, record: dict, command: str) -> Path:
         name=out_dir.name, sha256=sha256_file(out_dir / "model.onnx"), layers=settings["layers"],
         train_data=", ".join(f"`{Path(d['file']).name}` ({d['groups']} questions)" for d in record["data"]),
         command=command, val_questions=validation.get("questions", 0), seed=settings["seed"], val_rows=rows,
-        candidates=Context().cross_encoder_candidates, weight=Context().cross_encoder_weight,
+        candidates=defaults.cross_encoder_candidates, weight=defaults.cross_encoder_weight,
         minutes=record["seconds"]["total"] / 60, torch=record["torch"],
     )
     path = out_dir / "MODEL_CARD.md"
