@@ -30,7 +30,15 @@ from ragloop.benchmarks.harness import (
     with_indexes,
     write_json,
 )
-from ragloop.benchmarks.metrics import auroc, bootstrap_mean, exact_match, paired_bootstrap, percentile, token_f1
+from ragloop.benchmarks.metrics import (
+    auroc,
+    bootstrap_mean,
+    exact_match,
+    logistic_fit,
+    paired_bootstrap,
+    percentile,
+    token_f1,
+)
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
 from ragloop.graph.caching import prompts_fingerprint
@@ -44,6 +52,8 @@ SETTINGS = "settings.json"
 PROMPTS = "prompts"  # settings.json: the prompt templates' fingerprint, beside each configuration's settings
 #: An answer counts as correct for calibration when its F1 reaches this.
 CORRECT_F1 = 0.5
+#: The fewest answers the reranker-score confidence's weights are fitted to.
+MIN_FIT_ROWS = 20
 
 
 def answer_row(q: Question, output: dict, seconds: float) -> dict:
@@ -64,6 +74,8 @@ def answer_row(q: Question, output: dict, seconds: float) -> dict:
         "level": difficulty.get("level"), "confidence": difficulty.get("confidence"),
         "score": difficulty.get("score"), "estimator": difficulty.get("estimator"),
         "retrieval_confidence": difficulty.get("retrieval_confidence"), "draft": difficulty.get("draft"),
+        # the reranker-score confidence's inputs: a run can fit its weights to its own answers
+        "top_score": difficulty.get("top_score"), "margin": difficulty.get("margin"),
         "budget": output.get("budget"), "compute": output.get("compute"), "rewrites": output.get("rewrites", 0),
         "usage": usage, "warnings": output.get("warnings") or [],
     }
@@ -345,7 +357,24 @@ def _calibration(rows: list[dict]) -> dict:
     return {"confidence_auroc": separation("confidence"), "retrieval_auroc": separation("retrieval_confidence"),
             # rows from before the reranker-score confidence was recorded have none
             "retrieval_auroc_rows": sum(r.get("retrieval_confidence") is not None for r in rows),
-            "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in judged) / len(judged), 3) if judged else None}
+            "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in judged) / len(judged), 3) if judged else None,
+            "retrieval_fit": retrieval_fit(rows)}
+
+
+def retrieval_fit(rows: list[dict]) -> dict | None:
+    """The reranker-score confidence's weights (Context: retrieval_top_weight, retrieval_margin_weight,
+    retrieval_bias) fitted to these answers, so that it reads as the chance of a right answer (F1 >= 0.5)
+    from the first reranked score and its margin over the fifth. None below MIN_FIT_ROWS answers with
+    both signals, or when all are right or all wrong."""
+    signed = [r for r in rows if r.get("top_score") is not None and r.get("margin") is not None]
+    if len(signed) < MIN_FIT_ROWS:
+        return None
+    fit = logistic_fit([(r["top_score"], r["margin"]) for r in signed], [r["f1"] >= CORRECT_F1 for r in signed])
+    if fit is None:
+        return None
+    (top, margin), bias = fit
+    return {"retrieval_top_weight": round(top, 3), "retrieval_margin_weight": round(margin, 3),
+            "retrieval_bias": round(bias, 3), "rows": len(signed)}
 
 
 def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:
@@ -376,6 +405,10 @@ def print_report(report: dict) -> None:
                   + (f", reranker-score AUROC {spend['retrieval_auroc']} ({spend['retrieval_auroc_rows']} questions)"
                      if spend.get("retrieval_auroc") is not None else "")
                   + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
+        if fit := spend.get("retrieval_fit"):
+            out.print(f"  reranker-score confidence fitted to {name}'s {fit['rows']} answers: "
+                      + " ".join(f"--set {key}={fit[key]}" for key in
+                                 ("retrieval_top_weight", "retrieval_margin_weight", "retrieval_bias")))
     if target := report.get("against_best_fixed"):
         b = target["best_f1"]
         for name, v in target["adaptive"].items():

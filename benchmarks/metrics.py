@@ -101,6 +101,28 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     return wins / (len(pos) * len(neg))
 
 
+def logistic_fit(features: Sequence[Sequence[float]], labels: Sequence[bool], *, l2: float = 0.1,
+                 iterations: int = 100) -> tuple[list[float], float] | None:
+    """(weights, bias) of P(label) = sigmoid(weights . x + bias), fitted by Newton's method with an L2
+    penalty on the weights (the bias is free), so separable data still gives finite weights.
+
+    None when either class is missing.
+    """
+    y = np.asarray(labels, dtype=np.float64)
+    if len(y) == 0 or y.min() == y.max():
+        return None
+    x = np.hstack([np.asarray(features, dtype=np.float64).reshape(len(y), -1), np.ones((len(y), 1))])
+    penalty = np.diag([l2] * (x.shape[1] - 1) + [0.0])
+    w = np.zeros(x.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -60, 60)))
+        step = np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + penalty, x.T @ (p - y) + penalty @ w)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return [float(v) for v in w[:-1]], float(w[-1])
+
+
 # --- summaries --------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100), linear interpolation; 0.0 for no values."""

@@ -261,14 +261,16 @@ class Context:
                                  "`ragloop bench answers` before relying on a value."},
     )
     retrieval_top_weight: float = field(
-        default=1.0,
+        default=-0.86,
         metadata={"description": "retrieval estimator: confidence = sigmoid(top_weight * s1 + margin_weight * (s1 - s5) + bias) "
-                                 "over the reranker's first and fifth scores."},
+                                 "over the reranker's first and fifth scores, read as the chance of a right answer. "
+                                 "The defaults are fitted to the local stack's answers (top-5 x N=1, 140 SQuADShifts "
+                                 "questions); `ragloop bench answers` prints the fit for your model and data."},
     )
     retrieval_margin_weight: float = field(
-        default=1.0, metadata={"description": "retrieval estimator: weight of the first-to-fifth score margin."}
+        default=2.26, metadata={"description": "retrieval estimator: weight of the first-to-fifth score margin."}
     )
-    retrieval_bias: float = field(default=0.0, metadata={"description": "retrieval estimator: bias inside the sigmoid."})
+    retrieval_bias: float = field(default=-0.67, metadata={"description": "retrieval estimator: bias inside the sigmoid."})
     easy_from_draft: bool = field(
         default=True,
         metadata={"description": "Budget table, easy: answer with the difficulty draft (logprob or verbal "

@@ -357,6 +357,31 @@ def test_both_confidences_are_judged_against_correct_answers():
     rows = [{"f1": f1, "confidence": c, "retrieval_confidence": rc}
             for f1, c, rc in [(1.0, 0.9, 0.2), (0.8, 0.8, 0.1), (0.0, 0.3, 0.9), (0.2, 0.1, 0.8)]]
     assert _calibration(rows) == {"confidence_auroc": 1.0, "retrieval_auroc": 0.0, "retrieval_auroc_rows": 4,
-                                  "correct_share": 0.5}
+                                  "correct_share": 0.5, "retrieval_fit": None}
     # rows from a run before the reranker-score confidence was recorded
     assert _calibration([{k: v for k, v in r.items() if k != "retrieval_confidence"} for r in rows])["retrieval_auroc"] is None
+
+
+def test_the_reranker_score_confidence_is_fitted_to_the_runs_answers(tmp_path, squad_file, monkeypatch, capsys):
+    from ragloop.benchmarks.answers import MIN_FIT_ROWS, print_report, retrieval_fit
+
+    # right answers where the first score stands out from the fifth, wrong ones where it does not
+    rows = [{"f1": float(margin > 0.5), "top_score": 0.9, "margin": margin}
+            for margin in [i / (MIN_FIT_ROWS - 1) for i in range(MIN_FIT_ROWS)]]
+    fit = retrieval_fit(rows)
+    assert fit["retrieval_margin_weight"] > 1 and fit["rows"] == MIN_FIT_ROWS
+    assert retrieval_fit(rows[:-1]) is None  # too few answers to fit
+    assert retrieval_fit([{**r, "f1": 1.0} for r in rows]) is None  # all right: nothing to separate
+    # every run records both signals on its rows, and prints the fit as settings to paste
+    monkeypatch.setitem(providers.PROVIDERS, "local", VariantProvider())
+    assert main(["bench", "answers", str(squad_file), "--questions", "4", "--index-dir", str(tmp_path / "ix"),
+                 "--out", str(tmp_path / "out")]) == 0
+    written = [json.loads(line) for line in (tmp_path / "out" / RESULTS).read_text().splitlines()]
+    assert all(isinstance(r["top_score"], float) and isinstance(r["margin"], float) for r in written)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (name,) = report["spend"]
+    report["spend"][name]["retrieval_fit"] = fit
+    capsys.readouterr()
+    print_report(report)
+    assert (f"--set retrieval_top_weight={fit['retrieval_top_weight']} --set retrieval_margin_weight="
+            f"{fit['retrieval_margin_weight']}") in capsys.readouterr().out.replace("\n", "")

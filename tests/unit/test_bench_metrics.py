@@ -108,3 +108,20 @@ def test_auroc_by_hand():
     # pairs (pos, neg): (0.5, 0.5) tie -> 0.5, (0.5, 0.2) win -> 1, (0.9, 0.5) win, (0.9, 0.2) win -> 3.5 / 4
     assert auroc([0.5, 0.9, 0.5, 0.2], [True, True, False, False]) == 0.875
     assert auroc([0.5], [True]) is None
+
+
+def test_logistic_fit_recovers_the_weights_that_made_the_labels():
+    import numpy as np
+
+    from ragloop.benchmarks.metrics import logistic_fit
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(4000, 2))
+    labels = rng.uniform(size=4000) < 1 / (1 + np.exp(-(-1.0 * x[:, 0] + 3.0 * x[:, 1] - 1.0)))
+    (top, margin), bias = logistic_fit(x, labels, l2=0.0)
+    assert top == pytest.approx(-1.0, abs=0.3) and margin == pytest.approx(3.0, abs=0.3)
+    assert bias == pytest.approx(-1.0, abs=0.3)
+    # separable data: the penalty keeps the weights finite
+    (w,), _ = logistic_fit([[0.1], [0.2], [0.8], [0.9]], [False, False, True, True])
+    assert 0 < w < 100
+    assert logistic_fit([[0.1], [0.9]], [True, True]) is None
