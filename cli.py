@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ragloop.errors import ConfigError, RagloopError
+from ragloop.errors import ConfigError, InputError, RagloopError
 
 console = Console(stderr=True)
 out = Console()
@@ -246,28 +246,45 @@ def cmd_bench(args) -> int:
     from ragloop.benchmarks.harness import make_variants, parse_variant, pick_variants, read_variant_file
 
     data = load_dataset(args.data)  # bad data is named before any model loads
-    base = parse_settings(args.set or [])
-    if args.model:
-        base["local_chat_model"] = args.model
-    named = pick_variants([item for file in args.config or [] for item in read_variant_file(Path(file))], args.only or [])
-    named += [parse_variant(spec) for spec in args.variant or []]
-    if not named:
-        named = retrieval.presets(build_context(args)) if args.kind == "retrieval" else [("default", {})]
-    variants = make_variants(named, base)
-    out_dir = Path(args.out or f"bench-results/{args.kind}-{data.name}")
-    questions = args.questions if args.questions is not None else (1000 if args.kind == "retrieval" else 50)
-    common = {"questions": questions, "seed": args.seed, "index_dir": Path(args.index_dir), "out_dir": out_dir}
-    if args.kind == "retrieval":
-        report = retrieval.run_retrieval(data, variants, **common)
-        show = retrieval.print_report
+    if args.join:
+        report, show = _joined_report(args, data, answers), answers.print_report
     else:
-        report = answers.run_answers(data, variants, fresh=args.fresh, **common)
-        show = answers.print_report
+        base = parse_settings(args.set or [])
+        if args.model:
+            base["local_chat_model"] = args.model
+        named = pick_variants([item for file in args.config or [] for item in read_variant_file(Path(file))],
+                              args.only or [])
+        named += [parse_variant(spec) for spec in args.variant or []]
+        if not named:
+            named = retrieval.presets(build_context(args)) if args.kind == "retrieval" else [("default", {})]
+        variants = make_variants(named, base)
+        out_dir = Path(args.out or f"bench-results/{args.kind}-{data.name}")
+        questions = args.questions if args.questions is not None else (1000 if args.kind == "retrieval" else 50)
+        common = {"questions": questions, "seed": args.seed, "index_dir": Path(args.index_dir), "out_dir": out_dir}
+        if args.kind == "retrieval":
+            report, show = retrieval.run_retrieval(data, variants, **common), retrieval.print_report
+        else:
+            report, show = answers.run_answers(data, variants, fresh=args.fresh, **common), answers.print_report
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     else:
         show(report)
     return 0
+
+
+def _joined_report(args, data, answers) -> dict:
+    """`bench answers --from FOLDER…`: the report over rows already answered, nothing run."""
+    unused = [flag for flag, value in (("--config", args.config), ("--variant", args.variant), ("--set", args.set),
+                                       ("--model", args.model), ("--questions", args.questions), ("--fresh", args.fresh))
+              if value]
+    if args.kind != "answers" or unused:
+        raise InputError("--from reports answers already in result folders: it goes with `bench answers`, --only "
+                         f"and --out{'; drop ' + ', '.join(unused) if unused else ''}.")
+    folders = [Path(f) for f in args.join]
+    out_dir = Path(args.out or f"bench-results/answers-{data.name}-joined")
+    if any(out_dir.resolve() == f.resolve() for f in folders):
+        raise InputError(f"--out {out_dir} is one of the folders read; choose another (their report.json stays theirs).")
+    return answers.report_from(data, folders, args.only or [], seed=args.seed, out_dir=out_dir)
 
 
 def cmd_train_reranker(args) -> int:
@@ -342,6 +359,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--index-dir", default="bench-results/indexes", help="where benchmark indexes are cached")
     sp.add_argument("--out", help="folder for report.json, results.jsonl and the PNGs (default bench-results/KIND-DATA)")
     sp.add_argument("--fresh", action="store_true", help="answers: start over (the old results file is kept as .bak)")
+    sp.add_argument("--from", dest="join", action="append", metavar="FOLDER",
+                    help="answers: report the rows already in this result folder (repeatable: folders are joined "
+                         "by question), answering nothing; --only picks the configurations")
     sp.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     sp.set_defaults(func=cmd_bench)
 

@@ -128,10 +128,7 @@ def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) 
     template would otherwise mix old and new answers under one name. A setting that did
     not exist then is accepted at its default. The file is then brought up to date.
     """
-    try:
-        recorded = {} if fresh or not path.exists() else json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
+    recorded = {} if fresh else recorded_settings(path)
     defaults = plain_settings(Context())
     prompts = prompts_fingerprint()
     now = {v.name: {**v.settings, PROMPTS: prompts} for v in variants}
@@ -147,6 +144,16 @@ def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) 
                 f"({'; '.join(changed[:4])}); rename the configuration, pass --fresh, or choose another --out."
             )
     write_json(path, {**recorded, **now})
+
+
+def recorded_settings(path: Path) -> dict[str, dict]:
+    """The settings.json beside a results file: configuration -> the settings its rows were made with."""
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
 
 
 def run_answers(
@@ -195,9 +202,56 @@ def run_answers(
         console.print(f"interrupted: {len(done)} results are kept in {results}; run the same command to resume.")
         raise
     rows = {v.name: [done[(v.name, q.id)] for q in sample] for v in variants}
-    report = build_report(dataset, variants, rows, seed, len(sample))
+    report = build_report(dataset, [v.describe() for v in variants], rows, seed, len(sample))
     report["index_seconds"] = index_seconds
-    report["results"] = str(results)
+    return _write_report(report, rows, str(results), out_dir)
+
+
+def report_from(dataset: Dataset, folders: list[Path], names: list[str], *, seed: int = 0,
+                out_dir: Path = Path("bench-results/answers")) -> dict:
+    """The report over answers already in result folders, joined by question: nothing is answered again.
+
+    Runs made at different times, or on different machines, report together: each configuration's rows
+    come from the folder that holds them, made under the settings that folder's settings.json records
+    (which may differ from today's defaults), and the report covers the questions every chosen
+    configuration answered. `names` picks and orders the configurations (default: all found; the first
+    is the baseline). A configuration in two folders must have been run with the same settings in both.
+    """
+    rows: dict[str, dict[str, dict]] = {}
+    described: dict[str, dict] = {}
+    for folder in folders:
+        if not (folder / RESULTS).is_file():
+            raise InputError(f"{folder} holds no {RESULTS}: pass a folder a `ragloop bench answers` run wrote (its --out).")
+        recorded = recorded_settings(folder / SETTINGS)
+        try:
+            found = read_results(folder / RESULTS, dataset, [], by_hash=False)
+        except InputError:  # the one check left without variants: the rows answer other data
+            raise InputError(f"{folder} holds answers to other data than {dataset.path}.") from None
+        for (name, qid), row in found.items():
+            if name not in described:
+                described[name] = {"name": name, "folder": str(folder), "settings": recorded.get(name)}
+            elif described[name]["folder"] != str(folder) and described[name]["settings"] != recorded.get(name):
+                raise InputError(f"configuration {name!r} was run with other settings in {described[name]['folder']} "
+                                 f"and {folder}; pass --only to choose the configurations, or rename one.")
+            rows.setdefault(name, {})[qid] = row
+    missing = [name for name in names if name not in rows]
+    if missing:
+        raise InputError(f"no rows for {', '.join(map(repr, missing))} in {', '.join(map(str, folders))} "
+                         f"(found: {', '.join(rows) or 'none'}).")
+    names = names or list(rows)
+    shared = [qid for qid in rows[names[0]] if all(qid in rows[name] for name in names)]
+    if not shared:
+        raise InputError(f"no question was answered by every one of {', '.join(names)}.")
+    if any(len(rows[name]) > len(shared) for name in names):
+        console.print(f"reporting the {len(shared)} questions every configuration answered")
+    table = {name: [rows[name][qid] for qid in shared] for name in names}
+    report = build_report(dataset, [described[name] for name in names], table, seed, len(shared))
+    return _write_report(report, table, " + ".join(str(f / RESULTS) for f in folders), out_dir)
+
+
+def _write_report(report: dict, rows: dict[str, list[dict]], results: str, out_dir: Path) -> dict:
+    """report.json and the plots in out_dir, both named in the report."""
+    report["results"] = results
     report["plots"] = _plots(report, rows, out_dir)
     write_json(out_dir / "report.json", report)
     return report
@@ -234,7 +288,8 @@ def _ends_a_line(path: Path) -> bool:
         return f.read(1) == b"\n"
 
 
-def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list[dict]], seed: int, n: int) -> dict:
+def build_report(dataset: Dataset, variants: list[dict], rows: dict[str, list[dict]], seed: int, n: int) -> dict:
+    """The report over one row per question per configuration; `variants` describes the configurations."""
     means, intervals = summarise(rows, METRICS, seed)
     spend = {}
     for name, rs in rows.items():
@@ -254,7 +309,7 @@ def build_report(dataset: Dataset, variants: list[Variant], rows: dict[str, list
         "dataset": {"name": dataset.name, "path": str(dataset.path), "kind": dataset.kind, "sha256": dataset.sha256,
                     "questions": len(dataset.questions)},
         "sample": {"questions": n, "seed": seed},
-        "variants": [v.describe() for v in variants],
+        "variants": variants,
         "metrics": means,
         "intervals": intervals,
         "spend": spend,

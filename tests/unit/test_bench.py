@@ -283,6 +283,35 @@ def test_bench_command_prints_tables_and_writes_the_report(tmp_path, squad_file,
     assert report["metrics"]["b"]["f1"] == 0.0
 
 
+def test_runs_in_separate_folders_report_together_without_answering_again(tmp_path, squad_file, monkeypatch, capsys):
+    provider = VariantProvider()
+    monkeypatch.setitem(providers.PROVIDERS, "local", provider)
+    common = {"index_dir": tmp_path / "ix"}
+    run_answers(squad_file, make_variants([("right", {"seed": 0})], {}), questions=6, out_dir=tmp_path / "a", **common)
+    run_answers(squad_file, make_variants([("wrong", {"seed": 1})], {}), questions=4, out_dir=tmp_path / "b", **common)
+    answered, before = provider.generated, (tmp_path / "a" / "report.json").read_text()
+    joined = ["bench", "answers", str(squad_file), "--from", str(tmp_path / "a"), "--from", str(tmp_path / "b")]
+    assert main([*joined, "--only", "wrong", "--only", "right", "--out", str(tmp_path / "ab")]) == 0
+    assert "difference from wrong" in capsys.readouterr().out
+    report = json.loads((tmp_path / "ab" / "report.json").read_text())
+    assert provider.generated == answered  # nothing answered again
+    assert report["sample"]["questions"] == 4  # the questions both configurations answered
+    assert report["comparison"]["variants"]["right"]["f1"]["diff"] == 1.0
+    assert [(v["name"], Path(v["folder"]).name, v["settings"]["seed"]) for v in report["variants"]] == \
+        [("wrong", "b", 1), ("right", "a", 0)]
+    assert (tmp_path / "a" / "report.json").read_text() == before
+    # the same name run with other settings in two folders is refused, not mixed
+    run_answers(squad_file, make_variants([("right", {"seed": 2})], {}), questions=2, out_dir=tmp_path / "c", **common)
+    assert main([*joined, "--from", str(tmp_path / "c"), "--out", str(tmp_path / "abc")]) == 2
+    assert "'right' was run with other settings" in capsys.readouterr().err.replace("\n", "")
+    # a folder is never overwritten, and what only a run can use is named
+    assert main([*joined, "--out", str(tmp_path / "a")]) == 2
+    assert main([*joined, "--questions", "3", "--out", str(tmp_path / "x")]) == 2
+    assert main([*joined, "--only", "nobody", "--out", str(tmp_path / "x")]) == 2
+    assert "drop --questions" in capsys.readouterr().err.replace("\n", "")
+    assert not (tmp_path / "x").exists()
+
+
 def test_hardest_third_is_judged_by_the_first_real_estimator_and_paired_on_those_questions():
     from ragloop.benchmarks.answers import hardest_third
 
