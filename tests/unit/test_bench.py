@@ -308,6 +308,8 @@ def test_runs_in_separate_folders_report_together_without_answering_again(tmp_pa
     assert main([*joined, "--out", str(tmp_path / "a")]) == 2
     assert main([*joined, "--questions", "3", "--out", str(tmp_path / "x")]) == 2
     assert main([*joined, "--only", "nobody", "--out", str(tmp_path / "x")]) == 2
+    assert main([*joined, "--from", str(tmp_path / "ix"), "--out", str(tmp_path / "x")]) == 2  # no results there
+    assert main(["bench", "retrieval", *joined[2:], "--out", str(tmp_path / "x")]) == 2
     assert "drop --questions" in capsys.readouterr().err.replace("\n", "")
     assert not (tmp_path / "x").exists()
 
