@@ -234,10 +234,12 @@ def report_from(dataset: Dataset, folders: list[Path], names: list[str], *, seed
                 raise InputError(f"configuration {name!r} was run with other settings in {described[name]['folder']} "
                                  f"and {folder}; pass --only to choose the configurations, or rename one.")
             rows.setdefault(name, {})[qid] = row
+    if not rows:  # e.g. a run stopped before its first answer
+        raise InputError(f"no answers yet in {', '.join(map(str, folders))}.")
     missing = [name for name in names if name not in rows]
     if missing:
         raise InputError(f"no rows for {', '.join(map(repr, missing))} in {', '.join(map(str, folders))} "
-                         f"(found: {', '.join(rows) or 'none'}).")
+                         f"(found: {', '.join(rows)}).")
     names = names or list(rows)
     shared = [qid for qid in rows[names[0]] if all(qid in rows[name] for name in names)]
     if not shared:

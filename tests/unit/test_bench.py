@@ -310,6 +310,9 @@ def test_runs_in_separate_folders_report_together_without_answering_again(tmp_pa
     assert main([*joined, "--only", "nobody", "--out", str(tmp_path / "x")]) == 2
     assert main([*joined, "--from", str(tmp_path / "ix"), "--out", str(tmp_path / "x")]) == 2  # no results there
     assert main(["bench", "retrieval", *joined[2:], "--out", str(tmp_path / "x")]) == 2
+    (tmp_path / "stopped").mkdir()
+    (tmp_path / "stopped" / RESULTS).write_text("")  # a run stopped before its first answer
+    assert main(["bench", "answers", str(squad_file), "--from", str(tmp_path / "stopped"), "--out", str(tmp_path / "x")]) == 2
     assert "drop --questions" in capsys.readouterr().err.replace("\n", "")
     assert not (tmp_path / "x").exists()
 
