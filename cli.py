@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from contextlib import contextmanager
 from dataclasses import fields
-from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -16,41 +13,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from ragloop.errors import ConfigError, InputError, RagloopError
+from ragloop.settings.overrides import parse_settings
 
 console = Console(stderr=True)
 out = Console()
 
-DEMO_QUESTIONS = (
-    "In what country is Normandy located?",
-    "How did the black death make it to the Mediterranean and Europe?",
-    "What is the atomic number of oxygen?",
-)
-
 
 # --- settings -------------------------------------------------------------------------
-def parse_settings(items: list[str], option: str = "--set") -> dict[str, str]:
-    """name=value strings into a mapping (values stay strings; Context converts them)."""
-    overrides: dict[str, str] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"{option} takes name=value, got {item!r}.")
-        overrides[name.strip()] = raw.strip()
-    return overrides
-
-
 def build_context(args: argparse.Namespace):
-    from ragloop.graph.context import Context
+    """The Context a command's --provider, --set, --index and --model describe."""
+    from ragloop.application.context import context_from
 
-    overrides = {}
-    if getattr(args, "provider", None):  # one provider for chat, embeddings and rerank; --set can still split them
-        overrides |= dict.fromkeys(("chat_provider", "embedding_provider", "rerank_provider"), args.provider)
-    overrides |= parse_settings(getattr(args, "set", None) or [])
-    if getattr(args, "index", None):
-        overrides["index_path"] = args.index
-    if getattr(args, "model", None):
-        overrides["local_chat_model"] = args.model
-    return Context.from_overrides(overrides)
+    return context_from(parse_settings(getattr(args, "set", None) or []), provider=getattr(args, "provider", None),
+                        index=getattr(args, "index", None), model=getattr(args, "model", None))
 
 
 # --- index ----------------------------------------------------------------------------
@@ -59,22 +34,28 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from ragloop import providers
-    from ragloop.retrieval.loaders import load_documents
+    from ragloop.application.indexing import index_files
 
-    docs = load_documents(paths) if paths else []
     name, _ = providers.embeddings(ctx)
     what = "Adding" if add else "Indexing"
-    console.print(f"{what} {len(docs)} documents with {name} into {ctx.index_path}"
-                  + (f", deleting {len(delete)} source(s)" if delete else ""))
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=console, transient=True,
-    ) as bar:
-        task = bar.add_task("embedding new chunks", total=None)
-        manifest = providers.index_documents(
-            ctx, add=docs, delete_sources=delete or [], replace_all=not (add or delete),
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+
+    def started(documents: int) -> None:
+        console.print(escape(f"{what} {documents} documents with {name} into {ctx.index_path}"
+                             + (f", deleting {len(delete)} source(s)" if delete else "")))
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=console, transient=True)
+    task = bar.add_task("embedding new chunks", total=None)
+
+    def embedded(done: int, total: int) -> None:
+        bar.start()  # on the first chunk, so that a file that cannot be read leaves no progress line behind
+        bar.update(task, completed=done, total=total)
+
+    try:
+        manifest = index_files(paths, ctx, add=add, delete=delete, on_start=started, progress=embedded)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     change = manifest["last_update"]
     console.print(f"Index: {manifest['chunks']} chunks from {len(manifest['sources'])} source(s); "
                   f"{change['added_chunks']} chunks added, {change['removed_chunks']} removed, "
@@ -125,44 +106,14 @@ def _node_summary(node: str, update: dict) -> str:
 
 
 def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:
-    """Run the graph, printing each node as it finishes; returns the output state.
+    """Run the graph (application/asking.py), printing each node as it finishes; returns the output state."""
+    from ragloop.application.asking import ask as ask_graph
 
-    With a thread id the run is checkpointed ($RAGLOOP_THREADS_URL: SQLite in
-    $RAGLOOP_HOME/threads.sqlite by default, or PostgreSQL): the next question in
-    the same thread continues the conversation, in this process or a later one.
-    """
-    from ragloop.nodes._shared import validate_question
+    def show(node: str, update: dict) -> None:
+        seconds = (update.get("timings") or {}).get(node, 0.0)
+        console.print(f"  [bold]{node:<10}[/bold] {seconds:6.2f} s  {_node_summary(node, update)}")
 
-    question = validate_question(question, ctx)
-    with _graph_for(thread) as (graph, config):
-        return _run(graph, config, question, ctx, show_progress)
-
-
-@contextmanager
-def _graph_for(thread: str | None):
-    from ragloop.graph.backends import open_cache, open_checkpointer
-    from ragloop.graph.builder import compile_graph, graph
-
-    if not thread:
-        yield graph, {}
-        return
-    with open_checkpointer() as checkpointer:
-        yield compile_graph(checkpointer=checkpointer, cache=open_cache()), {"configurable": {"thread_id": thread}}
-
-
-def _run(graph, config: dict, question: str, ctx, show_progress: bool) -> dict:
-    result: dict = {}
-    start = time.perf_counter()
-    for mode, chunk in graph.stream({"question": question}, config, context=ctx, stream_mode=["updates", "values"]):
-        if mode == "values":
-            result = chunk
-            continue
-        for node, update in chunk.items():
-            if show_progress and update:
-                seconds = (update.get("timings") or {}).get(node, 0.0)
-                console.print(f"  [bold]{node:<10}[/bold] {seconds:6.2f} s  {_node_summary(node, update)}")
-    result["wall_seconds"] = round(time.perf_counter() - start, 3)
-    return result
+    return ask_graph(question, ctx, thread=thread, on_update=show if show_progress else None)
 
 
 def print_result(result: dict) -> None:
@@ -228,10 +179,11 @@ def cmd_ask(args) -> int:
 
 def cmd_demo(args) -> int:
     ctx = build_context(args)
-    corpus = resources.files("ragloop.demo_corpus").joinpath("squad_demo.json")
-    with resources.as_file(corpus) as path:
+    from ragloop.application.demo import ATTRIBUTION, DEMO_QUESTIONS, demo_corpus
+
+    with demo_corpus() as path:
         run_index([str(path)], ctx)
-    console.print("Text: Wikipedia paragraphs from SQuAD v1.1 (CC BY-SA 4.0); see demo_corpus/README.md.\n")
+    console.print(ATTRIBUTION + "\n")
     for question in args.questions or DEMO_QUESTIONS:
         out.rule(question)
         result = ask(question, ctx)
@@ -299,13 +251,30 @@ def cmd_train_reranker(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    from ragloop.graph.context import Context
+    from ragloop.settings import describe
 
-    table = Table("setting", "default", "description")
-    defaults = Context()
-    for f in fields(Context):
-        table.add_row(f.name, repr(getattr(defaults, f.name)), f.metadata.get("description", ""))
-    out.print(table)
+    rows = describe()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return 0
+    if args.markdown:
+        from ragloop.settings.reference import markdown
+
+        print(markdown(rows), end="")
+        return 0
+    from rich.padding import Padding
+
+    from ragloop.settings.reference import group_title
+
+    group = None
+    for row in rows:  # a block per setting reads at any terminal width, where a five-column table does not
+        if row["group"] != group:
+            group = row["group"]
+            out.rule(group_title(group))
+        values = " | ".join(repr(c) for c in row["choices"]) or row["bounds"]
+        notes = "; ".join(part for part in (values, row["kind"]) if part)
+        out.print(f"[bold]{escape(row['name'])}[/bold] = {escape(repr(row['default']))}  [dim]{escape(notes)}[/dim]")
+        out.print(Padding(escape(row["description"]), (0, 0, 0, 4)))
     return 0
 
 
@@ -317,7 +286,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--index", help="index folder (default: $RAGLOOP_INDEX or ~/.ragloop/index)")
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a Context setting (repeatable)")
         sp.add_argument("--provider", metavar="local|nvidia|bedrock",
-                        help="chat, embeddings and rerank from one provider (default local); see README, Providers")
+                        help="chat, embeddings and rerank from one provider (default local); see docs/providers.md")
 
     sp = sub.add_parser("index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz)")
     sp.add_argument("paths", nargs="*", help="files or folders; without --add the index holds exactly these")
@@ -379,7 +348,10 @@ def parser() -> argparse.ArgumentParser:
                             help=f"default {default}")
     sp.set_defaults(func=cmd_train_reranker)
 
-    sp = sub.add_parser("settings", help="list every Context setting with its default")
+    sp = sub.add_parser("settings", help="list every Context setting: default, bounds, kind, what it does")
+    shown = sp.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="one JSON record per setting")
+    shown.add_argument("--markdown", action="store_true", help="the reference page docs/configuration.md")
     sp.set_defaults(func=cmd_settings)
     return p
 

@@ -41,9 +41,9 @@ from ragloop.benchmarks.metrics import (
 )
 from ragloop.benchmarks.report import compare, print_summary, summarise
 from ragloop.errors import InputError
-from ragloop.graph.caching import prompts_fingerprint
-from ragloop.graph.context import Context
-from ragloop.prompts.generate import NOT_FOUND
+from ragloop.logic.answers import NOT_FOUND
+from ragloop.persistence.cache_keys import prompts_fingerprint
+from ragloop.settings import Context
 
 METRICS = ("em", "f1", "answered", "tokens_in", "tokens_out", "tokens", "cost_usd", "seconds")
 RESULTS = "results.jsonl"

@@ -7,6 +7,7 @@ file and kept under ``--index-dir`` for the next run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn, TimeRemainingColumn
 
 from ragloop import providers
 from ragloop.benchmarks.datasets import Dataset
 from ragloop.errors import ConfigError, InputError
-from ragloop.graph.context import Context
+from ragloop.settings import Context
+from ragloop.settings.overrides import parse_settings
 
 console = Console(stderr=True)  # progress and notes
 out = Console(width=None if sys.stdout.isatty() else 200)  # the tables (wide when piped to a file)
@@ -100,8 +102,6 @@ def make_variants(named: Iterable[tuple[str, dict[str, Any]]], base: dict[str, A
 
 def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
     """'name:key=value,key=value' (or just 'name') from the command line."""
-    from ragloop.cli import parse_settings
-
     name, _, settings = spec.partition(":")
     items = [s for s in settings.split(",") if s.strip()]
     return name.strip(), parse_settings(items, option=f"--variant {name.strip()}")
@@ -143,7 +143,7 @@ def pick_variants(named: list[tuple[str, dict[str, Any]]], only: Iterable[str]) 
 
 def environment() -> dict[str, Any]:
     """Python, platform, CPU count and the versions of the packages that shape the numbers."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in PACKAGES:
         try:
             versions[package] = metadata.version(package)
@@ -180,7 +180,7 @@ def with_indexes(dataset: Dataset, variants: list[Variant], index_dir: Path) -> 
                     build_index(
                         dataset.documents, embedder, embedder_name, target, chunk_size=size, chunk_overlap=overlap,
                         batch_size=variant.context.embed_batch_size,
-                        progress=lambda done, total, task=task: bar.update(task, completed=done, total=total),
+                        progress=functools.partial(_advance, bar, task),
                     )
             seconds[slug] = round(time.perf_counter() - started, 2)
             paths[key] = target
@@ -216,6 +216,10 @@ class _Progress(Progress):
         eta = f", eta {task.time_remaining:.0f} s" if task.time_remaining is not None and not task.finished else ""
         total = f"/{task.total:.0f}" if task.total else ""
         self.console.print(f"{task.description}: {task.completed:.0f}{total} in {task.elapsed or 0:.0f} s{eta}")
+
+
+def _advance(bar: Progress, task: TaskID, done: int, total: int) -> None:
+    bar.update(task, completed=done, total=total)
 
 
 @contextmanager

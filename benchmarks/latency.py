@@ -15,16 +15,18 @@ import resource
 import statistics
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from ragloop.application.context import context_from
+from ragloop.application.demo import demo_corpus
+from ragloop.application.indexing import index_files
 from ragloop.benchmarks.datasets import load_dataset
 from ragloop.benchmarks.harness import write_json
-from ragloop.cli import build_context, run_index
 from ragloop.graph.builder import graph
+from ragloop.settings.overrides import parse_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        args.index = str(Path(tmp) / "index")
-        ctx = build_context(args)
-        with resources.as_file(resources.files("ragloop.demo_corpus").joinpath("squad_demo.json")) as corpus:
-            run_index([str(corpus)], ctx)
-            questions = load_dataset(Path(corpus)).questions
+        ctx = context_from(parse_settings(args.set or []), index=str(Path(tmp) / "index"), model=args.model)
+        with demo_corpus() as corpus:
+            index_files([str(corpus)], ctx)
+            questions = load_dataset(corpus).questions
         # One question per article in turn, so consecutive questions do not share passages.
         by_article: dict[str, list] = {}
         for q in questions:

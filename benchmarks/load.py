@@ -26,17 +26,20 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from ragloop.application.context import context_from
+from ragloop.application.demo import demo_corpus
+from ragloop.application.indexing import index_files
 from ragloop.benchmarks.datasets import load_dataset
 from ragloop.benchmarks.harness import write_json
 from ragloop.benchmarks.metrics import percentile
-from ragloop.cli import build_context, parse_settings, run_index
 from ragloop.serving.devserver import dev_server
+from ragloop.settings.overrides import parse_settings
 
 FINAL = ("success", "error", "timeout", "interrupted")
 LOAD_SETTINGS = {"difficulty_estimator": "fixed", "medium_docs": 5, "medium_samples": 1, "medium_partitions": 1,
@@ -56,7 +59,7 @@ async def _drive(url: str, key: str, context: dict, questions: list[str], concur
     async def worker() -> None:
         while time.monotonic() < deadline:
             question, start = next_question(), time.monotonic()
-            record = {"question": question, "thread": None, "run": None, "error": None}
+            record: dict[str, Any] = {"question": question, "thread": None, "run": None, "error": None}
             submitted.append(record)
             try:
                 thread = await client.threads.create(metadata={"load_test": tag})
@@ -85,7 +88,8 @@ async def _drive(url: str, key: str, context: dict, questions: list[str], concur
         run = await client.runs.get(record["thread"], record["run"])
         runs_on_thread = await client.runs.list(record["thread"])
         state = await client.threads.get_state(record["thread"])
-        answer = (state.get("values") or {}).get("answer")
+        values = state.get("values")
+        answer = values.get("answer") if isinstance(values, dict) else None
         if len(runs_on_thread) != 1:
             outcomes["duplicated"] += 1
         if run["status"] not in FINAL:
@@ -114,9 +118,8 @@ def run_load(concurrency: int = 20, seconds: float = 120.0, *, grace: float = 60
     with tempfile.TemporaryDirectory() as tmp:
         work = workdir or Path(tmp)
         index = str(work / "index")
-        corpus = resources.files("ragloop.demo_corpus").joinpath("squad_demo.json")
-        with resources.as_file(corpus) as path:
-            run_index([str(path)], build_context(argparse.Namespace(index=index)))
+        with demo_corpus() as path:
+            index_files([str(path)], context_from(index=index))
             questions = [q.text for q in load_dataset(path).questions]
         context = {**LOAD_SETTINGS, **(settings or {}), "index_path": index, "local_chat_model": model}
         if not answer_cache:

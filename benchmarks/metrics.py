@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ragloop.nodes._shared import normalize_answer
+from ragloop.logic.answers import normalize_answer
 
 Relevant = Mapping[str, float] | set[str] | frozenset[str]
 
@@ -129,7 +129,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
-def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+def bootstrap_mean(values: Sequence[float] | np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """(mean, low, high): the mean and its 95% percentile-bootstrap interval."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:

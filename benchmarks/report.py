@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,7 +15,8 @@ Rows = dict[str, list[dict]]  # variant -> one row per question (each with "qid"
 
 def summarise(rows: Rows, metrics: Sequence[str], seed: int) -> tuple[dict, dict]:
     """(means, 95% bootstrap intervals) of each metric per variant."""
-    means, intervals = {}, {}
+    means: dict[str, dict[str, float]] = {}
+    intervals: dict[str, dict[str, list[float]]] = {}
     for variant, rs in rows.items():
         means[variant], intervals[variant] = {}, {}
         for m in metrics:
@@ -38,7 +40,7 @@ def compare(rows: Rows, metrics: Sequence[str], seed: int, baseline: str | None 
         if variant == baseline:
             continue
         paired = [(base[r["qid"]], r) for r in rows[variant] if r["qid"] in base]
-        result = {"questions": len(paired)}
+        result: dict[str, Any] = {"questions": len(paired)}
         for m in metrics:
             diff, low, high = paired_bootstrap([b[m] for b, _ in paired], [v[m] for _, v in paired], seed=seed)
             result[m] = {"diff": round(diff, 4), "low": round(low, 4), "high": round(high, 4),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,16 +23,16 @@ from ragloop.benchmarks.datasets import Dataset, load_dataset
 from ragloop.benchmarks.harness import Variant, environment, out, progress, with_indexes, write_json
 from ragloop.benchmarks.metrics import mrr_at, ndcg_at, percentile, precision_at, recall_at
 from ragloop.benchmarks.report import compare, print_summary, summarise
-from ragloop.graph.context import Context
 from ragloop.retrieval.index import HybridIndex
+from ragloop.settings import Context
 
 METRICS = ("ndcg@10", "mrr@10", "recall@5", "recall@10", "recall@45", "precision@5")
 
 
-def presets(ctx: Context) -> list[tuple[str, dict]]:
+def presets(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
     """BM25, dense, hybrid, hybrid + the model-free local scorer, and hybrid + the reranker ``ctx`` configures."""
     reranker = re.sub(r"[^\w.+-]", "-", providers.reranker(ctx).name)  # a valid configuration name
-    rows = [
+    rows: list[tuple[str, dict[str, Any]]] = [
         ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
         ("dense", {"bm25_weight": 0.0, "dense_weight": 1.0, "rerank_provider": "none"}),
         ("hybrid", {"rerank_provider": "none"}),

@@ -8,23 +8,18 @@
 
 ``graph`` is the compiled graph that ``langgraph.json`` exports: no checkpointer
 is compiled in (the server brings its own), its cache is $RAGLOOP_CACHE_URL
-(graph/backends.py), and building it touches no model, index or network.
+(persistence/backends.py), and building it touches no model, index or network.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import Any
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.cache.base import BaseCache
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
 
-from ragloop.graph.backends import open_cache
-from ragloop.graph.caching import CACHE_POLICIES
-from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
+from ragloop.graph.instrument import instrumented
 from ragloop.graph.routing import (
     fan_out,
     route_after_difficulty,
@@ -34,7 +29,6 @@ from ragloop.graph.routing import (
     route_after_rerank,
     route_after_select,
 )
-from ragloop.graph.state import InputState, OutputState, State
 from ragloop.nodes.answer_cache import make_lookup, make_remember
 from ragloop.nodes.condense import condense
 from ragloop.nodes.difficulty import difficulty
@@ -48,49 +42,17 @@ from ragloop.nodes.rerank import rerank
 from ragloop.nodes.retrieve import retrieve
 from ragloop.nodes.rewrite import rewrite
 from ragloop.nodes.select import select
+from ragloop.persistence.backends import open_cache
+from ragloop.persistence.cache_keys import CACHE_POLICIES
 from ragloop.providers.resilience import is_transient
-from ragloop.serving import metrics
+from ragloop.settings import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
+from ragloop.state import InputState, OutputState, State
 
 #: Steps in the longest possible run: intake, lookup, condense, retrieve, rerank, difficulty, grade;
 #: (rewrite, retrieve, rerank, grade) per rewrite; plan, generate, select; one per
 #: refinement round; finish, remember; with headroom.
 RECURSION_LIMIT = 7 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 2 + 5
 
-
-def _answers_run(update: dict) -> bool:
-    return "stop_reason" in (update.get("compute") or {})  # finish, or lookup serving a cached answer
-
-
-def timed(name: str, node: Callable[[State, Runtime[Context]], dict], *, cached: bool = False):
-    """The node, instrumented: its wall time in state['timings'] (summed over loop iterations), the retry
-    policy's extra attempts in state['retries'], the run it computed a cacheable result in (state['node_runs']),
-    and Prometheus metrics (serving/metrics.py) per node and, for the node that answers, per run (attributed
-    to the API key the server authenticated)."""
-
-    def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict:
-        start = time.perf_counter()
-        try:
-            update = node(state, runtime)
-        except BaseException as exc:
-            metrics.observe_node(name, time.perf_counter() - start, exc)
-            raise
-        seconds = time.perf_counter() - start
-        metrics.observe_node(name, seconds)
-        update["timings"] = {name: round(seconds, 4)}
-        attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
-        if attempt > 1:  # the RetryPolicy ran this node again after transient failures
-            update["retries"] = {name: attempt - 1}
-        if cached:
-            update["node_runs"] = [(name, state["cache_scope"]["run"])]
-        if _answers_run(update):
-            user = (config.get("configurable") or {}).get("langgraph_auth_user")
-            identity = getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
-            metrics.observe_run(state, update, identity)
-        return update
-
-    run.__name__ = name
-    run.__doc__ = node.__doc__
-    return run
 
 
 def default_retry() -> RetryPolicy:
@@ -99,7 +61,8 @@ def default_retry() -> RetryPolicy:
                        retry_on=is_transient)
 
 
-def build_graph(retry: RetryPolicy | None = None, cache: BaseCache | None = None) -> StateGraph:
+def build_graph(retry: RetryPolicy | None = None,
+                cache: BaseCache | None = None) -> StateGraph[State, Context, InputState, OutputState]:
     """The graph, uncompiled. `retry` is the RetryPolicy of every node that calls a provider; `cache` the
     cache its answers are kept in (the one it is compiled with)."""
     retry = retry or default_retry()
@@ -120,7 +83,7 @@ def build_graph(retry: RetryPolicy | None = None, cache: BaseCache | None = None
         ("finish", finish, False),
         ("remember", make_remember(cache), False),
     ):
-        builder.add_node(name, timed(name, node, cached=name in CACHE_POLICIES),
+        builder.add_node(name, instrumented(name, node, cached=name in CACHE_POLICIES),
                          retry_policy=retry if calls_provider else None,
                          cache_policy=CACHE_POLICIES.get(name))
     builder.add_edge(START, "intake")
@@ -141,7 +104,7 @@ def build_graph(retry: RetryPolicy | None = None, cache: BaseCache | None = None
     return builder
 
 
-def compile_graph(retry: RetryPolicy | None = None, **kwargs):
+def compile_graph(retry: RetryPolicy | None = None, **kwargs: Any):
     """Compile with the explicit recursion limit; kwargs (checkpointer, cache…) go to compile().
     The cache (if any) serves retrieve and rerank results and whole answers."""
     builder = build_graph(retry, kwargs.get("cache"))

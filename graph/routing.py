@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import SampleState, State
-from ragloop.nodes.condense import is_follow_up
+from ragloop.logic.answers import found
+from ragloop.logic.questions import is_follow_up
 from ragloop.nodes.rewrite import rewrite_affordable
-from ragloop.nodes.select import found
+from ragloop.settings import Context, get_context
+from ragloop.state import SampleState, State
 
 
 def route_after_lookup(state: State, runtime: Runtime[Context]) -> Literal["condense", "retrieve", "__end__"]:
     """An answer from the answer cache ends the run; a follow-up in a thread is made standalone first;
     a first question goes straight to search."""
     if (state.get("compute") or {}).get("answer_cache"):
-        return END
+        return "__end__"  # END
     return "condense" if is_follow_up(state, get_context(runtime)) else "retrieve"
 
 

@@ -11,10 +11,10 @@ import time
 from langgraph.cache.base import BaseCache
 from langgraph.runtime import Runtime
 
-from ragloop.graph.caching import ANSWERS, answer_key
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes.condense import is_follow_up
+from ragloop.logic.questions import is_follow_up
+from ragloop.persistence.cache_keys import ANSWERS, answer_key
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 #: The output fields an answer record keeps.
 KEPT = ("answer", "citations", "difficulty", "budget", "compute", "cost_usd", "rewrites", "warnings")

@@ -5,15 +5,10 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._shared import spent
+from ragloop.logic.usage import spent
 from ragloop.prompts.condense import CONDENSE_PROMPT
-
-
-def is_follow_up(state: State, ctx: Context) -> bool:
-    """A question in a thread with earlier turns, read with history: it depends on the conversation."""
-    return bool(state.get("history")) and bool(ctx.history_turns)
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def condense(state: State, runtime: Runtime[Context]) -> dict:

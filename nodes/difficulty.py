@@ -3,68 +3,21 @@ and a draft the model is sure of is the answer (Context.easy_from_draft)."""
 
 from __future__ import annotations
 
-import math
-import re
+from typing import Any
 
 from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import cut_off, format_passages, mean_token_probability, spent
-from ragloop.nodes.select import found
+from ragloop.logic.answers import found
+from ragloop.logic.budget import affordable, budget_for, call_cost
+from ragloop.logic.difficulty import classify, escalates, retrieval_confidence, stated_answer, stated_confidence
+from ragloop.logic.logprobs import cut_off, mean_token_probability
+from ragloop.logic.passages import format_passages
+from ragloop.logic.usage import spent
 from ragloop.prompts.difficulty import DIFFICULTY_PROMPT, VERBAL_DIFFICULTY_PROMPT
-
-_STATED = re.compile(r"confidence\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(%?)", flags=re.I)
-_ANSWER_LABEL = re.compile(r"^\s*answer\s*:\s*", flags=re.I)
-
-
-def classify(confidence: float | None, ctx: Context) -> tuple[str, float | None]:
-    """(level, difficulty score) with difficulty = 1 - confidence; medium when unknown."""
-    if confidence is None:
-        return "medium", None
-    score = 1.0 - confidence
-    if score < ctx.easy_below:
-        return "easy", score
-    if score > ctx.hard_above:
-        return "hard", score
-    return "medium", score
-
-
-def escalates(level: str, from_retrieval: float | None, ctx: Context) -> bool:
-    """Whether a medium question is hard because the reranker is unsure too (Context.hard_retrieval_below)."""
-    return level == "medium" and from_retrieval is not None and from_retrieval < ctx.hard_retrieval_below
-
-
-def budget_for(level: str, ctx: Context) -> dict:
-    """The budget table's row for a level (Context `{level}_*` fields), each entry capped by Context."""
-    docs = ctx.top_n if level == "easy" else getattr(ctx, f"{level}_docs")
-    samples = max(1, min(getattr(ctx, f"{level}_samples"), ctx.max_samples))
-    return {
-        "docs": max(1, min(docs, ctx.max_docs, ctx.k)),
-        "samples": samples,
-        "partitions": max(1, min(getattr(ctx, f"{level}_partitions"), samples)),
-        "refine_rounds": max(0, min(getattr(ctx, f"{level}_refine_rounds"), ctx.max_refine_rounds)),
-        "model": getattr(ctx, f"{level}_chat_model"),
-    }
-
-
-def stated_confidence(text: str) -> float | None:
-    """The confidence a reply states (`Confidence: 80`, `80%` or `0.8`), as a probability."""
-    match = _STATED.search(text)
-    if not match:
-        return None
-    value = float(match.group(1))
-    value = value / 100 if match.group(2) or value > 1 else value
-    return min(1.0, max(0.0, value))
-
-
-def stated_answer(text: str) -> str:
-    """The answer a verbal draft states: without its `Answer:` label and `Confidence:` line."""
-    stated = _STATED.search(text)
-    return _ANSWER_LABEL.sub("", text[: stated.start()] if stated else text).strip()
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def answered_by_draft(draft: str, read: list[Document]) -> dict:
@@ -82,21 +35,12 @@ def answered_by_draft(draft: str, read: list[Document]) -> dict:
     }
 
 
-def retrieval_confidence(docs: list[Document], ctx: Context) -> tuple[float | None, dict]:
-    """sigmoid(w_top * s1 + w_margin * (s1 - s5) + bias) over the reranker's first and fifth scores."""
-    scores = [d.metadata.get("rerank_score") for d in docs[:5]]
-    if not scores or any(s is None for s in scores):
-        return None, {}
-    top, margin = scores[0], scores[0] - scores[-1]
-    z = ctx.retrieval_top_weight * top + ctx.retrieval_margin_weight * margin + ctx.retrieval_bias
-    return 1 / (1 + math.exp(-max(-60.0, min(60.0, z)))), {"top_score": round(top, 4), "margin": round(margin, 4)}
-
-
 def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     docs = state.get("reranked", [])
     read = docs[: ctx.difficulty_passages]  # what the draft answers from
-    estimator, update, signals, confidence, answer = ctx.difficulty_estimator, {}, {}, None, ""
+    estimator, confidence, answer = ctx.difficulty_estimator, None, ""
+    update: dict[str, Any] = {}
     answers = False  # whether the draft can stand as the answer: a whole reply that found one
     if estimator in ("logprob", "verbal"):
         prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT

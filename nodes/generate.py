@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from langchain_core.prompts import ChatPromptTemplate
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import SampleState
-from ragloop.nodes._shared import format_passages, mean_token_probability, renumber_citations, spent
-from ragloop.prompts.generate import GENERATE_PROMPT, SLICE_PROMPT
-
-
-def answer_prompt(sliced: bool) -> ChatPromptTemplate:
-    """A slice of a partition ensemble may lack the answer and may say so; the whole list answers."""
-    return SLICE_PROMPT if sliced else GENERATE_PROMPT
+from ragloop.logic.citations import renumber_citations
+from ragloop.logic.logprobs import mean_token_probability
+from ragloop.logic.passages import format_passages
+from ragloop.logic.usage import spent
+from ragloop.prompts.generate import ANSWER_PROMPTS
+from ragloop.settings import Context, get_context
+from ragloop.state import SampleState
 
 
 def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
@@ -23,7 +20,7 @@ def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
         ctx, "generate", max_tokens=ctx.generate_max_tokens, temperature=state["temperature"],
         seed=ctx.seed + state["sample"], model=state["model"],
     )
-    prompt = answer_prompt(state["sliced"])
+    prompt = ANSWER_PROMPTS[state["sliced"]]
     reply = model.invoke(prompt.format_messages(passages=format_passages(state["docs"]), question=state["question"]))
     draft = {
         "text": renumber_citations(reply.text.strip(), state["numbers"]),

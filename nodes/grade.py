@@ -10,11 +10,13 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, spent, yes_probabilities
+from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.logprobs import yes_probabilities
+from ragloop.logic.passages import format_passages
+from ragloop.logic.usage import spent
 from ragloop.prompts.grade import GRADE_PROMPT
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def grade(state: State, runtime: Runtime[Context]) -> dict:

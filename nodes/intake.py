@@ -5,10 +5,10 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
-from ragloop.graph.caching import cache_scope
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._shared import validate_question
+from ragloop.logic.questions import validate_question
+from ragloop.persistence.cache_keys import cache_scope
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def intake(state: State, runtime: Runtime[Context]) -> dict:

@@ -10,21 +10,16 @@ from __future__ import annotations
 from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._budget import call_cost, remaining
-from ragloop.nodes._shared import format_passages
-from ragloop.nodes.generate import answer_prompt
-from ragloop.prompts.generate import NOT_FOUND
-
-
-def partition(count: int, parts: int) -> list[list[int]]:
-    """Document numbers 1..count dealt round-robin into `parts` disjoint slices, so each holds a top document."""
-    return [list(range(p + 1, count + 1, parts)) for p in range(parts)]
+from ragloop.logic.answers import NOT_FOUND
+from ragloop.logic.budget import call_cost, partition, remaining
+from ragloop.logic.passages import format_passages
+from ragloop.prompts.generate import ANSWER_PROMPTS
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def sample_cost(docs: list[Document], question: str, ctx: Context, sliced: bool = False) -> int:
-    messages = answer_prompt(sliced).format_messages(passages=format_passages(docs), question=question)
+    messages = ANSWER_PROMPTS[sliced].format_messages(passages=format_passages(docs), question=question)
     return call_cost(messages, ctx.generate_max_tokens)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, normalize_answer, spent
+from ragloop.logic.answers import normalize_answer
+from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.passages import format_passages
+from ragloop.logic.usage import spent
 from ragloop.prompts.refine import CRITIQUE_PROMPT, NO_ISSUES, REVISE_PROMPT
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def refine(state: State, runtime: Runtime[Context]) -> dict:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import LEVELS, Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes.difficulty import budget_for
+from ragloop.logic.budget import most_docs
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def rerank(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     # Before difficulty has set the budget (first pass), keep enough for the largest row of the table.
-    keep = state.get("budget", {}).get("docs") or max(budget_for(level, ctx)["docs"] for level in LEVELS)
+    budget = state.get("budget")
+    keep = budget["docs"] if budget else most_docs(ctx)
     query = state.get("query") or state["question"]
     return {"reranked": providers.reranker(ctx).rerank(query, state.get("candidates", []), keep)}

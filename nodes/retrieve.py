@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._shared import hybrid_search
+from ragloop.retrieval.store import hybrid_search
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict:

@@ -6,11 +6,11 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import State
-from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import spent
+from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.usage import spent
 from ragloop.prompts.rewrite import REWRITE_PROMPT
+from ragloop.settings import Context, get_context
+from ragloop.state import State
 
 
 def rewrite_prompt(state: State) -> list[BaseMessage]:

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.graph.context import Context, get_context
-from ragloop.graph.state import Draft, State
-from ragloop.nodes._budget import affordable, call_cost
-from ragloop.nodes._shared import format_passages, normalize_answer, spent, usage_of, yes_probabilities
-from ragloop.prompts.generate import NOT_FOUND
+from ragloop.logic.answers import NOT_FOUND, found, majority, normalize_answer
+from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.logprobs import yes_probabilities
+from ragloop.logic.passages import format_passages
+from ragloop.logic.usage import spent, usage_of
 from ragloop.prompts.select import MERGE_PROMPT, VERIFY_PROMPT
-
-
-def majority(answers: list[str]) -> str:
-    """The most frequent answer after normalisation; ties go to the earliest sample."""
-    counts = Counter(normalize_answer(a) for a in answers)
-    best = max(counts.values())
-    return next(a for a in answers if counts[normalize_answer(a)] == best)
-
-
-def found(text: str) -> bool:
-    return bool(text) and normalize_answer(text) != normalize_answer(NOT_FOUND)
+from ragloop.settings import Context, get_context
+from ragloop.state import Draft, State
 
 
 def select(state: State, runtime: Runtime[Context]) -> dict:
@@ -64,14 +53,14 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
                      ctx.generate_max_tokens)
         answer = reply.text.strip() if reply is not None else None
     else:  # verifier: p(yes) that each distinct answer is right
-        scores = {}
+        scores: dict[str, float] = {}
         for d in answers:
             key = normalize_answer(d["text"])
             if key not in scores:
                 reply = call(VERIFY_PROMPT.format_messages(passages=passages, question=question, answer=d["text"]),
                              ctx.grade_max_tokens)
-                if reply is None:
-                    scores = None
+                if reply is None:  # the budget stopped the verifier: vote instead
+                    scores = {}
                     break
                 scores[key] = yes_probabilities(reply, 1)[0] or 0.0
         if scores:

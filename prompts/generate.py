@@ -1,16 +1,16 @@
 """Generate: a short answer grounded in the kept passages.
 
 The answer carries no [n] markers: the small local model, asked to cite, cites
-instead of answering (measured in the README). Its citations are the passages
+instead of answering (measured in docs/measurements/adaptive-compute.md). Its citations are the passages
 that hold the answer's words (nodes/finish.py). A model may still write [n]
 markers; they are then taken as its citations.
 """
 
 from langchain_core.prompts import ChatPromptTemplate
 
+from ragloop.logic.answers import NOT_FOUND
 from ragloop.prompts.system import SYSTEM
 
-NOT_FOUND = "Not found in the documents."
 _ANSWER = "Answer the question in a few words, using the passages."
 
 GENERATE_PROMPT = ChatPromptTemplate.from_messages(
@@ -31,3 +31,6 @@ SLICE_PROMPT = ChatPromptTemplate.from_messages(
         ),
     ]
 )
+
+#: The answer prompt, by whether the sample reads one slice of a partition ensemble.
+ANSWER_PROMPTS = {False: GENERATE_PROMPT, True: SLICE_PROMPT}

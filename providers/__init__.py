@@ -6,8 +6,7 @@ Tests swap an entry for a factory of fake models.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ragloop.providers.bedrock import BedrockProvider
 from ragloop.providers.cohere import CohereProvider
@@ -15,18 +14,29 @@ from ragloop.providers.local import LocalProvider
 from ragloop.providers.nvidia import NvidiaProvider
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
-    from ragloop.graph.context import Context
     from ragloop.providers.rerankers import Reranker
-    from ragloop.retrieval.index import HybridIndex
+    from ragloop.settings import Context
 
-PROVIDERS = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider(),
+
+
+class Provider(Protocol):
+    """What a provider makes: chat models, the embedder, the reranker (each may refuse with ConfigError)."""
+
+    name: str
+
+    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int,
+                   model: str) -> BaseChatModel | Runnable: ...
+
+    def embeddings(self, ctx: Context) -> tuple[str, Embeddings]: ...
+
+    def reranker(self, ctx: Context) -> Reranker: ...
+
+
+PROVIDERS: dict[str, Provider] = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider(),
              "cohere": CohereProvider()}
 
 
@@ -37,16 +47,18 @@ def chat_model(ctx: Context, role: str, *, max_tokens: int, temperature: float |
     With ``fallback_chat_provider`` set, a failed call is answered by that
     provider's configured model instead (see providers/resilience.py).
     """
-    settings = {"role": role, "max_tokens": max_tokens, "seed": ctx.seed if seed is None else seed,
-                "temperature": ctx.temperature if temperature is None else temperature}
-    primary = PROVIDERS[ctx.chat_provider].chat_model(ctx, model=model, **settings)
+    def make(provider: str, model: str) -> BaseChatModel | Runnable:
+        return PROVIDERS[provider].chat_model(
+            ctx, role=role, max_tokens=max_tokens, model=model, seed=ctx.seed if seed is None else seed,
+            temperature=ctx.temperature if temperature is None else temperature)
+
+    primary = make(ctx.chat_provider, model)
     backup = ctx.fallback_chat_provider
     if not backup or backup == ctx.chat_provider:
         return primary
     from ragloop.providers.resilience import with_fallback
 
-    return with_fallback(primary, lambda: PROVIDERS[backup].chat_model(ctx, model="", **settings),
-                         f"{ctx.chat_provider}->{backup}")
+    return with_fallback(primary, lambda: make(backup, ""), f"{ctx.chat_provider}->{backup}")
 
 
 def embeddings(ctx: Context) -> tuple[str, Embeddings]:
@@ -60,33 +72,3 @@ def reranker(ctx: Context) -> Reranker:
 
         return RetrievalOrder()
     return PROVIDERS[ctx.rerank_provider].reranker(ctx)
-
-
-def index_documents(ctx: Context, *, add: Sequence[Document] = (), delete_sources: Sequence[str] = (),
-                    replace_all: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Update the index at ctx.index_path with ctx's embedder and chunking (retrieval/index.py: update_index);
-    returns the new manifest."""
-    from ragloop.retrieval.index import update_index
-
-    name, embedder = embeddings(ctx)
-    return update_index(ctx.index_path, embedder, name, add=add, delete_sources=delete_sources,
-                        replace_all=replace_all, chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap,
-                        batch_size=ctx.embed_batch_size, progress=progress)
-
-
-def load_index(ctx: Context) -> HybridIndex:
-    """The index at ctx.index_path, loaded once per process and reloaded when it is rebuilt."""
-    from pathlib import Path
-
-    path = Path(ctx.index_path).expanduser()
-    manifest = path / "manifest.json"
-    stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
-    name, _ = embeddings(ctx)
-    return _load_index(str(path), stamp, name)
-
-
-@lru_cache(maxsize=2)
-def _load_index(path: str, stamp: int | None, embedder_name: str) -> HybridIndex:
-    from ragloop.retrieval.index import HybridIndex
-
-    return HybridIndex.load(path, embedder_name)

@@ -14,7 +14,7 @@ from ragloop.providers.rerankers import CompressorReranker
 from ragloop.providers.resilience import rate_limiter
 
 if TYPE_CHECKING:
-    from ragloop.graph.context import Context
+    from ragloop.settings import Context
 
 
 def _package():
@@ -53,8 +53,8 @@ def cache_passages(messages: list[BaseMessage]) -> list[BaseMessage]:
 
     shaped = []
     for message in messages:
-        text = message.content if isinstance(message, HumanMessage) else None
-        end = _PASSAGES_END.search(text) if isinstance(text, str) and text.startswith("Passages:\n") else None
+        text = message.content if isinstance(message, HumanMessage) and isinstance(message.content, str) else ""
+        end = _PASSAGES_END.search(text) if text.startswith("Passages:\n") else None
         if end:
             message = HumanMessage(content=[{"type": "text", "text": text[: end.start()]},
                                             ChatBedrockConverse.create_cache_point(),

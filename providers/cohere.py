@@ -14,7 +14,7 @@ from ragloop.providers.optional import require
 from ragloop.providers.rerankers import CompressorReranker
 
 if TYPE_CHECKING:
-    from ragloop.graph.context import Context
+    from ragloop.settings import Context
 
 
 class CohereProvider:

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
     from langchain_core.language_models import BaseChatModel
 
-    from ragloop.graph.context import Context
     from ragloop.providers.rerankers import CrossEncoderReranker, Reranker
+    from ragloop.settings import Context
 
 _servers: dict[tuple, object] = {}
 _servers_lock = threading.Lock()
@@ -60,16 +60,17 @@ class LocalProvider:
     def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int,
                    model: str) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         model_name, model_file = gguf_path(model or ctx.local_chat_model)
         threads = ctx.local_threads or os.cpu_count() or 1
         server = llama_server(str(model_file), ctx.local_n_ctx, threads, ctx.local_prompt_cache_mib)
         return ChatOpenAI(
             base_url=server.listening_address + "/v1",
-            api_key="local",
+            api_key=SecretStr("local"),
             model=model_name,
             temperature=temperature,
-            max_tokens=max_tokens,
+            max_completion_tokens=max_tokens,
             seed=seed,
             logprobs=True,
             top_logprobs=10,

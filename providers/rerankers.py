@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from langchain_core.documents import Document
+from langchain_core.documents import BaseDocumentCompressor, Document
 
 from ragloop.errors import ConfigError
 
@@ -24,7 +24,7 @@ class Reranker(Protocol):
     def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]: ...
 
 
-def _ranked(documents: Sequence[Document], scores: Sequence[float], top_n: int) -> list[Document]:
+def _ranked(documents: Sequence[Document], scores: Sequence[float] | np.ndarray, top_n: int) -> list[Document]:
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:top_n]
     return [
         Document(page_content=documents[i].page_content,
@@ -124,7 +124,7 @@ class CrossEncoderReranker:
         tail: list[Document] = []
         cut = self.prefilter is not None and 0 < self.candidates < len(documents)
         mix = self.prefilter is not None and self.weight < 1
-        if cut or mix:  # the prefilter's order, or its scores to mix in
+        if self.prefilter is not None and (cut or mix):  # the prefilter's order, or its scores to mix in
             try:
                 documents = self.prefilter.rerank(query, documents, len(documents))
             except ConfigError as exc:
@@ -148,7 +148,7 @@ class CrossEncoderReranker:
 class CompressorReranker:
     """Adapts a LangChain document compressor (NVIDIARerank, BedrockRerank, CohereRerank)."""
 
-    def __init__(self, name: str, make: Callable[[int], object]):
+    def __init__(self, name: str, make: Callable[[int], BaseDocumentCompressor]):
         self.name = name
         self._make = make  # top_n -> BaseDocumentCompressor
 

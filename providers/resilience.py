@@ -19,7 +19,6 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.rate_limiters import InMemoryRateLimiter
     from langchain_core.runnables import Runnable
 
@@ -62,7 +61,7 @@ def is_transient(exc: BaseException) -> bool:
     if _status_is_transient(getattr(exc, "status_code", None)):  # openai.APIStatusError, cohere ApiError
         return True
     match = _NVIDIA_STATUS.match(str(exc))
-    return bool(match) and _status_is_transient(int(match.group(1)))
+    return match is not None and _status_is_transient(int(match.group(1)))
 
 
 #: Packages whose exceptions are a provider's failure, not a bug in ragloop.
@@ -86,7 +85,7 @@ def rate_limiter(provider: str, requests_per_second: float) -> InMemoryRateLimit
                                max_bucket_size=max(1.0, requests_per_second))
 
 
-def with_fallback(primary: BaseChatModel, make_fallback: Callable[[], BaseChatModel], route: str) -> Runnable:
+def with_fallback(primary: Runnable, make_fallback: Callable[[], Runnable], route: str) -> Runnable:
     """primary, or the fallback when primary fails; the fallback's answers carry ``ragloop_fallback`` = route.
 
     The fallback model is only built when it is needed (a local one starts a server).

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
@@ -216,7 +217,7 @@ class HybridIndex:
     path: Path
     manifest: dict
     documents: list[Document]
-    dense: object  # faiss.Index
+    dense: Any  # faiss.Index (faiss ships no type hints)
     bm25: BM25
 
     @classmethod

@@ -18,6 +18,7 @@ import asyncio
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,11 +41,12 @@ _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-index")
 def health(request: Request) -> JSONResponse:
     from ragloop import providers
     from ragloop.errors import RagloopError
-    from ragloop.graph.context import Context
+    from ragloop.retrieval.store import load_index
+    from ragloop.settings import Context
 
-    ctx, checks = Context(), {}
+    ctx, checks = Context(), dict[str, dict[str, Any]]()
     try:
-        index = providers.load_index(ctx)
+        index = load_index(ctx)
         checks["index"] = {"ok": True, "chunks": len(index), "sources": len(index.manifest.get("sources", []))}
     except RagloopError as exc:
         checks["index"] = {"ok": False, "error": str(exc)}
@@ -76,9 +78,9 @@ async def _refused(request: Request) -> JSONResponse | None:
 
 
 def _run_job(job_id: str, add: list, delete: list[str]) -> None:
-    from ragloop import providers
     from ragloop.errors import RagloopError
-    from ragloop.graph.context import Context
+    from ragloop.retrieval.store import index_documents
+    from ragloop.settings import Context
 
     def progress(done: int, total: int) -> None:
         with _jobs_lock:
@@ -87,7 +89,7 @@ def _run_job(job_id: str, add: list, delete: list[str]) -> None:
     with _jobs_lock:
         _jobs[job_id]["status"] = "running"
     try:
-        manifest = providers.index_documents(Context(), add=add, delete_sources=delete, progress=progress)
+        manifest = index_documents(Context(), add=add, delete_sources=delete, progress=progress)
         result = {"status": "done", "chunks": manifest["chunks"], **manifest["last_update"]}
     except RagloopError as exc:
         result = {"status": "failed", "error": str(exc)}
@@ -109,7 +111,7 @@ def _submit(add: list, delete: list[str]) -> JSONResponse:
 # Body {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced.
 async def add_documents(request: Request) -> JSONResponse:
     from ragloop.errors import InputError
-    from ragloop.graph.indexing import documents_from_payload
+    from ragloop.nodes.indexing import documents_from_payload
 
     if refused := await _refused(request):
         return refused
@@ -141,14 +143,14 @@ async def job_status(request: Request) -> JSONResponse:
 
 
 async def index_summary(request: Request) -> JSONResponse:
-    from ragloop import providers
     from ragloop.errors import RagloopError
-    from ragloop.graph.context import Context
+    from ragloop.retrieval.store import load_index
+    from ragloop.settings import Context
 
     if refused := await _refused(request):
         return refused
     try:
-        manifest = (await asyncio.to_thread(providers.load_index, Context())).manifest
+        manifest = (await asyncio.to_thread(load_index, Context())).manifest
     except RagloopError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     return JSONResponse({k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created",

@@ -1,6 +1,7 @@
-"""Prometheus metrics of the graph, recorded by the graph's own instrumentation (graph/builder.py: timed).
+"""Prometheus metrics of the graph, recorded by an observer of the graph's instrumentation (graph/instrument.py).
 
-Counters and histograms live in one registry that ``/ragloop/metrics`` (serving/app.py)
+Importing ``ragloop.serving`` registers the observer (serving/__init__.py), so a LangGraph
+server that loads the auth handler or the custom routes records every run. Counters and histograms live in one registry that ``/ragloop/metrics`` (serving/app.py)
 exposes. Nothing here is needed to run the graph: without ``prometheus_client``
 (the ``server`` extra) recording is a no-op. A finished run's tokens are also
 added to its API key's daily count (serving/limits.py), which the auth handler's
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ragloop.graph.instrument import add_observer
 from ragloop.serving.limits import limits
 
 
@@ -91,3 +93,21 @@ def exposition() -> tuple[bytes, str]:
 
     found = registry()
     return (generate_latest(found[0]) if found else b""), CONTENT_TYPE_LATEST
+
+
+class MetricsObserver:
+    """What the graph's instrumentation tells: recorded as Prometheus metrics and per-key token counts."""
+
+    def node_finished(self, node: str, seconds: float, error: BaseException | None) -> None:
+        observe_node(node, seconds, error)
+
+    def run_finished(self, state: dict, update: dict, identity: str | None) -> None:
+        observe_run(state, update, identity)
+
+
+OBSERVER = MetricsObserver()
+
+
+def register() -> None:
+    """Record every node and run of this process's graphs (idempotent)."""
+    add_observer(OBSERVER)

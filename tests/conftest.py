@@ -17,9 +17,9 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ragloop import providers
-from ragloop.graph.context import Context
 from ragloop.providers.rerankers import HybridScoreReranker
 from ragloop.retrieval.index import build_index
+from ragloop.settings import Context
 
 FACTS = [
     ("Normans", "The Normans gave their name to Normandy, a region in France, in the 10th and 11th centuries."),

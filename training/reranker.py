@@ -339,7 +339,7 @@ Trained in {minutes:.0f} minutes on 2 CPU cores (torch {torch}).
 
 def write_model_card(out_dir: Path, record: dict, command: str) -> Path:
     from ragloop.fileutil import sha256_file
-    from ragloop.graph.context import Context
+    from ragloop.settings import Context
 
     settings, validation = record["settings"], record.get("validation") or {}
     defaults = Context()  # the cascade the validation ran: ragloop's defaults

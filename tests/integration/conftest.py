@@ -10,10 +10,10 @@ from langgraph.types import RetryPolicy
 
 from ragloop import providers
 from ragloop.graph.builder import compile_graph
-from ragloop.graph.context import Context
 from ragloop.providers.resilience import is_transient
 from ragloop.retrieval.index import build_index
 from ragloop.retrieval.loaders import load_documents
+from ragloop.settings import Context
 from tests.conftest import fact_documents
 
 

@@ -12,8 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from ragloop.graph.context import Context
 from ragloop.providers.prices import estimate_cost, price_table
+from ragloop.settings import Context
 from tests.conftest import reply
 from tests.integration.conftest import index_facts_through
 from tests.servers.bedrock import FakeBedrockServer

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ragloop.graph.builder import compile_graph
-from ragloop.graph.context import Context
+from ragloop.settings import Context
 from tests.conftest import fact_documents, reply
 from tests.integration.conftest import FAST_RETRY, index_facts_through
 from tests.servers.nim import FakeNimServer

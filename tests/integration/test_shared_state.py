@@ -8,8 +8,8 @@ import pytest
 
 from ragloop.cli import main
 from ragloop.errors import ConfigError
-from ragloop.graph.backends import open_cache, open_checkpointer
 from ragloop.graph.builder import compile_graph
+from ragloop.persistence.backends import open_cache, open_checkpointer
 from tests.conftest import reply
 from tests.servers.databases import free_port, postgres_server, redis_server
 from tests.unit.test_graph import scripts

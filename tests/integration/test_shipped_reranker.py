@@ -12,8 +12,8 @@ from ragloop.benchmarks.datasets import load_dataset
 from ragloop.benchmarks.harness import make_variants
 from ragloop.benchmarks.retrieval import presets
 from ragloop.fileutil import sha256_file
-from ragloop.graph.context import Context
 from ragloop.providers.local_models import RERANKER_ONNX_SHA256, shipped_reranker_folder
+from ragloop.settings import Context
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from ragloop.graph.builder import graph
-from ragloop.nodes._shared import normalize_answer
-from ragloop.nodes.plan import partition
+from ragloop.logic.answers import normalize_answer
+from ragloop.logic.budget import partition
 from ragloop.prompts.generate import NOT_FOUND
 from tests.conftest import logprob_reply, reply
 from tests.unit.test_graph import grades, scripts
@@ -279,8 +279,8 @@ UNSURE_ = lambda n: logprob_reply([("maybe", math.log(0.2))])  # hard
 
 
 def test_the_budget_cuts_samples_exactly_where_the_next_one_would_not_fit(use_provider, context, monkeypatch):
+    from ragloop.logic.usage import tokens_spent
     from ragloop.nodes import plan as plan_module
-    from ragloop.nodes._budget import tokens_spent
 
     monkeypatch.setattr(plan_module, "sample_cost", lambda docs, question, ctx, sliced=False: 1000)  # each sample's worst case
     use_provider(scripts(difficulty=UNSURE_))

@@ -19,7 +19,7 @@ from ragloop.benchmarks.harness import make_variants, parse_variant, pick_varian
 from ragloop.benchmarks.retrieval import presets, run_retrieval
 from ragloop.cli import main
 from ragloop.errors import ConfigError, InputError
-from ragloop.graph.context import Context
+from ragloop.settings import Context
 from tests.conftest import FACTS, FakeProvider, logprob_reply, reply
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -9,8 +9,8 @@ from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 from langgraph.cache.memory import InMemoryCache
 
 from ragloop.errors import ConfigError
-from ragloop.graph.backends import open_cache
 from ragloop.graph.builder import compile_graph
+from ragloop.persistence.backends import open_cache
 from ragloop.providers.rerankers import HybridScoreReranker
 from ragloop.retrieval.index import update_index
 from tests.conftest import reply
@@ -113,7 +113,7 @@ def test_answers_written_under_other_prompts_are_not_served(counted, context, mo
     """A persistent answer cache outlives an upgrade: a changed prompt template must miss it."""
     from langchain_core.prompts import ChatPromptTemplate
 
-    from ragloop.graph import caching
+    from ragloop.persistence import cache_keys as caching
     from ragloop.prompts import rewrite
 
     provider, _ = counted

@@ -6,8 +6,8 @@ import pytest
 
 from ragloop.cli import main
 from ragloop.errors import ConfigError, ModelError
-from ragloop.graph.context import Context
 from ragloop.providers.local_models import GGUFModel, gguf_path
+from ragloop.settings import Context
 
 
 def run_cli(capsys, *argv):
@@ -23,7 +23,7 @@ def run_cli(capsys, *argv):
         (["ask", "Where?", "--set", "chat_provider=openai"], "Unknown chat_provider 'openai'"),
         (["ask", "Where?", "--set", "rerank_provider=cohere-direct"], "Unknown rerank_provider"),
         (["ask", "Where?", "--set", "nonsense=1"], "Unknown setting 'nonsense'"),
-        (["ask", "Where?", "--set", "k=many"], "takes a int"),
+        (["ask", "Where?", "--set", "k=many"], "k takes a whole number"),
         (["ask", "Where?", "--set", "max_rewrites=50"], "max_rewrites must be between 0 and 10"),
         (["ask", "Where?", "--set", "hard_retrieval_below=75"], "hard_retrieval_below must be between 0 and 1"),
         (["ask", "Where?", "--set", "cross_encoder_weight=2"], "cross_encoder_weight must be between 0 and 1"),

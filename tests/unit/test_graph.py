@@ -182,7 +182,7 @@ def test_recursion_limit_is_explicit():
 
 
 def test_the_longest_run_fits_the_recursion_limit(use_provider, context):
-    from ragloop.graph.context import MAX_REFINE_CEILING, MAX_REWRITES_CEILING
+    from ragloop.settings import MAX_REFINE_CEILING, MAX_REWRITES_CEILING
 
     drafts = iter(f"answer {n} [1]" for n in range(1000))
     use_provider(scripts(difficulty=UNSURE, grade=lambda n: reply("1: yes") if n > MAX_REWRITES_CEILING else grades("no")(n),

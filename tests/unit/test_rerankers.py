@@ -80,7 +80,7 @@ def test_passages_without_hybrid_scores_get_an_error_naming_the_settings_that_sc
 def test_a_cross_encoder_folder_without_a_model_is_named(tmp_path):
     from ragloop import providers
     from ragloop.errors import ConfigError
-    from ragloop.graph.context import Context
+    from ragloop.settings import Context
 
     with pytest.raises(ConfigError, match="folder holding model.onnx"):
         providers.reranker(Context(local_reranker="cross-encoder", local_reranker_path=str(tmp_path)))

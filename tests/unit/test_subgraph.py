@@ -6,7 +6,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
 from ragloop.graph.builder import graph as ragloop_graph
-from ragloop.graph.context import Context
+from ragloop.settings import Context
 from tests.unit.test_graph import scripts
 
 

@@ -3,7 +3,7 @@
 Both are deployment settings, not per-run tunables, so they come from the
 environment (or the caller), never from the Context:
 
-``RAGLOOP_CACHE_URL`` (node results and answers, graph/caching.py):
+``RAGLOOP_CACHE_URL`` (node results and answers, persistence/cache_keys.py):
     ``memory`` (default: this process only), ``sqlite:////var/lib/ragloop/cache.sqlite``
     (survives restarts; one machine), ``redis://host:6379/0`` (shared by replicas).
 
@@ -32,11 +32,11 @@ THREADS_ENV = "RAGLOOP_THREADS_URL"
 
 
 def _sqlite_path(url: str, env: str) -> Path:
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
-    if not path:
+    written = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if not written:
         raise ConfigError(f"{env}={url!r}: a SQLite location is written sqlite:////absolute/file.sqlite "
                           "(or sqlite:///relative/file.sqlite).")
-    path = Path(path).expanduser()
+    path = Path(written).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -68,7 +68,7 @@ def open_cache(url: str | None = None):
 
 
 def threads_url() -> str:
-    from ragloop.graph.context import ragloop_home
+    from ragloop.settings import ragloop_home
 
     default = f"sqlite:///{Path(ragloop_home()).expanduser() / 'threads.sqlite'}"
     return os.environ.get(THREADS_ENV, "").strip() or default

@@ -10,11 +10,11 @@ with the node's real inputs.
 
 A repeated question with identical settings is answered from the answer cache
 (nodes/answer_cache.py) under ``answer_key``: the question, every Context field
-but the operational ones in ``NOT_IN_ANSWER_KEY``, the index version and the
+whose metadata says it shapes the answer, the index version and the
 prompts' fingerprint (so a release with other prompts does not serve old answers).
 
 The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``),
-chosen by $RAGLOOP_CACHE_URL (graph/backends.py): LangGraph's ``InMemoryCache``,
+chosen by $RAGLOOP_CACHE_URL (persistence/backends.py): LangGraph's ``InMemoryCache``,
 ``SqliteCache`` or ``RedisCache``. Node entries are stored for ``STORE_SECONDS`` at most.
 
 Whether a node's result came from the cache is told by the run id it was computed
@@ -35,22 +35,12 @@ from pathlib import Path
 
 from langgraph.types import CachePolicy
 
-from ragloop.graph.context import Context
+from ragloop.settings import STORE_SECONDS, Context, fields_invalidating
 
-#: The Context fields each cached node's result depends on.
-RETRIEVE_FIELDS = ("index_path", "embedding_provider", "nvidia_embedding_model", "bedrock_embedding_model",
-                   "k", "bm25_weight", "dense_weight", "rrf_c")
-RERANK_FIELDS = (*RETRIEVE_FIELDS, "rerank_provider", "local_reranker", "local_reranker_path",
-                 "cross_encoder_candidates", "cross_encoder_weight", "hybrid_score_bm25_weight", "nvidia_rerank_model",
-                 "bedrock_rerank_model_arn", "cohere_rerank_model", "top_n", "medium_docs", "hard_docs", "max_docs")
-#: Context fields that change how a run is carried out, not its answer.
-NOT_IN_ANSWER_KEY = frozenset({
-    "request_timeout", "requests_per_second", "cache_ttl_seconds", "answer_cache_ttl_seconds", "price_table",
-    "input_price_per_mtok", "output_price_per_mtok", "local_threads", "local_prompt_cache_mib", "embed_batch_size",
-    "aws_profile",
-})
-#: The longest any entry is kept by the cache backend (Context.cache_ttl_seconds may not exceed it).
-STORE_SECONDS = 86_400
+#: The Context fields each cached node's result depends on, and those an answer does (settings/metadata.py).
+RETRIEVE_FIELDS = fields_invalidating("retrieve")
+RERANK_FIELDS = fields_invalidating("rerank")
+ANSWER_FIELDS = fields_invalidating("answer")
 #: The cache namespace of answers.
 ANSWERS = ("ragloop", "answers")
 
@@ -97,7 +87,7 @@ def cache_scope(ctx: Context) -> dict[str, str]:
 
 def answer_key(question: str, ctx: Context) -> str:
     """The answer cache's key: the question (whitespace and case folded) under every setting and prompt that shapes it."""
-    settings = {k: v for k, v in ctx.to_dict().items() if k not in NOT_IN_ANSWER_KEY}
+    settings = {name: getattr(ctx, name) for name in ANSWER_FIELDS}
     return _digest([" ".join(question.split()).casefold(), index_version(ctx), prompts_fingerprint(), settings])
 
 

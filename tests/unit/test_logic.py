@@ -4,9 +4,12 @@ import math
 
 import pytest
 
-from ragloop.graph.context import Context
-from ragloop.nodes._shared import cited_numbers, mean_token_probability, normalize_answer, yes_probabilities
-from ragloop.nodes.difficulty import budget_for, classify
+from ragloop.logic.answers import normalize_answer
+from ragloop.logic.budget import budget_for
+from ragloop.logic.citations import cited_numbers
+from ragloop.logic.difficulty import classify
+from ragloop.logic.logprobs import mean_token_probability, yes_probabilities
+from ragloop.settings import Context
 from tests.conftest import logprob_reply, reply
 
 
@@ -37,7 +40,7 @@ def test_citations_and_normalisation():
 def test_an_answer_cites_its_markers_else_the_passages_holding_its_words_else_all_it_read():
     from langchain_core.documents import Document
 
-    from ragloop.nodes.finish import citations_for
+    from ragloop.logic.citations import citations_for
 
     docs = [Document(page_content=text, metadata={"id": name}) for name, text in (
         ("oxygen", "Oxygen is a chemical element."), ("normandy", "Normandy is a region in France."),
@@ -69,7 +72,7 @@ def test_classify_and_budget_table():
 
 
 def test_citations_of_a_partition_are_renumbered_over_all_documents():
-    from ragloop.nodes._shared import renumber_citations
+    from ragloop.logic.citations import renumber_citations
 
     assert renumber_citations("Paris [1], France [2, 3] and [9].", [2, 4, 6]) == "Paris [2], France [4, 6] and [9]."
 
@@ -80,6 +83,6 @@ def test_citations_of_a_partition_are_renumbered_over_all_documents():
      ("Confidence: 250", 1.0), ("Answer: x", None)],
 )
 def test_stated_confidence_is_read_as_a_probability(text, expected):
-    from ragloop.nodes.difficulty import stated_confidence
+    from ragloop.logic.difficulty import stated_confidence
 
     assert stated_confidence(text) == expected

@@ -1,4 +1,4 @@
-"""The per-question token budget: what was spent, what a call will cost, whether it fits.
+"""What a question may spend: the budget table's row after its caps, and the per-question token budget.
 
 Before every model call a node asks :func:`affordable` with the prompt it is about
 to send and the call's output cap. The input estimate is deliberately high (one
@@ -13,14 +13,35 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
-from ragloop.graph.context import Context
+from ragloop.logic.usage import tokens_spent
+from ragloop.settings import LEVELS, Context, Level
+from ragloop.state import Budget
 
 _MESSAGE_OVERHEAD = 8  # role and template tokens around each message
 
 
-def tokens_spent(usage: dict[str, dict[str, int]] | None) -> int:
-    """Input + output tokens over every model call so far."""
-    return sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in (usage or {}).values())
+def budget_for(level: Level, ctx: Context) -> Budget:
+    """The budget table's row for a level, each entry capped by the Context's caps."""
+    row = ctx.row(level)
+    docs = ctx.top_n if row.docs is None else row.docs
+    samples = max(1, min(row.samples, ctx.max_samples))
+    return {
+        "docs": max(1, min(docs, ctx.max_docs, ctx.k)),
+        "samples": samples,
+        "partitions": max(1, min(row.partitions, samples)),
+        "refine_rounds": max(0, min(row.refine_rounds, ctx.max_refine_rounds)),
+        "model": row.chat_model,
+    }
+
+
+def most_docs(ctx: Context) -> int:
+    """The most documents any row of the table may give the model: what the reranker keeps before difficulty."""
+    return max(budget_for(level, ctx)["docs"] for level in LEVELS)
+
+
+def partition(count: int, parts: int) -> list[list[int]]:
+    """Document numbers 1..count dealt round-robin into `parts` disjoint slices, so each holds a top document."""
+    return [list(range(p + 1, count + 1, parts)) for p in range(parts)]
 
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:

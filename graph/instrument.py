@@ -1,0 +1,83 @@
+"""How each node of the question graph is wrapped: its time, retries and cache bookkeeping in the state,
+and a call to every registered observer.
+
+The graph records what a run needs to report (``timings``, ``retries``, ``node_runs``).
+Whoever wants more (Prometheus metrics, per-key token accounting: serving/) registers an
+:class:`Observer` with :func:`add_observer`; the graph never imports them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from ragloop.settings import Context
+from ragloop.state import State
+
+
+class Observer(Protocol):
+    def node_finished(self, node: str, seconds: float, error: BaseException | None) -> None:
+        """A node returned (error None) or raised."""
+
+    def run_finished(self, state: dict[str, Any], update: dict[str, Any], identity: str | None) -> None:
+        """A run was answered: its state before the answering node, the node's update, and the API key's
+        identity when a server authenticated one."""
+
+
+_observers: list[Observer] = []
+
+
+def add_observer(observer: Observer) -> None:
+    """Call `observer` for every node and answered run in this process (once, however often it is added)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def remove_observer(observer: Observer) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _answers_run(update: dict[str, Any]) -> bool:
+    return "stop_reason" in (update.get("compute") or {})  # finish, or lookup serving a cached answer
+
+
+def _identity(config: RunnableConfig) -> str | None:
+    """The API key identity the LangGraph server authenticated for this run, if any."""
+    user = (config.get("configurable") or {}).get("langgraph_auth_user")
+    return getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
+
+
+def instrumented(name: str, node: Callable[..., dict[str, Any]], *, cached: bool = False) -> Callable[..., dict[str, Any]]:
+    """The node, recording its wall time in state['timings'] (summed over loop iterations), the retry policy's
+    extra attempts in state['retries'] and, for a cached node, the run that computed its result
+    (state['node_runs']); observers hear of every node and of the run it answers."""
+
+    def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+        start = time.perf_counter()
+        try:
+            update = node(state, runtime)
+        except BaseException as exc:
+            for observer in list(_observers):
+                observer.node_finished(name, time.perf_counter() - start, exc)
+            raise
+        seconds = time.perf_counter() - start
+        update["timings"] = {name: round(seconds, 4)}
+        attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
+        if attempt > 1:  # the RetryPolicy ran this node again after transient failures
+            update["retries"] = {name: attempt - 1}
+        if cached:
+            update["node_runs"] = [(name, state["cache_scope"]["run"])]
+        for observer in list(_observers):
+            observer.node_finished(name, seconds, None)
+            if _answers_run(update):
+                observer.run_finished(dict(state), update, _identity(config))
+        return update
+
+    run.__name__ = name
+    run.__doc__ = node.__doc__
+    return run

@@ -1,0 +1,71 @@
+"""The graphs' state: a narrow input, a narrow output, the working state between, and explicit reducers.
+
+`typing_extensions.TypedDict` (not `typing`'s) so that pydantic builds the input and
+output JSON schemas on Python 3.11, which LangGraph Studio and ``graph.as_tool()`` need.
+This package is the bottom layer with settings/: it imports nothing else of ragloop.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any
+
+from langchain_core.documents import Document
+from typing_extensions import TypedDict
+
+from ragloop.state.records import Budget, Difficulty, Draft, Plan, Turn
+from ragloop.state.reducers import merge_documents, merge_usage, sum_per_node
+
+__all__ = ["Budget", "Difficulty", "Draft", "InputState", "OutputState", "Plan", "SampleState", "State", "Turn",
+           "merge_documents", "merge_usage", "sum_per_node"]
+
+
+class InputState(TypedDict):
+    question: str
+
+
+class OutputState(TypedDict, total=False):
+    answer: str
+    asked: str  # the question as asked
+    question: str  # what was searched and answered: `asked`, made standalone from a thread's history
+    citations: list[dict[str, Any]]
+    difficulty: Difficulty
+    budget: Budget
+    compute: dict[str, Any]  # what was spent: tokens, samples, refine rounds, what was cut and why it stopped
+    usage: Annotated[dict[str, dict[str, int]], merge_usage]  # per node
+    usage_by_model: Annotated[dict[str, dict[str, int]], merge_usage]  # per model: what the price table reads
+    cost_usd: float
+    timings: Annotated[dict[str, float], sum_per_node]
+    retries: Annotated[dict[str, int], sum_per_node]  # per node: attempts the RetryPolicy added
+    rewrites: int
+    warnings: Annotated[list[str], operator.add]
+
+
+# mypy objects that `question` is required in the input and optional in the output; both hold at run time.
+class State(InputState, OutputState, total=False):  # type: ignore[misc]
+    query: str
+    candidates: list[Document]
+    reranked: list[Document]
+    relevant: Annotated[list[Document], merge_documents]
+    graded: Annotated[list[str], operator.add]  # ids of the documents graded this run: a rewrite grades only new ones
+    plan: Plan
+    history: Annotated[list[Turn], operator.add]  # a thread's earlier turns
+    cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers; the run id
+    node_runs: Annotated[list[tuple[str, str]], operator.add]  # (cached node, run id that computed it): hits differ
+    drafts: Annotated[list[Draft], operator.add]  # filled in parallel by the generate fan-out
+    refine_rounds: int
+    degraded: Annotated[list[str], operator.add]  # what the token budget cut, in order
+    stop_reason: str
+
+
+class SampleState(TypedDict):
+    """What one generate task receives through Send."""
+
+    question: str
+    docs: list[Document]  # the documents this sample reads (its partition)
+    numbers: list[int]  # their numbers among all the budget's documents, for citations
+    sample: int
+    partition: int
+    sliced: bool  # one slice of a partition ensemble (it may reply "not found")
+    temperature: float
+    model: str

@@ -1,0 +1,57 @@
+"""The typed records a run writes into its state: difficulty, budget, plan, one sampled answer, a turn."""
+
+from __future__ import annotations
+
+from typing import NotRequired
+
+from typing_extensions import TypedDict
+
+
+class Difficulty(TypedDict, total=False):
+    """How hard the question is, and how that was judged."""
+
+    level: str  # easy, medium or hard
+    score: float | None  # 1 - confidence
+    confidence: float | None
+    estimator: str  # the estimator that set the level (retrieval when the draft gave no confidence)
+    top_score: float  # the reranker's first score (the retrieval estimator's input)
+    margin: float  # its first minus fifth score
+    retrieval_confidence: float | None  # the reranker-score confidence, recorded whatever the estimator
+    draft: str  # the difficulty draft's answer
+    escalated: str  # why a medium question was made hard
+
+
+class Budget(TypedDict):
+    """What the budget table granted for the question's level, after the caps."""
+
+    docs: int
+    samples: int
+    partitions: int
+    refine_rounds: int
+    model: str  # '' = the provider's chat model
+    from_draft: NotRequired[bool]  # an easy question answered by its difficulty draft
+
+
+class Plan(TypedDict):
+    """How the budget's answers are sampled once the token budget has had its say."""
+
+    samples: int
+    partitions: int
+    docs: int
+    slices: list[list[int]]  # per partition, the document numbers (from 1) it reads
+
+
+class Draft(TypedDict):
+    """One sampled answer: its text (citations numbered over all the budget's documents)."""
+
+    text: str
+    sample: int
+    partition: int
+    confidence: float | None  # mean token probability, when the model returns logprobs
+
+
+class Turn(TypedDict):
+    """One earlier (question, answer) of a conversation thread."""
+
+    question: str
+    answer: str
