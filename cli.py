@@ -24,8 +24,12 @@ def build_context(args: argparse.Namespace):
     """The Context a command's --provider, --set, --index and --model describe."""
     from ragloop.application.context import context_from
 
-    return context_from(parse_settings(getattr(args, "set", None) or []), provider=getattr(args, "provider", None),
-                        index=getattr(args, "index", None), model=getattr(args, "model", None))
+    return context_from(
+        parse_settings(getattr(args, "set", None) or []),
+        provider=getattr(args, "provider", None),
+        index=getattr(args, "index", None),
+        model=getattr(args, "model", None),
+    )
 
 
 # --- index ----------------------------------------------------------------------------
@@ -40,11 +44,21 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
     what = "Adding" if add else "Indexing"
 
     def started(documents: int) -> None:
-        console.print(escape(f"{what} {documents} documents with {name} into {ctx.index_path}"
-                             + (f", deleting {len(delete)} source(s)" if delete else "")))
+        console.print(
+            escape(
+                f"{what} {documents} documents with {name} into {ctx.index_path}"
+                + (f", deleting {len(delete)} source(s)" if delete else "")
+            )
+        )
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), console=console, transient=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
     task = bar.add_task("embedding new chunks", total=None)
 
     def embedded(done: int, total: int) -> None:
@@ -57,9 +71,11 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
         if bar.live.is_started:
             bar.stop()
     change = manifest["last_update"]
-    console.print(f"Index: {manifest['chunks']} chunks from {len(manifest['sources'])} source(s); "
-                  f"{change['added_chunks']} chunks added, {change['removed_chunks']} removed, "
-                  f"{change['embedded_chunks']} embedded, {change['reused_vectors']} vectors reused.")
+    console.print(
+        f"Index: {manifest['chunks']} chunks from {len(manifest['sources'])} source(s); "
+        f"{change['added_chunks']} chunks added, {change['removed_chunks']} removed, "
+        f"{change['embedded_chunks']} embedded, {change['reused_vectors']} vectors reused."
+    )
     return manifest
 
 
@@ -67,8 +83,10 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
 def _budget_text(b: dict) -> str:
     if b.get("from_draft"):
         return f"the difficulty draft's answer, from {b.get('docs')} docs"
-    text = (f"{b.get('docs')} docs, {b.get('samples')} sample(s) over {b.get('partitions')} partition(s), "
-            f"{b.get('refine_rounds')} refinement round(s)")
+    text = (
+        f"{b.get('docs')} docs, {b.get('samples')} sample(s) over {b.get('partitions')} partition(s), "
+        f"{b.get('refine_rounds')} refinement round(s)"
+    )
     return text + (f", model {b['model']}" if b.get("model") else "")
 
 
@@ -126,26 +144,41 @@ def print_result(result: dict) -> None:
     for warning in result.get("warnings") or []:
         out.print(f"[yellow]Note:[/yellow] {escape(warning)}")
     d, c = result.get("difficulty", {}), result.get("compute", {})
-    out.print(f"Difficulty: {_difficulty_text(d)}; "
-              f"budget: {_budget_text(result.get('budget', {}))}; rewrites: {result.get('rewrites', 0)}")
+    out.print(
+        f"Difficulty: {_difficulty_text(d)}; "
+        f"budget: {_budget_text(result.get('budget', {}))}; rewrites: {result.get('rewrites', 0)}"
+    )
     limit = f" of {c['max_tokens_per_query']}" if c.get("max_tokens_per_query") else ""
-    out.print(f"Spent: {c.get('tokens', 0)}{limit} tokens, {c.get('samples', 0)} sample(s), "
-              f"{c.get('refine_rounds', 0)} refinement round(s); stopped: {c.get('stop_reason')}")
+    out.print(
+        f"Spent: {c.get('tokens', 0)}{limit} tokens, {c.get('samples', 0)} sample(s), "
+        f"{c.get('refine_rounds', 0)} refinement round(s); stopped: {c.get('stop_reason')}"
+    )
     for note in c.get("degraded") or []:
         out.print(f"[yellow]Cut by the token budget:[/yellow] {escape(note)}")
     if hit := c.get("answer_cache"):
-        out.print(f"From the answer cache ({hit['age_seconds']:.0f} s old): saved {hit['saved_tokens']} tokens, "
-                  f"${hit['saved_cost_usd']:.6f}")
+        out.print(
+            f"From the answer cache ({hit['age_seconds']:.0f} s old): saved {hit['saved_tokens']} tokens, "
+            f"${hit['saved_cost_usd']:.6f}"
+        )
     table = Table("node", "calls", "input tokens", "output tokens", "seconds", title="Spend", title_justify="left")
     usage, timings = result.get("usage", {}), result.get("timings", {})
     for node in timings:
         u = usage.get(node, {})
-        table.add_row(node, str(u.get("calls", 0)), str(u.get("input_tokens", 0)), str(u.get("output_tokens", 0)),
-                      f"{timings[node]:.2f}")
-    table.add_row("total", str(sum(u.get("calls", 0) for u in usage.values())),
-                  str(sum(u.get("input_tokens", 0) for u in usage.values())),
-                  str(sum(u.get("output_tokens", 0) for u in usage.values())),
-                  f"{result.get('wall_seconds', 0):.2f}", style="bold")
+        table.add_row(
+            node,
+            str(u.get("calls", 0)),
+            str(u.get("input_tokens", 0)),
+            str(u.get("output_tokens", 0)),
+            f"{timings[node]:.2f}",
+        )
+    table.add_row(
+        "total",
+        str(sum(u.get("calls", 0) for u in usage.values())),
+        str(sum(u.get("input_tokens", 0) for u in usage.values())),
+        str(sum(u.get("output_tokens", 0) for u in usage.values())),
+        f"{result.get('wall_seconds', 0):.2f}",
+        style="bold",
+    )
     out.print(table)
     out.print(f"Estimated cost: ${result.get('cost_usd', 0.0):.6f}")
 
@@ -204,8 +237,9 @@ def cmd_bench(args) -> int:
         base = parse_settings(args.set or [])
         if args.model:
             base["local_chat_model"] = args.model
-        named = pick_variants([item for file in args.config or [] for item in read_variant_file(Path(file))],
-                              args.only or [])
+        named = pick_variants(
+            [item for file in args.config or [] for item in read_variant_file(Path(file))], args.only or []
+        )
         named += [parse_variant(spec) for spec in args.variant or []]
         if not named:
             named = retrieval.presets(build_context(args)) if args.kind == "retrieval" else [("default", {})]
@@ -226,16 +260,29 @@ def cmd_bench(args) -> int:
 
 def _joined_report(args, data, answers) -> dict:
     """`bench answers --from FOLDER…`: the report over rows already answered, nothing run."""
-    unused = [flag for flag, value in (("--config", args.config), ("--variant", args.variant), ("--set", args.set),
-                                       ("--model", args.model), ("--questions", args.questions), ("--fresh", args.fresh))
-              if value]
+    unused = [
+        flag
+        for flag, value in (
+            ("--config", args.config),
+            ("--variant", args.variant),
+            ("--set", args.set),
+            ("--model", args.model),
+            ("--questions", args.questions),
+            ("--fresh", args.fresh),
+        )
+        if value
+    ]
     if args.kind != "answers" or unused:
-        raise InputError("--from reports answers already in result folders: it goes with `bench answers`, --only "
-                         f"and --out{'; drop ' + ', '.join(unused) if unused else ''}.")
+        raise InputError(
+            "--from reports answers already in result folders: it goes with `bench answers`, --only "
+            f"and --out{'; drop ' + ', '.join(unused) if unused else ''}."
+        )
     folders = [Path(f) for f in args.join]
     out_dir = Path(args.out or f"bench-results/answers-{data.name}-joined")
     if any(out_dir.resolve() == f.resolve() for f in folders):
-        raise InputError(f"--out {out_dir} is one of the folders read; choose another (their report.json stays theirs).")
+        raise InputError(
+            f"--out {out_dir} is one of the folders read; choose another (their report.json stays theirs)."
+        )
     return answers.report_from(data, folders, args.only or [], seed=args.seed, out_dir=out_dir)
 
 
@@ -279,18 +326,25 @@ def cmd_settings(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ragloop", description="Agentic RAG that spends compute where a question needs it.")
+    p = argparse.ArgumentParser(
+        prog="ragloop", description="Agentic RAG that spends compute where a question needs it."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--index", help="index folder (default: $RAGLOOP_INDEX or ~/.ragloop/index)")
         sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a Context setting (repeatable)")
-        sp.add_argument("--provider", metavar="local|nvidia|bedrock",
-                        help="chat, embeddings and rerank from one provider (default local); see docs/providers.md")
+        sp.add_argument(
+            "--provider",
+            metavar="local|nvidia|bedrock",
+            help="chat, embeddings and rerank from one provider (default local); see docs/providers.md",
+        )
 
     sp = sub.add_parser("index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz)")
     sp.add_argument("paths", nargs="*", help="files or folders; without --add the index holds exactly these")
-    sp.add_argument("--add", action="store_true", help="add these files to the index (a file indexed before is replaced)")
+    sp.add_argument(
+        "--add", action="store_true", help="add these files to the index (a file indexed before is replaced)"
+    )
     sp.add_argument("--delete", action="append", metavar="SOURCE", help="remove a source from the index (repeatable)")
     sp.add_argument("--list", action="store_true", help="list the sources in the index")
     sp.add_argument("--json", action="store_true", help="print the index manifest as JSON")
@@ -301,8 +355,12 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("question")
     sp.add_argument("--model", help="local chat model: qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
     sp.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    sp.add_argument("--thread", metavar="ID", help="continue (or start) a conversation; follow-ups are made "
-                                                 "standalone from it ($RAGLOOP_THREADS_URL; default $RAGLOOP_HOME/threads.sqlite)")
+    sp.add_argument(
+        "--thread",
+        metavar="ID",
+        help="continue (or start) a conversation; follow-ups are made "
+        "standalone from it ($RAGLOOP_THREADS_URL; default $RAGLOOP_HOME/threads.sqlite)",
+    )
     common(sp)
     sp.set_defaults(func=cmd_ask)
 
@@ -314,23 +372,43 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("bench", help="measure retrieval or answer quality on SQuAD-format or BEIR data")
     sp.add_argument("kind", choices=("retrieval", "answers"))
-    sp.add_argument("data", help="SQuAD-format .json/.json.gz file or BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+    sp.add_argument(
+        "data", help="SQuAD-format .json/.json.gz file or BEIR folder (corpus.jsonl, queries.jsonl, qrels/)"
+    )
     sp.add_argument("--questions", type=int, help="questions to sample (default: 1000 for retrieval, 50 for answers)")
     sp.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    sp.add_argument("--config", action="append", metavar="FILE",
-                    help="named configurations: YAML/JSON/TOML mapping name -> {setting: value} (repeatable)")
-    sp.add_argument("--only", action="append", metavar="NAME",
-                    help="run only this configuration of the --config files (repeatable)")
-    sp.add_argument("--variant", action="append", metavar="NAME[:K=V,K=V]",
-                    help="a named configuration on the command line (repeatable); the first is the baseline")
+    sp.add_argument(
+        "--config",
+        action="append",
+        metavar="FILE",
+        help="named configurations: YAML/JSON/TOML mapping name -> {setting: value} (repeatable)",
+    )
+    sp.add_argument(
+        "--only", action="append", metavar="NAME", help="run only this configuration of the --config files (repeatable)"
+    )
+    sp.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME[:K=V,K=V]",
+        help="a named configuration on the command line (repeatable); the first is the baseline",
+    )
     sp.add_argument("--model", help="local chat model for every configuration")
-    sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="a setting for every configuration (repeatable)")
+    sp.add_argument(
+        "--set", action="append", metavar="NAME=VALUE", help="a setting for every configuration (repeatable)"
+    )
     sp.add_argument("--index-dir", default="bench-results/indexes", help="where benchmark indexes are cached")
-    sp.add_argument("--out", help="folder for report.json, results.jsonl and the PNGs (default bench-results/KIND-DATA)")
+    sp.add_argument(
+        "--out", help="folder for report.json, results.jsonl and the PNGs (default bench-results/KIND-DATA)"
+    )
     sp.add_argument("--fresh", action="store_true", help="answers: start over (the old results file is kept as .bak)")
-    sp.add_argument("--from", dest="join", action="append", metavar="FOLDER",
-                    help="answers: report the rows already in this result folder (repeatable: folders are joined "
-                         "by question), answering nothing; --only picks the configurations")
+    sp.add_argument(
+        "--from",
+        dest="join",
+        action="append",
+        metavar="FOLDER",
+        help="answers: report the rows already in this result folder (repeatable: folders are joined "
+        "by question), answering nothing; --only picks the configurations",
+    )
     sp.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     sp.set_defaults(func=cmd_bench)
 
@@ -344,8 +422,7 @@ def parser() -> argparse.ArgumentParser:
     for f in fields(TrainSettings):  # every numeric hyper-parameter, with its default shown
         default = getattr(TrainSettings(), f.name)
         if type(default) in (int, float):
-            sp.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default),
-                            help=f"default {default}")
+            sp.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=type(default), help=f"default {default}")
     sp.set_defaults(func=cmd_train_reranker)
 
     sp = sub.add_parser("settings", help="list every Context setting: default, bounds, kind, what it does")

@@ -27,8 +27,9 @@ def ask(question: str, ctx: Context, *, thread: str | None = None, on_update: On
     with graph_for_thread(thread) as (compiled, config):
         result: dict[str, Any] = {}
         start = time.perf_counter()
-        for mode, chunk in compiled.stream({"question": question}, config, context=ctx,
-                                           stream_mode=["updates", "values"]):
+        for mode, chunk in compiled.stream(
+            {"question": question}, config, context=ctx, stream_mode=["updates", "values"]
+        ):
             if mode == "values":
                 result = chunk
             elif on_update is not None:

@@ -7,8 +7,13 @@ from typing import Any
 from ragloop.settings import Context
 
 
-def context_from(overrides: dict[str, Any] | None = None, *, provider: str | None = None, index: str | None = None,
-                 model: str | None = None) -> Context:
+def context_from(
+    overrides: dict[str, Any] | None = None,
+    *,
+    provider: str | None = None,
+    index: str | None = None,
+    model: str | None = None,
+) -> Context:
     """`provider` sets chat, embeddings and rerank at once (overrides can still split them); `index` the index
     folder; `model` the local chat model."""
     settings: dict[str, Any] = {}

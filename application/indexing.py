@@ -10,9 +10,15 @@ from ragloop.retrieval.store import index_documents
 from ragloop.settings import Context
 
 
-def index_files(paths: list[str], ctx: Context, *, add: bool = False, delete: list[str] | None = None,
-                progress: Callable[[int, int], None] | None = None,
-                on_start: Callable[[int], None] | None = None) -> dict[str, Any]:
+def index_files(
+    paths: list[str],
+    ctx: Context,
+    *,
+    add: bool = False,
+    delete: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Index exactly these files; with `add`, add or replace them by source; `delete` removes sources.
 
     `on_start(documents)` hears how many documents were read before embedding starts; `progress(done, total)`
@@ -21,5 +27,6 @@ def index_files(paths: list[str], ctx: Context, *, add: bool = False, delete: li
     docs = load_documents(paths) if paths else []
     if on_start is not None:
         on_start(len(docs))
-    return index_documents(ctx, add=docs, delete_sources=delete or [], replace_all=not (add or delete),
-                           progress=progress)
+    return index_documents(
+        ctx, add=docs, delete_sources=delete or [], replace_all=not (add or delete), progress=progress
+    )

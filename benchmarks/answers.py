@@ -68,26 +68,50 @@ def answer_row(q: Question, output: dict, seconds: float) -> dict:
         "em": exact_match(answer, q.answers),
         "f1": token_f1(answer, q.answers),
         "answered": float(bool(answer.strip()) and answer.strip() != NOT_FOUND),
-        "tokens_in": tokens_in, "tokens_out": tokens_out, "tokens": tokens_in + tokens_out,
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        "tokens": tokens_in + tokens_out,
         "cost_usd": float(output.get("cost_usd") or 0.0),
         "seconds": round(seconds, 3),
-        "level": difficulty.get("level"), "confidence": difficulty.get("confidence"),
-        "score": difficulty.get("score"), "estimator": difficulty.get("estimator"),
-        "retrieval_confidence": difficulty.get("retrieval_confidence"), "draft": difficulty.get("draft"),
+        "level": difficulty.get("level"),
+        "confidence": difficulty.get("confidence"),
+        "score": difficulty.get("score"),
+        "estimator": difficulty.get("estimator"),
+        "retrieval_confidence": difficulty.get("retrieval_confidence"),
+        "draft": difficulty.get("draft"),
         # the reranker-score confidence's inputs: a run can fit its weights to its own answers
-        "top_score": difficulty.get("top_score"), "margin": difficulty.get("margin"),
-        "budget": output.get("budget"), "compute": output.get("compute"), "rewrites": output.get("rewrites", 0),
-        "usage": usage, "warnings": output.get("warnings") or [],
+        "top_score": difficulty.get("top_score"),
+        "margin": difficulty.get("margin"),
+        "budget": output.get("budget"),
+        "compute": output.get("compute"),
+        "rewrites": output.get("rewrites", 0),
+        "usage": usage,
+        "warnings": output.get("warnings") or [],
     }
 
 
 def _error_row(exc: Exception, seconds: float) -> dict:
     zero = dict.fromkeys(METRICS, 0.0)
-    return {**zero, "seconds": round(seconds, 3), "answer": "", "level": None, "confidence": None,
-            "score": None, "estimator": None, "budget": None, "compute": None, "rewrites": 0, "usage": {}, "warnings": [], "error": f"{type(exc).__name__}: {exc}"}
+    return {
+        **zero,
+        "seconds": round(seconds, 3),
+        "answer": "",
+        "level": None,
+        "confidence": None,
+        "score": None,
+        "estimator": None,
+        "budget": None,
+        "compute": None,
+        "rewrites": 0,
+        "usage": {},
+        "warnings": [],
+        "error": f"{type(exc).__name__}: {exc}",
+    }
 
 
-def read_results(path: Path, dataset: Dataset, variants: list[Variant], by_hash: bool = True) -> dict[tuple[str, str], dict]:
+def read_results(
+    path: Path, dataset: Dataset, variants: list[Variant], by_hash: bool = True
+) -> dict[tuple[str, str], dict]:
     """Rows already in a results file that this run can reuse, keyed by (configuration, question id).
 
     A cut-off row (a run killed mid-write) is skipped, never rewritten: another run may be
@@ -136,8 +160,11 @@ def check_settings(path: Path, variants: list[Variant], *, fresh: bool = False) 
         if v.name not in recorded:
             continue
         then = recorded[v.name]
-        changed = [f"{key}: {then[key]!r} -> {value!r}" if key in then else f"{key}: new, {value!r}"
-                   for key, value in now[v.name].items() if then.get(key, defaults.get(key)) != value]
+        changed = [
+            f"{key}: {then[key]!r} -> {value!r}" if key in then else f"{key}: new, {value!r}"
+            for key, value in now[v.name].items()
+            if then.get(key, defaults.get(key)) != value
+        ]
         if changed:
             raise InputError(
                 f"{path.parent / RESULTS} holds results for configuration {v.name!r} with other settings "
@@ -153,7 +180,9 @@ def recorded_settings(path: Path) -> dict[str, dict]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
-        raise InputError(f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh.") from None
+        raise InputError(
+            f"{path} is not valid JSON; move it away (the rows' own check still applies) or pass --fresh."
+        ) from None
 
 
 def run_answers(
@@ -207,8 +236,14 @@ def run_answers(
     return _write_report(report, rows, str(results), out_dir)
 
 
-def report_from(dataset: Dataset, folders: list[Path], names: list[str], *, seed: int = 0,
-                out_dir: Path = Path("bench-results/answers")) -> dict:
+def report_from(
+    dataset: Dataset,
+    folders: list[Path],
+    names: list[str],
+    *,
+    seed: int = 0,
+    out_dir: Path = Path("bench-results/answers"),
+) -> dict:
     """The report over answers already in result folders, joined by question: nothing is answered again.
 
     Runs made at different times, or on different machines, report together: each configuration's rows
@@ -221,7 +256,9 @@ def report_from(dataset: Dataset, folders: list[Path], names: list[str], *, seed
     described: dict[str, dict] = {}
     for folder in folders:
         if not (folder / RESULTS).is_file():
-            raise InputError(f"{folder} holds no {RESULTS}: pass a folder a `ragloop bench answers` run wrote (its --out).")
+            raise InputError(
+                f"{folder} holds no {RESULTS}: pass a folder a `ragloop bench answers` run wrote (its --out)."
+            )
         recorded = recorded_settings(folder / SETTINGS)
         try:
             found = read_results(folder / RESULTS, dataset, [], by_hash=False)
@@ -231,15 +268,18 @@ def report_from(dataset: Dataset, folders: list[Path], names: list[str], *, seed
             if name not in described:
                 described[name] = {"name": name, "folder": str(folder), "settings": recorded.get(name)}
             elif described[name]["folder"] != str(folder) and described[name]["settings"] != recorded.get(name):
-                raise InputError(f"configuration {name!r} was run with other settings in {described[name]['folder']} "
-                                 f"and {folder}; pass --only to choose the configurations, or rename one.")
+                raise InputError(
+                    f"configuration {name!r} was run with other settings in {described[name]['folder']} "
+                    f"and {folder}; pass --only to choose the configurations, or rename one."
+                )
             rows.setdefault(name, {})[qid] = row
     if not rows:  # e.g. a run stopped before its first answer
         raise InputError(f"no answers yet in {', '.join(map(str, folders))}.")
     missing = [name for name in names if name not in rows]
     if missing:
-        raise InputError(f"no rows for {', '.join(map(repr, missing))} in {', '.join(map(str, folders))} "
-                         f"(found: {', '.join(rows)}).")
+        raise InputError(
+            f"no rows for {', '.join(map(repr, missing))} in {', '.join(map(str, folders))} (found: {', '.join(rows)})."
+        )
     names = names or list(rows)
     shared = [qid for qid in rows[names[0]] if all(qid in rows[name] for name in names)]
     if not shared:
@@ -273,8 +313,15 @@ def _answer_all(graph, dataset: Dataset, todo: list, done: dict, results: Path, 
                 row = answer_row(q, output, time.perf_counter() - started)
             except InputError as exc:  # this question is unusable (e.g. too long): record it, go on
                 row = _error_row(exc, time.perf_counter() - started)
-            row = {"variant": v.name, "config_hash": v.config_hash, "dataset_sha256": dataset.sha256,
-                   "qid": q.id, "question": q.text, "gold": list(q.answers), **row}
+            row = {
+                "variant": v.name,
+                "config_hash": v.config_hash,
+                "dataset_sha256": dataset.sha256,
+                "qid": q.id,
+                "question": q.text,
+                "gold": list(q.answers),
+                **row,
+            }
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             sink.flush()
             done[(v.name, q.id)] = row
@@ -298,8 +345,12 @@ def build_report(dataset: Dataset, variants: list[dict], rows: dict[str, list[di
         budgets = [r["budget"] for r in rs if r.get("budget")]
         spend[name] = {
             "difficulty": dict(Counter(r["level"] for r in rs if r.get("level"))),
-            "mean_budget": {k: round(sum(b.get(k, 0) for b in budgets) / len(budgets), 2)
-                            for k in ("docs", "samples", "partitions", "refine_rounds")} if budgets else {},
+            "mean_budget": {
+                k: round(sum(b.get(k, 0) for b in budgets) / len(budgets), 2)
+                for k in ("docs", "samples", "partitions", "refine_rounds")
+            }
+            if budgets
+            else {},
             "mean_rewrites": round(sum(r["rewrites"] for r in rs) / max(1, len(rs)), 3),
             "seconds_p50": round(percentile([r["seconds"] for r in rs], 50), 2),
             "seconds_p95": round(percentile([r["seconds"] for r in rs], 95), 2),
@@ -308,8 +359,13 @@ def build_report(dataset: Dataset, variants: list[dict], rows: dict[str, list[di
         }
     return {
         "benchmark": "answers",
-        "dataset": {"name": dataset.name, "path": str(dataset.path), "kind": dataset.kind, "sha256": dataset.sha256,
-                    "questions": len(dataset.questions)},
+        "dataset": {
+            "name": dataset.name,
+            "path": str(dataset.path),
+            "kind": dataset.kind,
+            "sha256": dataset.sha256,
+            "questions": len(dataset.questions),
+        },
         "sample": {"questions": n, "seed": seed},
         "variants": variants,
         "metrics": means,
@@ -329,16 +385,27 @@ def hardest_third(rows: dict[str, list[dict]], seed: int) -> dict | None:
     Where adaptive compute should pay off: the comparison against the baseline is
     paired on exactly these questions.
     """
-    judge = next((name for name, rs in rows.items()
-                  if any(r.get("score") is not None and r.get("estimator") not in (None, "fixed") for r in rs)), None)
+    judge = next(
+        (
+            name
+            for name, rs in rows.items()
+            if any(r.get("score") is not None and r.get("estimator") not in (None, "fixed") for r in rs)
+        ),
+        None,
+    )
     if judge is None:
         return None
     scored = sorted((r for r in rows[judge] if r.get("score") is not None), key=lambda r: -r["score"])
     hard = {r["qid"] for r in scored[: max(1, -(-len(scored) // 3))]}
     subset = _on_questions(rows, hard)
     means, intervals = summarise(subset, ("em", "f1", "tokens"), seed)
-    return {"judged_by": judge, "questions": len(hard), "metrics": means, "intervals": intervals,
-            "comparison": compare(subset, ("em", "f1", "tokens"), seed)}
+    return {
+        "judged_by": judge,
+        "questions": len(hard),
+        "metrics": means,
+        "intervals": intervals,
+        "comparison": compare(subset, ("em", "f1", "tokens"), seed),
+    }
 
 
 def _on_questions(rows: dict[str, list[dict]], qids: set[str]) -> dict[str, list[dict]]:
@@ -363,10 +430,11 @@ def by_level(rows: dict[str, list[dict]]) -> dict:
             if not qids:
                 continue
             subset = _on_questions(rows, qids)
-            groups[level] = {"questions": len(qids),
-                             "f1": {name: round(sum(r["f1"] for r in sub) / len(sub), 4) for name, sub in subset.items()},
-                             "tokens": {name: round(sum(r["tokens"] for r in sub) / len(sub), 1)
-                                        for name, sub in subset.items()}}
+            groups[level] = {
+                "questions": len(qids),
+                "f1": {name: round(sum(r["f1"] for r in sub) / len(sub), 4) for name, sub in subset.items()},
+                "tokens": {name: round(sum(r["tokens"] for r in sub) / len(sub), 1) for name, sub in subset.items()},
+            }
         levels[judge] = groups
     return levels
 
@@ -393,12 +461,19 @@ def against_best_fixed(rows: dict[str, list[dict]], seed: int) -> dict | None:
         diff = paired_bootstrap(f1[best], f1[name], seed=seed)
         share = tokens[name] / tokens[best] if tokens[best] else None
         verdicts[name] = {
-            "f1": round(mean, 4), "f1_difference": [round(v, 4) for v in diff],
+            "f1": round(mean, 4),
+            "f1_difference": [round(v, 4) for v in diff],
             "token_share": None if share is None else round(share, 3),
-            "reaches_f1": mean >= low, "meets_target": mean >= low and share is not None and share <= TOKEN_SHARE_TARGET,
+            "reaches_f1": mean >= low,
+            "meets_target": mean >= low and share is not None and share <= TOKEN_SHARE_TARGET,
         }
-    return {"best_fixed": best, "best_f1": [round(v, 4) for v in (best_f1, low, high)],
-            "best_tokens": round(tokens[best], 1), "token_share_target": TOKEN_SHARE_TARGET, "adaptive": verdicts}
+    return {
+        "best_fixed": best,
+        "best_f1": [round(v, 4) for v in (best_f1, low, high)],
+        "best_tokens": round(tokens[best], 1),
+        "token_share_target": TOKEN_SHARE_TARGET,
+        "adaptive": verdicts,
+    }
 
 
 def _calibration(rows: list[dict]) -> dict:
@@ -411,11 +486,14 @@ def _calibration(rows: list[dict]) -> dict:
         return None if value is None else round(value, 3)
 
     judged = [r for r in rows if r.get("confidence") is not None]
-    return {"confidence_auroc": separation("confidence"), "retrieval_auroc": separation("retrieval_confidence"),
-            # rows from before the reranker-score confidence was recorded have none
-            "retrieval_auroc_rows": sum(r.get("retrieval_confidence") is not None for r in rows),
-            "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in judged) / len(judged), 3) if judged else None,
-            "retrieval_fit": retrieval_fit(rows)}
+    return {
+        "confidence_auroc": separation("confidence"),
+        "retrieval_auroc": separation("retrieval_confidence"),
+        # rows from before the reranker-score confidence was recorded have none
+        "retrieval_auroc_rows": sum(r.get("retrieval_confidence") is not None for r in rows),
+        "correct_share": round(sum(r["f1"] >= CORRECT_F1 for r in judged) / len(judged), 3) if judged else None,
+        "retrieval_fit": retrieval_fit(rows),
+    }
 
 
 def retrieval_fit(rows: list[dict]) -> dict | None:
@@ -430,8 +508,12 @@ def retrieval_fit(rows: list[dict]) -> dict | None:
     if fit is None:
         return None
     (top, margin), bias = fit
-    return {"retrieval_top_weight": round(top, 3), "retrieval_margin_weight": round(margin, 3),
-            "retrieval_bias": round(bias, 3), "rows": len(signed)}
+    return {
+        "retrieval_top_weight": round(top, 3),
+        "retrieval_margin_weight": round(margin, 3),
+        "retrieval_bias": round(bias, 3),
+        "rows": len(signed),
+    }
 
 
 def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str]:
@@ -442,52 +524,83 @@ def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str
         summary[name] = {"f1": mean, "interval": [low, high], "tokens": report["metrics"][name]["tokens"]}
     made = [
         plots.accuracy_vs_tokens(summary, out_dir / "f1_vs_tokens.png", title),
-        plots.latency_histograms({"seconds per question": {n: [r["seconds"] for r in rs] for n, rs in rows.items()}},
-                                 out_dir / "latency.png", title, "s"),
+        plots.latency_histograms(
+            {"seconds per question": {n: [r["seconds"] for r in rs] for n, rs in rows.items()}},
+            out_dir / "latency.png",
+            title,
+            "s",
+        ),
     ]
     if report["comparison"]["variants"]:
-        made.append(plots.comparison_chart(report["comparison"], ("em", "f1", "tokens", "seconds"),
-                                           out_dir / "comparison.png", title))
+        made.append(
+            plots.comparison_chart(
+                report["comparison"], ("em", "f1", "tokens", "seconds"), out_dir / "comparison.png", title
+            )
+        )
     return [str(p) for p in made]
 
 
 def print_report(report: dict) -> None:
     d, s = report["dataset"], report["sample"]
-    print_summary(out, f"{d['name']}: {s['questions']} questions, seed {s['seed']}", report["metrics"], METRICS,
-                  report["comparison"])
+    print_summary(
+        out,
+        f"{d['name']}: {s['questions']} questions, seed {s['seed']}",
+        report["metrics"],
+        METRICS,
+        report["comparison"],
+    )
     for name, spend in report["spend"].items():
-        out.print(f"{name}: difficulty {spend['difficulty']}, mean budget {spend['mean_budget']}, "
-                  f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
-                  f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
-                  + (f", reranker-score AUROC {spend['retrieval_auroc']} ({spend['retrieval_auroc_rows']} questions)"
-                     if spend.get("retrieval_auroc") is not None else "")
-                  + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else ""))
+        out.print(
+            f"{name}: difficulty {spend['difficulty']}, mean budget {spend['mean_budget']}, "
+            f"rewrites {spend['mean_rewrites']}, seconds p50 {spend['seconds_p50']} p95 {spend['seconds_p95']}, "
+            f"confidence AUROC (F1 >= {CORRECT_F1} as correct) {spend['confidence_auroc']}"
+            + (
+                f", reranker-score AUROC {spend['retrieval_auroc']} ({spend['retrieval_auroc_rows']} questions)"
+                if spend.get("retrieval_auroc") is not None
+                else ""
+            )
+            + (f", [red]{spend['errors']} errors[/red]" if spend["errors"] else "")
+        )
         if fit := spend.get("retrieval_fit"):
-            out.print(f"  reranker-score confidence fitted to {name}'s {fit['rows']} answers: "
-                      + " ".join(f"--set {key}={fit[key]}" for key in
-                                 ("retrieval_top_weight", "retrieval_margin_weight", "retrieval_bias")))
+            out.print(
+                f"  reranker-score confidence fitted to {name}'s {fit['rows']} answers: "
+                + " ".join(
+                    f"--set {key}={fit[key]}"
+                    for key in ("retrieval_top_weight", "retrieval_margin_weight", "retrieval_bias")
+                )
+            )
     if target := report.get("against_best_fixed"):
         b = target["best_f1"]
         for name, v in target["adaptive"].items():
-            out.print(f"{name} vs the best fixed configuration {target['best_fixed']} (F1 {b[0]:.3f} [{b[1]:.3f}, "
-                      f"{b[2]:.3f}], {target['best_tokens']:.0f} tokens): F1 {v['f1']:.3f} (paired difference "
-                      f"{v['f1_difference'][0]:+.3f} [{v['f1_difference'][1]:+.3f}, {v['f1_difference'][2]:+.3f}]), "
-                      f"{v['token_share']:.0%} of its tokens: target "
-                      + ("[green]met[/green]" if v["meets_target"] else "[red]not met[/red]"))
+            out.print(
+                f"{name} vs the best fixed configuration {target['best_fixed']} (F1 {b[0]:.3f} [{b[1]:.3f}, "
+                f"{b[2]:.3f}], {target['best_tokens']:.0f} tokens): F1 {v['f1']:.3f} (paired difference "
+                f"{v['f1_difference'][0]:+.3f} [{v['f1_difference'][1]:+.3f}, {v['f1_difference'][2]:+.3f}]), "
+                f"{v['token_share']:.0%} of its tokens: target "
+                + ("[green]met[/green]" if v["meets_target"] else "[red]not met[/red]")
+            )
     for judge, groups in report.get("by_level", {}).items():
-        table = Table(title=f"F1 / tokens per question on the questions {judge} called easy, medium, hard",
-                      title_justify="left")
+        table = Table(
+            title=f"F1 / tokens per question on the questions {judge} called easy, medium, hard", title_justify="left"
+        )
         table.add_column("level")
         for name in report["metrics"]:
             table.add_column(name, justify="right")
         for level, g in groups.items():
-            table.add_row(f"{level} ({g['questions']})",
-                          *(f"{g['f1'][name]:.3f} / {g['tokens'][name]:.0f}" for name in report["metrics"]))
+            table.add_row(
+                f"{level} ({g['questions']})",
+                *(f"{g['f1'][name]:.3f} / {g['tokens'][name]:.0f}" for name in report["metrics"]),
+            )
         out.print(table)
     hard = report.get("hardest_third")
     if hard:
-        print_summary(out, f"hardest third by {hard['judged_by']}'s estimator: {hard['questions']} questions",
-                      hard["metrics"], ("em", "f1", "tokens"), hard["comparison"])
+        print_summary(
+            out,
+            f"hardest third by {hard['judged_by']}'s estimator: {hard['questions']} questions",
+            hard["metrics"],
+            ("em", "f1", "tokens"),
+            hard["comparison"],
+        )
     out.print(f"results: {report['results']}")
     for p in report.get("plots", []):
         out.print(f"plot: {p}")

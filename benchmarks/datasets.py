@@ -91,7 +91,9 @@ def load_dataset(path: str | Path) -> Dataset:
 
 def _load_squad(path: Path) -> Dataset:
     if not path.name.lower().endswith((".json", ".json.gz")):
-        raise InputError(f"{path} is not a SQuAD .json/.json.gz file or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/).")
+        raise InputError(
+            f"{path} is not a SQuAD .json/.json.gz file or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)."
+        )
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty.")
     data = read_json(path)
@@ -99,12 +101,15 @@ def _load_squad(path: Path) -> Dataset:
         raise InputError(f"{path} is JSON but not SQuAD format (a 'data' list of articles with 'paragraphs').")
     documents, questions = [], []
     for key, title, paragraph in squad_paragraphs(data):
-        documents.append(Document(page_content=paragraph["context"],
-                                  metadata={"source": path.name, "title": title, "doc_key": key}))
+        documents.append(
+            Document(page_content=paragraph["context"], metadata={"source": path.name, "title": title, "doc_key": key})
+        )
         for n, qa in enumerate(paragraph.get("qas", [])):
             answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a.get("text", "").strip()))
             if answers and str(qa.get("question", "")).strip():
-                questions.append(Question(str(qa.get("id") or f"{key}#q{n}"), qa["question"].strip(), {key: 1.0}, answers))
+                questions.append(
+                    Question(str(qa.get("id") or f"{key}#q{n}"), qa["question"].strip(), {key: 1.0}, answers)
+                )
     return Dataset(_stem(path), path, "squad", sha256_file(path), documents, questions)
 
 
@@ -126,13 +131,14 @@ def _load_beir(folder: Path) -> Dataset:
     qrels = sorted((folder / "qrels").glob("*.tsv"))
     qrels = [q for q in qrels if q.stem == "test"] or qrels
     if not corpus_file.is_file() or not queries_file.is_file() or not qrels:
-        raise InputError(
-            f"{folder} is not a BEIR folder: it needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv."
-        )
+        raise InputError(f"{folder} is not a BEIR folder: it needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv.")
     documents = [
-        Document(page_content=(r.get("title", "") + "\n" + r.get("text", "")).strip(),
-                 metadata={"source": corpus_file.name, "title": r.get("title", ""), "doc_key": str(r["_id"])})
-        for r in _read_jsonl(corpus_file) if "_id" in r
+        Document(
+            page_content=(r.get("title", "") + "\n" + r.get("text", "")).strip(),
+            metadata={"source": corpus_file.name, "title": r.get("title", ""), "doc_key": str(r["_id"])},
+        )
+        for r in _read_jsonl(corpus_file)
+        if "_id" in r
     ]
     texts = {str(r["_id"]): r.get("text", "") for r in _read_jsonl(queries_file) if "_id" in r}
     relevant: dict[str, dict[str, float]] = {}

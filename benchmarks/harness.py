@@ -37,8 +37,18 @@ out = Console(width=None if sys.stdout.isatty() else 200)  # the tables (wide wh
 
 #: Bump when the benchmark's cached indexes must be rebuilt.
 INDEX_CACHE_VERSION = 2
-PACKAGES = ("ragloop", "langgraph", "langchain-core", "langchain-openai", "xllamacpp", "fastembed", "onnxruntime",
-            "faiss-cpu", "rank-bm25", "numpy")
+PACKAGES = (
+    "ragloop",
+    "langgraph",
+    "langchain-core",
+    "langchain-openai",
+    "xllamacpp",
+    "fastembed",
+    "onnxruntime",
+    "faiss-cpu",
+    "rank-bm25",
+    "numpy",
+)
 
 
 def plain_settings(ctx: Context) -> dict[str, Any]:
@@ -71,10 +81,14 @@ class Variant:
         ctx = self.context
         chat = {"local": ctx.local_chat_model, "nvidia": ctx.nvidia_chat_model, "bedrock": ctx.bedrock_chat_model}
         return {
-            "name": self.name, "overrides": self.overrides, "config_hash": self.config_hash,
+            "name": self.name,
+            "overrides": self.overrides,
+            "config_hash": self.config_hash,
             "chat_model": f"{ctx.chat_provider}/{chat[ctx.chat_provider]}",
             "embedder": providers.embeddings(ctx)[0],
-            "reranker": providers.reranker(ctx).name if ctx.rerank_provider in ("none", "local") else ctx.rerank_provider,
+            "reranker": providers.reranker(ctx).name
+            if ctx.rerank_provider in ("none", "local")
+            else ctx.rerank_provider,
             "context": ctx.to_dict(),
         }
 
@@ -150,8 +164,11 @@ def environment() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[package] = None
     return {
-        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-        "packages": versions, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "packages": versions,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
@@ -178,7 +195,12 @@ def with_indexes(dataset: Dataset, variants: list[Variant], index_dir: Path) -> 
                 with progress() as bar:
                     task = bar.add_task(f"indexing {dataset.name} ({embedder_name})", total=None)
                     build_index(
-                        dataset.documents, embedder, embedder_name, target, chunk_size=size, chunk_overlap=overlap,
+                        dataset.documents,
+                        embedder,
+                        embedder_name,
+                        target,
+                        chunk_size=size,
+                        chunk_overlap=overlap,
                         batch_size=variant.context.embed_batch_size,
                         progress=functools.partial(_advance, bar, task),
                     )
@@ -226,8 +248,13 @@ def _advance(bar: Progress, task: TaskID, done: int, total: int) -> None:
 def progress() -> Iterator[Progress]:
     """A progress bar with count, elapsed time and ETA, on stderr."""
     with _Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), "eta", TimeRemainingColumn(), console=console,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        "eta",
+        TimeRemainingColumn(),
+        console=console,
     ) as bar:
         yield bar
 

@@ -31,7 +31,9 @@ from ragloop.settings.overrides import parse_settings
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=8, help="demo questions to ask (first paragraph of each article first)")
+    parser.add_argument(
+        "--questions", type=int, default=8, help="demo questions to ask (first paragraph of each article first)"
+    )
     parser.add_argument("--model", help="local chat model (default: the Context default)")
     parser.add_argument("--set", action="append", metavar="NAME=VALUE")
     parser.add_argument("--json", type=Path)
@@ -50,13 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         for q in order[: args.questions]:
             start = time.perf_counter()
             out = graph.invoke({"question": q.text}, context=ctx)
-            rows.append({
-                "question": q.text, "seconds": round(time.perf_counter() - start, 2),
-                "level": out["difficulty"]["level"], "rewrites": out["rewrites"], "timings": out["timings"],
-                "tokens_in": sum(u["input_tokens"] for u in out["usage"].values()),
-                "tokens_out": sum(u["output_tokens"] for u in out["usage"].values()),
-                "answer": out["answer"], "gold": q.answers[0],
-            })
+            rows.append(
+                {
+                    "question": q.text,
+                    "seconds": round(time.perf_counter() - start, 2),
+                    "level": out["difficulty"]["level"],
+                    "rewrites": out["rewrites"],
+                    "timings": out["timings"],
+                    "tokens_in": sum(u["input_tokens"] for u in out["usage"].values()),
+                    "tokens_out": sum(u["output_tokens"] for u in out["usage"].values()),
+                    "answer": out["answer"],
+                    "gold": q.answers[0],
+                }
+            )
     warm = [r["seconds"] for r in rows[1:]] or [rows[0]["seconds"]]
     easy = [r["seconds"] for r in rows[1:] if r["level"] == "easy" and r["rewrites"] == 0]
     report = {
@@ -69,8 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     table = Table("question", "level", "rewrites", "s", "tokens in/out", "answer", "gold")
     for r in rows:
-        table.add_row(r["question"][:50], r["level"], str(r["rewrites"]), f"{r['seconds']:.1f}",
-                      f"{r['tokens_in']}/{r['tokens_out']}", r["answer"][:60], r["gold"][:30])
+        table.add_row(
+            r["question"][:50],
+            r["level"],
+            str(r["rewrites"]),
+            f"{r['seconds']:.1f}",
+            f"{r['tokens_in']}/{r['tokens_out']}",
+            r["answer"][:60],
+            r["gold"][:30],
+        )
     console = Console()
     console.print(table)
     console.print({k: v for k, v in report.items() if k != "questions"})

@@ -42,12 +42,19 @@ from ragloop.serving.devserver import dev_server
 from ragloop.settings.overrides import parse_settings
 
 FINAL = ("success", "error", "timeout", "interrupted")
-LOAD_SETTINGS = {"difficulty_estimator": "fixed", "medium_docs": 5, "medium_samples": 1, "medium_partitions": 1,
-                 "medium_refine_rounds": 0, "local_n_ctx": 4096}
+LOAD_SETTINGS = {
+    "difficulty_estimator": "fixed",
+    "medium_docs": 5,
+    "medium_samples": 1,
+    "medium_partitions": 1,
+    "medium_refine_rounds": 0,
+    "local_n_ctx": 4096,
+}
 
 
-async def _drive(url: str, key: str, context: dict, questions: list[str], concurrency: int, seconds: float,
-                 grace: float) -> dict:
+async def _drive(
+    url: str, key: str, context: dict, questions: list[str], concurrency: int, seconds: float, grace: float
+) -> dict:
     from langgraph_sdk import get_client
 
     client = get_client(url=url, api_key=key, timeout=grace + seconds)
@@ -64,8 +71,9 @@ async def _drive(url: str, key: str, context: dict, questions: list[str], concur
             try:
                 thread = await client.threads.create(metadata={"load_test": tag})
                 record["thread"] = thread["thread_id"]
-                run = await client.runs.create(thread["thread_id"], "ragloop", input={"question": question},
-                                               context=context)
+                run = await client.runs.create(
+                    thread["thread_id"], "ragloop", input={"question": question}, context=context
+                )
                 record["run"] = run["run_id"]
                 await client.runs.join(thread["thread_id"], run["run_id"])
             except Exception as exc:  # a failed request is a result of the test, not its end
@@ -103,15 +111,25 @@ async def _drive(url: str, key: str, context: dict, questions: list[str], concur
             latencies.append(record["seconds"])
     threads = await client.threads.search(metadata={"load_test": tag}, limit=len(submitted) + 100)
     return {
-        "submitted": len(submitted), "outcomes": dict(outcomes), "threads_on_server": len(threads),
+        "submitted": len(submitted),
+        "outcomes": dict(outcomes),
+        "threads_on_server": len(threads),
         "elapsed_seconds": round(elapsed, 1),
         "throughput_runs_per_s": round(outcomes["answered"] / elapsed, 3),
         "latency_s": {f"p{q}": round(percentile(latencies, q), 2) for q in (50, 95, 99)},
     }
 
 
-def run_load(concurrency: int = 20, seconds: float = 120.0, *, grace: float = 600.0, model: str = "smollm2-135m",
-             answer_cache: bool = False, settings: dict | None = None, workdir: Path | None = None) -> dict:
+def run_load(
+    concurrency: int = 20,
+    seconds: float = 120.0,
+    *,
+    grace: float = 600.0,
+    model: str = "smollm2-135m",
+    answer_cache: bool = False,
+    settings: dict | None = None,
+    workdir: Path | None = None,
+) -> dict:
     """Index the demo corpus, serve it, drive it; returns the report (see the module docstring)."""
 
     key = uuid.uuid4().hex
@@ -126,19 +144,42 @@ def run_load(concurrency: int = 20, seconds: float = 120.0, *, grace: float = 60
             context["answer_cache_ttl_seconds"] = 0
         with dev_server(work / "server.log", env={"RAGLOOP_API_KEYS": key}, jobs=concurrency) as url:
             report = asyncio.run(_drive(url, key, context, questions, concurrency, seconds, grace))
-    return {"concurrency": concurrency, "seconds": seconds, "model": model, "answer_cache": answer_cache,
-            "settings": {k: v for k, v in context.items() if k != "index_path"}, **report}
+    return {
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "model": model,
+        "answer_cache": answer_cache,
+        "settings": {k: v for k, v in context.items() if k != "index_path"},
+        **report,
+    }
 
 
 def print_report(report: dict, console: Console) -> None:
-    table = Table("concurrency", "submitted", "answered", "runs/s", "p50 s", "p95 s", "p99 s", "other outcomes",
-                  title=f"Load test: {report['model']}, {report['seconds']:.0f} s", title_justify="left")
+    table = Table(
+        "concurrency",
+        "submitted",
+        "answered",
+        "runs/s",
+        "p50 s",
+        "p95 s",
+        "p99 s",
+        "other outcomes",
+        title=f"Load test: {report['model']}, {report['seconds']:.0f} s",
+        title_justify="left",
+    )
     outcomes = dict(report["outcomes"])
     answered = outcomes.pop("answered", 0)
     lat = report["latency_s"]
-    table.add_row(str(report["concurrency"]), str(report["submitted"]), str(answered),
-                  f"{report['throughput_runs_per_s']:.3f}", f"{lat['p50']:.1f}", f"{lat['p95']:.1f}",
-                  f"{lat['p99']:.1f}", ", ".join(f"{k}: {v}" for k, v in outcomes.items()) or "none")
+    table.add_row(
+        str(report["concurrency"]),
+        str(report["submitted"]),
+        str(answered),
+        f"{report['throughput_runs_per_s']:.3f}",
+        f"{lat['p50']:.1f}",
+        f"{lat['p95']:.1f}",
+        f"{lat['p99']:.1f}",
+        ", ".join(f"{k}: {v}" for k, v in outcomes.items()) or "none",
+    )
     console.print(table)
 
 
@@ -156,8 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--concurrency must be at least 1 and --seconds positive")
     console = Console()
     console.print(f"Driving {args.concurrency} concurrent runs for {args.seconds:.0f} s …")
-    report = run_load(args.concurrency, args.seconds, grace=args.grace, model=args.model,
-                      answer_cache=args.answer_cache, settings=parse_settings(args.set or []))
+    report = run_load(
+        args.concurrency,
+        args.seconds,
+        grace=args.grace,
+        model=args.model,
+        answer_cache=args.answer_cache,
+        settings=parse_settings(args.set or []),
+    )
     print_report(report, console)
     write_json(args.json, report)
     console.print(f"report: {args.json}")

@@ -101,8 +101,9 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     return wins / (len(pos) * len(neg))
 
 
-def logistic_fit(features: Sequence[Sequence[float]], labels: Sequence[bool], *, l2: float = 0.1,
-                 iterations: int = 100) -> tuple[list[float], float] | None:
+def logistic_fit(
+    features: Sequence[Sequence[float]], labels: Sequence[bool], *, l2: float = 0.1, iterations: int = 100
+) -> tuple[list[float], float] | None:
     """(weights, bias) of P(label) = sigmoid(weights . x + bias), fitted by Newton's method with an L2
     penalty on the weights (the bias is free), so separable data still gives finite weights.
 
@@ -129,7 +130,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if len(values) else 0.0
 
 
-def bootstrap_mean(values: Sequence[float] | np.ndarray, *, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+def bootstrap_mean(
+    values: Sequence[float] | np.ndarray, *, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
     """(mean, low, high): the mean and its 95% percentile-bootstrap interval."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
@@ -149,5 +152,6 @@ def paired_bootstrap(
     """
     if len(baseline) != len(other):
         raise ValueError("paired samples need one value per question on both sides")
-    return bootstrap_mean(np.asarray(other, dtype=np.float64) - np.asarray(baseline, dtype=np.float64),
-                          resamples=resamples, seed=seed)
+    return bootstrap_mean(
+        np.asarray(other, dtype=np.float64) - np.asarray(baseline, dtype=np.float64), resamples=resamples, seed=seed
+    )

@@ -51,8 +51,14 @@ def accuracy_vs_tokens(summary: dict[str, dict], path: Path, title: str, metric:
         ax.errorbar(x, y, yerr=[[y - low], [high - y]], fmt="o", capsize=3)
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
     front = pareto_front(points)
-    ax.step([points[i][0] for i in front], [points[i][1] for i in front], where="post",
-            linestyle="--", color="grey", label="Pareto frontier")
+    ax.step(
+        [points[i][0] for i in front],
+        [points[i][1] for i in front],
+        where="post",
+        linestyle="--",
+        color="grey",
+        label="Pareto frontier",
+    )
     ax.set_xlabel("tokens per question (input + output)")
     ax.set_ylabel(metric.upper() if len(metric) <= 3 else metric)
     ax.set_title(title, fontsize=10)
@@ -101,8 +107,9 @@ def comparison_chart(comparison: dict, metrics: Sequence[str], path: Path, title
         for row, name in enumerate(variants):
             r = comparison["variants"][name][metric]
             color = "tab:blue" if r["significant"] else "tab:grey"
-            ax.errorbar(r["diff"], row, xerr=[[r["diff"] - r["low"]], [r["high"] - r["diff"]]], fmt="o",
-                        color=color, capsize=3)
+            ax.errorbar(
+                r["diff"], row, xerr=[[r["diff"] - r["low"]], [r["high"] - r["diff"]]], fmt="o", color=color, capsize=3
+            )
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_yticks(range(len(variants)), variants if ax is axes[0][0] else [""] * len(variants), fontsize=8)
         ax.set_ylim(-0.7, len(variants) - 0.3)

@@ -43,8 +43,12 @@ def compare(rows: Rows, metrics: Sequence[str], seed: int, baseline: str | None 
         result: dict[str, Any] = {"questions": len(paired)}
         for m in metrics:
             diff, low, high = paired_bootstrap([b[m] for b, _ in paired], [v[m] for _, v in paired], seed=seed)
-            result[m] = {"diff": round(diff, 4), "low": round(low, 4), "high": round(high, 4),
-                         "significant": bool(low > 0 or high < 0)}
+            result[m] = {
+                "diff": round(diff, 4),
+                "low": round(low, 4),
+                "high": round(high, 4),
+                "significant": bool(low > 0 or high < 0),
+            }
         out["variants"][variant] = result
     return out
 
@@ -63,8 +67,10 @@ def print_summary(console: Console, title: str, means: dict, metrics: Sequence[s
     console.print(table)
     if not comparison or not comparison["variants"]:
         return
-    table = Table(title=f"difference from {comparison['baseline']} (paired bootstrap 95% interval; * excludes 0)",
-                  title_justify="left")
+    table = Table(
+        title=f"difference from {comparison['baseline']} (paired bootstrap 95% interval; * excludes 0)",
+        title_justify="left",
+    )
     table.add_column("configuration")
     for m in metrics:
         table.add_column(m, justify="right")

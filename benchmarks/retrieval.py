@@ -111,24 +111,39 @@ def run_retrieval(
     chunks = {len(index) for index in indexes.values()}
     report = {
         "benchmark": "retrieval",
-        "dataset": {"name": dataset.name, "path": str(dataset.path), "kind": dataset.kind, "sha256": dataset.sha256,
-                    "documents": len(dataset.documents), "questions": len(dataset.questions),
-                    "chunks": chunks.pop() if len(chunks) == 1 else sorted(chunks)},
+        "dataset": {
+            "name": dataset.name,
+            "path": str(dataset.path),
+            "kind": dataset.kind,
+            "sha256": dataset.sha256,
+            "documents": len(dataset.documents),
+            "questions": len(dataset.questions),
+            "chunks": chunks.pop() if len(chunks) == 1 else sorted(chunks),
+        },
         "sample": {"questions": len(sample), "seed": seed},
         "variants": [v.describe() for v in variants],
         "metrics": means,
         "intervals": intervals,
         "comparison": compare(rows, METRICS, seed),
         "latency_ms": {
-            name: {s: {"p50": round(percentile([r[s] for r in rs], 50), 2),
-                       "p95": round(percentile([r[s] for r in rs], 95), 2)} for s in ("retrieve_ms", "rerank_ms")}
+            name: {
+                s: {
+                    "p50": round(percentile([r[s] for r in rs], 50), 2),
+                    "p95": round(percentile([r[s] for r in rs], 95), 2),
+                }
+                for s in ("retrieve_ms", "rerank_ms")
+            }
             for name, rs in rows.items()
         },
         "recall_curve": {name: _recall_curve(rs, max_k) for name, rs in rows.items()},
         "harness_seconds": {
-            "load_data": round(load_seconds, 2), "index": index_seconds,
-            "question_loop": {"total": round(loop_seconds, 2), **{k: round(s, 2) for k, s in stage.items()},
-                              "other": round(loop_seconds - sum(stage.values()), 2)},
+            "load_data": round(load_seconds, 2),
+            "index": index_seconds,
+            "question_loop": {
+                "total": round(loop_seconds, 2),
+                **{k: round(s, 2) for k, s in stage.items()},
+                "other": round(loop_seconds - sum(stage.values()), 2),
+            },
             "total": round(time.perf_counter() - started, 2),
         },
         "environment": environment(),
@@ -139,7 +154,9 @@ def run_retrieval(
     return report
 
 
-def _row(q, dataset: Dataset, index: HybridIndex, ranked: list, ctx: Context, retrieve_s: float, rerank_s: float) -> dict:
+def _row(
+    q, dataset: Dataset, index: HybridIndex, ranked: list, ctx: Context, retrieve_s: float, rerank_s: float
+) -> dict:
     relevant = dataset.relevant_chunks(q, index.documents)
     ids = [d.metadata["id"] for d in ranked]
     return {
@@ -172,13 +189,21 @@ def _plots(report: dict, rows: dict[str, list[dict]], out_dir: Path) -> list[str
     made = [
         plots.recall_curves(report["recall_curve"], out_dir / "recall_at_k.png", title),
         plots.latency_histograms(
-            {"retrieve": {n: [r["retrieve_ms"] for r in rs] for n, rs in rows.items()},
-             "rerank": {n: [r["rerank_ms"] for r in rs] for n, rs in rows.items()}},
-            out_dir / "latency.png", title, "ms"),
+            {
+                "retrieve": {n: [r["retrieve_ms"] for r in rs] for n, rs in rows.items()},
+                "rerank": {n: [r["rerank_ms"] for r in rs] for n, rs in rows.items()},
+            },
+            out_dir / "latency.png",
+            title,
+            "ms",
+        ),
     ]
     if report["comparison"]["variants"]:
-        made.append(plots.comparison_chart(report["comparison"], ("ndcg@10", "mrr@10", "recall@10"),
-                                           out_dir / "comparison.png", title))
+        made.append(
+            plots.comparison_chart(
+                report["comparison"], ("ndcg@10", "mrr@10", "recall@10"), out_dir / "comparison.png", title
+            )
+        )
     return [str(p) for p in made]
 
 
@@ -186,8 +211,11 @@ def print_report(report: dict) -> None:
     d, s = report["dataset"], report["sample"]
     title = f"{d['name']}: {s['questions']} questions, {d['chunks']} chunks, seed {s['seed']}"
     print_summary(out, title, report["metrics"], METRICS, report["comparison"])
-    lat = ", ".join(f"{n} {v['retrieve_ms']['p50']:.1f}/{v['retrieve_ms']['p95']:.1f} + "
-                    f"{v['rerank_ms']['p50']:.2f}/{v['rerank_ms']['p95']:.2f}" for n, v in report["latency_ms"].items())
+    lat = ", ".join(
+        f"{n} {v['retrieve_ms']['p50']:.1f}/{v['retrieve_ms']['p95']:.1f} + "
+        f"{v['rerank_ms']['p50']:.2f}/{v['rerank_ms']['p95']:.2f}"
+        for n, v in report["latency_ms"].items()
+    )
     out.print(f"latency ms, retrieve p50/p95 + rerank p50/p95: {lat}")
     out.print("harness seconds:", report["harness_seconds"])
     for p in report.get("plots", []):

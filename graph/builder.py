@@ -54,15 +54,16 @@ from ragloop.state import InputState, OutputState, State
 RECURSION_LIMIT = 7 + 4 * MAX_REWRITES_CEILING + 3 + MAX_REFINE_CEILING + 2 + 5
 
 
-
 def default_retry() -> RetryPolicy:
     """Retry a node that called a provider on transient errors: 4 attempts, 1 s, 2 s, 4 s apart (±jitter)."""
-    return RetryPolicy(max_attempts=4, initial_interval=1.0, backoff_factor=2.0, max_interval=30.0, jitter=True,
-                       retry_on=is_transient)
+    return RetryPolicy(
+        max_attempts=4, initial_interval=1.0, backoff_factor=2.0, max_interval=30.0, jitter=True, retry_on=is_transient
+    )
 
 
-def build_graph(retry: RetryPolicy | None = None,
-                cache: BaseCache | None = None) -> StateGraph[State, Context, InputState, OutputState]:
+def build_graph(
+    retry: RetryPolicy | None = None, cache: BaseCache | None = None
+) -> StateGraph[State, Context, InputState, OutputState]:
     """The graph, uncompiled. `retry` is the RetryPolicy of every node that calls a provider; `cache` the
     cache its answers are kept in (the one it is compiled with)."""
     retry = retry or default_retry()
@@ -83,9 +84,12 @@ def build_graph(retry: RetryPolicy | None = None,
         ("finish", finish, False),
         ("remember", make_remember(cache), False),
     ):
-        builder.add_node(name, instrumented(name, node, cached=name in CACHE_POLICIES),
-                         retry_policy=retry if calls_provider else None,
-                         cache_policy=CACHE_POLICIES.get(name))
+        builder.add_node(
+            name,
+            instrumented(name, node, cached=name in CACHE_POLICIES),
+            retry_policy=retry if calls_provider else None,
+            cache_policy=CACHE_POLICIES.get(name),
+        )
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "lookup")
     builder.add_conditional_edges("lookup", route_after_lookup, ["condense", "retrieve", END])

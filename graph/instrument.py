@@ -52,7 +52,9 @@ def _identity(config: RunnableConfig) -> str | None:
     return getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
 
 
-def instrumented(name: str, node: Callable[..., dict[str, Any]], *, cached: bool = False) -> Callable[..., dict[str, Any]]:
+def instrumented(
+    name: str, node: Callable[..., dict[str, Any]], *, cached: bool = False
+) -> Callable[..., dict[str, Any]]:
     """The node, recording its wall time in state['timings'] (summed over loop iterations), the retry policy's
     extra attempts in state['retries'] and, for a cached node, the run that computed its result
     (state['node_runs']); observers hear of every node and of the run it answers."""

@@ -53,10 +53,16 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
     sends = []
     for i in range(plan["samples"]):
         numbers = plan["slices"][i % plan["partitions"]]
-        task = SampleState(question=state["question"], docs=[docs[n - 1] for n in numbers], numbers=numbers,
-                           sample=i, partition=i % plan["partitions"], sliced=plan["partitions"] > 1,
-                           temperature=temperature,
-                           model=budget.get("model", ""))
+        task = SampleState(
+            question=state["question"],
+            docs=[docs[n - 1] for n in numbers],
+            numbers=numbers,
+            sample=i,
+            partition=i % plan["partitions"],
+            sliced=plan["partitions"] > 1,
+            temperature=temperature,
+            model=budget.get("model", ""),
+        )
         sends.append(Send("generate", task))
     return sends
 

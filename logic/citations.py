@@ -25,8 +25,11 @@ def supporting(answer: str, docs: list[Document], min_share: float) -> list[int]
     words = set(normalize_answer(answer).split())
     if not words:
         return []
-    return [n for n, doc in enumerate(docs, 1)
-            if len(words & set(normalize_answer(doc.page_content).split())) >= min_share * len(words)]
+    return [
+        n
+        for n, doc in enumerate(docs, 1)
+        if len(words & set(normalize_answer(doc.page_content).split())) >= min_share * len(words)
+    ]
 
 
 def renumber_citations(text: str, numbers: list[int]) -> str:
@@ -42,8 +45,11 @@ def renumber_citations(text: str, numbers: list[int]) -> str:
 def citations_for(answer: str, docs: list[Document], min_share: float) -> list[dict[str, Any]]:
     """The documents the answer cites: its [n] markers; without them, the documents holding its words
     (`supporting`); all of them when none does."""
-    numbers = ([n for n in cited_numbers(answer) if 1 <= n <= len(docs)] or supporting(answer, docs, min_share)
-               or list(range(1, len(docs) + 1)))
+    numbers = (
+        [n for n in cited_numbers(answer) if 1 <= n <= len(docs)]
+        or supporting(answer, docs, min_share)
+        or list(range(1, len(docs) + 1))
+    )
     return [
         {
             "n": n,

@@ -39,8 +39,10 @@ def spent(node: str, *messages: AIMessage) -> dict[str, Any]:
     by_model: dict[str, list[AIMessage]] = {}
     for message in messages:
         by_model.setdefault(model_of(message), []).append(message)
-    return {"usage": {node: usage_of(*messages)},
-            "usage_by_model": {model: usage_of(*replies) for model, replies in by_model.items()}}
+    return {
+        "usage": {node: usage_of(*messages)},
+        "usage_by_model": {model: usage_of(*replies) for model, replies in by_model.items()},
+    }
 
 
 def tokens_spent(usage: dict[str, dict[str, int]] | None) -> int:

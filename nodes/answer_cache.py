@@ -33,12 +33,21 @@ def make_lookup(cache: BaseCache | None):
         key = answer_key(state["question"], ctx)
         record = cache.get([(ANSWERS, key)]).get((ANSWERS, key))
         if record is None:
-            return {"cache_scope": {**state["cache_scope"], "answer": key},
-                    "node_runs": [("answer", state["cache_scope"]["run"])]}
+            return {
+                "cache_scope": {**state["cache_scope"], "answer": key},
+                "node_runs": [("answer", state["cache_scope"]["run"])],
+            }
         age = round(time.time() - record["stored_at"], 1)
-        compute = {**record["compute"], "tokens": 0, "cache": {"answer": {"hits": 1, "misses": 0}},
-                   "answer_cache": {"age_seconds": age, "saved_tokens": record["compute"]["tokens"],
-                                    "saved_cost_usd": record["cost_usd"]}}
+        compute = {
+            **record["compute"],
+            "tokens": 0,
+            "cache": {"answer": {"hits": 1, "misses": 0}},
+            "answer_cache": {
+                "age_seconds": age,
+                "saved_tokens": record["compute"]["tokens"],
+                "saved_cost_usd": record["cost_usd"],
+            },
+        }
         return {
             **{k: record[k] for k in KEPT if k in record},
             "compute": compute,

@@ -13,7 +13,7 @@ from ragloop.state import State
 
 def condense(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    turns = state.get("history", [])[-ctx.history_turns:]
+    turns = state.get("history", [])[-ctx.history_turns :]
     history = "\n".join(f"Q: {t['question']}\nA: {t['answer']}" for t in turns)
     model = providers.chat_model(ctx, "condense", max_tokens=ctx.condense_max_tokens)
     reply = model.invoke(CONDENSE_PROMPT.format_messages(history=history, question=state["question"]))

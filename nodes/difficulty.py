@@ -28,8 +28,14 @@ def answered_by_draft(draft: str, read: list[Document]) -> dict:
     return {
         "answer": draft,
         "relevant": read,
-        "budget": {"docs": len(read), "samples": 0, "partitions": 0, "refine_rounds": 0, "model": "",
-                   "from_draft": True},
+        "budget": {
+            "docs": len(read),
+            "samples": 0,
+            "partitions": 0,
+            "refine_rounds": 0,
+            "model": "",
+            "from_draft": True,
+        },
         "plan": {"samples": 0, "partitions": 0, "docs": len(read), "slices": []},
         "stop_reason": "easy: answered with the difficulty draft",
     }
@@ -58,8 +64,9 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
         else:
-            update["degraded"] = ["difficulty: the draft answer would pass max_tokens_per_query; "
-                                  "estimated from retrieval scores instead"]
+            update["degraded"] = [
+                "difficulty: the draft answer would pass max_tokens_per_query; estimated from retrieval scores instead"
+            ]
         if confidence is None:
             estimator = "retrieval"
     # free (no model call), so recorded whatever the estimator: benchmarks compare the two signals

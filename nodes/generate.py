@@ -17,8 +17,12 @@ from ragloop.state import SampleState
 def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     model = providers.chat_model(
-        ctx, "generate", max_tokens=ctx.generate_max_tokens, temperature=state["temperature"],
-        seed=ctx.seed + state["sample"], model=state["model"],
+        ctx,
+        "generate",
+        max_tokens=ctx.generate_max_tokens,
+        temperature=state["temperature"],
+        seed=ctx.seed + state["sample"],
+        model=state["model"],
     )
     prompt = ANSWER_PROMPTS[state["sliced"]]
     reply = model.invoke(prompt.format_messages(passages=format_passages(state["docs"]), question=state["question"]))

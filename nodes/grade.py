@@ -28,8 +28,12 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
     messages = GRADE_PROMPT.format_messages(passages=format_passages(docs), question=state["question"], n=len(docs))
     max_tokens = ctx.grade_max_tokens * len(docs)
     if not affordable(ctx, state.get("usage"), call_cost(messages, max_tokens)):
-        return {"relevant": docs, "degraded": ["grade: skipped to stay within max_tokens_per_query; "
-                                               "the reranked documents are used ungraded"]}
+        return {
+            "relevant": docs,
+            "degraded": [
+                "grade: skipped to stay within max_tokens_per_query; the reranked documents are used ungraded"
+            ],
+        }
     reply = providers.chat_model(ctx, "grade", max_tokens=max_tokens).invoke(messages)
     kept = [
         Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})

@@ -40,6 +40,9 @@ def check(state: IndexState) -> dict:
 
 def update(state: IndexState, runtime: Runtime[Context]) -> dict:
     manifest = index_documents(
-        get_context(runtime), add=state["parsed"], delete_sources=state.get("delete") or [],
-        progress=lambda done, total: runtime.stream_writer({"embedded": done, "to_embed": total}))
+        get_context(runtime),
+        add=state["parsed"],
+        delete_sources=state.get("delete") or [],
+        progress=lambda done, total: runtime.stream_writer({"embedded": done, "to_embed": total}),
+    )
     return {"chunks": manifest["chunks"], "update": manifest["last_update"]}

@@ -31,8 +31,9 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
     if not docs and ctx.answer_when_nothing_relevant and state.get("reranked"):
         docs = state["reranked"][: budget["docs"]]
         update["relevant"] = docs  # what generate, select and refine read
-        update["warnings"].append("No document was graded relevant; the answer comes from the reranker's "
-                                  f"top {len(docs)} documents.")
+        update["warnings"].append(
+            f"No document was graded relevant; the answer comes from the reranker's top {len(docs)} documents."
+        )
     if len(state.get("relevant", [])) < ctx.min_relevant and state.get("rewrites", 0) < ctx.max_rewrites:
         update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query")
     if docs and len(docs) < ctx.min_relevant:
@@ -41,8 +42,12 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
             "rewrite(s); the answer rests on them."
         )
     if not docs:
-        return {**update, "plan": {"samples": 0, "partitions": 0, "docs": 0, "slices": []},
-                "answer": NOT_FOUND, "stop_reason": "no relevant documents"}
+        return {
+            **update,
+            "plan": {"samples": 0, "partitions": 0, "docs": 0, "slices": []},
+            "answer": NOT_FOUND,
+            "stop_reason": "no relevant documents",
+        }
 
     left = remaining(ctx, state.get("usage"))
     samples = budget["samples"]

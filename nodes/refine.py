@@ -23,15 +23,20 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
     # A round is two calls; the revision's prompt is the critique's plus at most max_tokens of critique.
     cost = 2 * call_cost(critique_prompt, ctx.refine_max_tokens) + ctx.refine_max_tokens
     if not affordable(ctx, state.get("usage"), cost):
-        return {"stop_reason": "token budget",
-                "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"]}
-    model = providers.chat_model(ctx, "refine", max_tokens=ctx.refine_max_tokens, model=state["budget"].get("model", ""))
+        return {
+            "stop_reason": "token budget",
+            "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"],
+        }
+    model = providers.chat_model(
+        ctx, "refine", max_tokens=ctx.refine_max_tokens, model=state["budget"].get("model", "")
+    )
     critique = model.invoke(critique_prompt)
     verdict = critique.text.strip()
     if not verdict or verdict.rstrip(".").upper() == NO_ISSUES:
         return {"refine_rounds": rounds, "stop_reason": "converged", **spent("refine", critique)}
-    revision = model.invoke(REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft,
-                                                          critique=verdict))
+    revision = model.invoke(
+        REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft, critique=verdict)
+    )
     revised = revision.text.strip()
     update = {"refine_rounds": rounds, **spent("refine", critique, revision)}
     if not revised or normalize_answer(revised) == normalize_answer(draft):

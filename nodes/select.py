@@ -27,8 +27,10 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
         return {"answer": majority([d["text"] for d in answers])}
     if ctx.selection == "confidence":
         if all(d["confidence"] is None for d in answers):
-            return {"answer": majority([d["text"] for d in answers]),
-                    "warnings": ["selection=confidence: the model returned no logprobs, so the answers were voted on."]}
+            return {
+                "answer": majority([d["text"] for d in answers]),
+                "warnings": ["selection=confidence: the model returned no logprobs, so the answers were voted on."],
+            }
         return {"answer": max(answers, key=lambda d: d["confidence"] or 0.0)["text"]}  # max keeps the earliest tie
 
     docs = state.get("relevant", [])[: state["plan"]["docs"]]
@@ -41,24 +43,29 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
         if not affordable(ctx, so_far, call_cost(messages, max_tokens)):
             cut.append(ctx.selection)
             return None
-        reply = providers.chat_model(ctx, "select", max_tokens=max_tokens,
-                                     model=state["budget"].get("model", "")).invoke(messages)
+        reply = providers.chat_model(
+            ctx, "select", max_tokens=max_tokens, model=state["budget"].get("model", "")
+        ).invoke(messages)
         replies.append(reply)
         return reply
 
     answer = None
     if ctx.selection == "merge":
         listed = "\n".join(f"{i}. {d['text']}" for i, d in enumerate(answers, start=1))
-        reply = call(MERGE_PROMPT.format_messages(passages=passages, question=question, candidates=listed),
-                     ctx.generate_max_tokens)
+        reply = call(
+            MERGE_PROMPT.format_messages(passages=passages, question=question, candidates=listed),
+            ctx.generate_max_tokens,
+        )
         answer = reply.text.strip() if reply is not None else None
     else:  # verifier: p(yes) that each distinct answer is right
         scores: dict[str, float] = {}
         for d in answers:
             key = normalize_answer(d["text"])
             if key not in scores:
-                reply = call(VERIFY_PROMPT.format_messages(passages=passages, question=question, answer=d["text"]),
-                             ctx.grade_max_tokens)
+                reply = call(
+                    VERIFY_PROMPT.format_messages(passages=passages, question=question, answer=d["text"]),
+                    ctx.grade_max_tokens,
+                )
                 if reply is None:  # the budget stopped the verifier: vote instead
                     scores = {}
                     break

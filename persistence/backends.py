@@ -34,8 +34,10 @@ THREADS_ENV = "RAGLOOP_THREADS_URL"
 def _sqlite_path(url: str, env: str) -> Path:
     written = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
     if not written:
-        raise ConfigError(f"{env}={url!r}: a SQLite location is written sqlite:////absolute/file.sqlite "
-                          "(or sqlite:///relative/file.sqlite).")
+        raise ConfigError(
+            f"{env}={url!r}: a SQLite location is written sqlite:////absolute/file.sqlite "
+            "(or sqlite:///relative/file.sqlite)."
+        )
     path = Path(written).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,8 +93,10 @@ def open_checkpointer(url: str | None = None) -> Iterator[object]:
         try:
             from langgraph.checkpoint.postgres import PostgresSaver
         except ImportError as exc:
-            raise ConfigError(f"{THREADS_ENV} names PostgreSQL, which needs langgraph-checkpoint-postgres: "
-                              "pip install 'ragloop[server]'.") from exc
+            raise ConfigError(
+                f"{THREADS_ENV} names PostgreSQL, which needs langgraph-checkpoint-postgres: "
+                "pip install 'ragloop[server]'."
+            ) from exc
         import psycopg
 
         with ExitStack() as stack:

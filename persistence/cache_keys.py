@@ -67,8 +67,11 @@ def prompts_fingerprint() -> str:
     texts = []
     for info in sorted(pkgutil.iter_modules(prompts.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{prompts.__name__}.{info.name}")
-        texts += [f"{info.name}.{name}\n{value.pretty_repr()}" for name, value in sorted(vars(module).items())
-                  if isinstance(value, ChatPromptTemplate)]
+        texts += [
+            f"{info.name}.{name}\n{value.pretty_repr()}"
+            for name, value in sorted(vars(module).items())
+            if isinstance(value, ChatPromptTemplate)
+        ]
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
 
 
@@ -107,8 +110,14 @@ def _retrieve_key(state: dict) -> str:
 
 def _rerank_key(state: dict) -> str:
     ids = [d.metadata.get("id") for d in state.get("candidates", [])]
-    return _digest([state.get("cache_scope", {}).get("rerank"), state.get("query") or state.get("question"), ids,
-                    (state.get("budget") or {}).get("docs")])
+    return _digest(
+        [
+            state.get("cache_scope", {}).get("rerank"),
+            state.get("query") or state.get("question"),
+            ids,
+            (state.get("budget") or {}).get("docs"),
+        ]
+    )
 
 
 CACHE_POLICIES = {

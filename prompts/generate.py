@@ -26,8 +26,11 @@ SLICE_PROMPT = ChatPromptTemplate.from_messages(
         ("system", SYSTEM),
         (
             "human",
-            "Passages:\n{passages}\n\n" + _ANSWER + " If they do not contain the answer, reply exactly: "
-            + NOT_FOUND + "\nQuestion: {question}",
+            "Passages:\n{passages}\n\n"
+            + _ANSWER
+            + " If they do not contain the answer, reply exactly: "
+            + NOT_FOUND
+            + "\nQuestion: {question}",
         ),
     ]
 )

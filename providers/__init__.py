@@ -22,35 +22,52 @@ if TYPE_CHECKING:
     from ragloop.settings import Context
 
 
-
 class Provider(Protocol):
     """What a provider makes: chat models, the embedder, the reranker (each may refuse with ConfigError)."""
 
     name: str
 
-    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int,
-                   model: str) -> BaseChatModel | Runnable: ...
+    def chat_model(
+        self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str
+    ) -> BaseChatModel | Runnable: ...
 
     def embeddings(self, ctx: Context) -> tuple[str, Embeddings]: ...
 
     def reranker(self, ctx: Context) -> Reranker: ...
 
 
-PROVIDERS: dict[str, Provider] = {"local": LocalProvider(), "nvidia": NvidiaProvider(), "bedrock": BedrockProvider(),
-             "cohere": CohereProvider()}
+PROVIDERS: dict[str, Provider] = {
+    "local": LocalProvider(),
+    "nvidia": NvidiaProvider(),
+    "bedrock": BedrockProvider(),
+    "cohere": CohereProvider(),
+}
 
 
-def chat_model(ctx: Context, role: str, *, max_tokens: int, temperature: float | None = None,
-               seed: int | None = None, model: str = "") -> BaseChatModel | Runnable:
+def chat_model(
+    ctx: Context,
+    role: str,
+    *,
+    max_tokens: int,
+    temperature: float | None = None,
+    seed: int | None = None,
+    model: str = "",
+) -> BaseChatModel | Runnable:
     """The chat model for a role; `model` ('' = the provider's configured one) routes by difficulty.
 
     With ``fallback_chat_provider`` set, a failed call is answered by that
     provider's configured model instead (see providers/resilience.py).
     """
+
     def make(provider: str, model: str) -> BaseChatModel | Runnable:
         return PROVIDERS[provider].chat_model(
-            ctx, role=role, max_tokens=max_tokens, model=model, seed=ctx.seed if seed is None else seed,
-            temperature=ctx.temperature if temperature is None else temperature)
+            ctx,
+            role=role,
+            max_tokens=max_tokens,
+            model=model,
+            seed=ctx.seed if seed is None else seed,
+            temperature=ctx.temperature if temperature is None else temperature,
+        )
 
     primary = make(ctx.chat_provider, model)
     backup = ctx.fallback_chat_provider

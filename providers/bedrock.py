@@ -26,9 +26,14 @@ def _client_settings(ctx: Context) -> dict:
     graph's RetryPolicy retries whole nodes with backoff, so retrying here too would multiply attempts)."""
     from botocore.config import Config
 
-    settings = {"region_name": ctx.aws_region,
-                "config": Config(connect_timeout=min(10.0, ctx.request_timeout), read_timeout=ctx.request_timeout,
-                                 retries={"total_max_attempts": 1, "mode": "standard"})}
+    settings = {
+        "region_name": ctx.aws_region,
+        "config": Config(
+            connect_timeout=min(10.0, ctx.request_timeout),
+            read_timeout=ctx.request_timeout,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+        ),
+    }
     if ctx.aws_profile:
         settings["credentials_profile_name"] = ctx.aws_profile
     if ctx.bedrock_endpoint_url:
@@ -56,9 +61,13 @@ def cache_passages(messages: list[BaseMessage]) -> list[BaseMessage]:
         text = message.content if isinstance(message, HumanMessage) and isinstance(message.content, str) else ""
         end = _PASSAGES_END.search(text) if text.startswith("Passages:\n") else None
         if end:
-            message = HumanMessage(content=[{"type": "text", "text": text[: end.start()]},
-                                            ChatBedrockConverse.create_cache_point(),
-                                            {"type": "text", "text": text[end.end():]}])
+            message = HumanMessage(
+                content=[
+                    {"type": "text", "text": text[: end.start()]},
+                    ChatBedrockConverse.create_cache_point(),
+                    {"type": "text", "text": text[end.end() :]},
+                ]
+            )
         shaped.append(message)
     return shaped
 
@@ -70,8 +79,11 @@ class BedrockProvider:
         # Converse takes no seed.
         model = model or ctx.bedrock_chat_model
         chat = _package().ChatBedrockConverse(
-            model=model, temperature=temperature, max_tokens=max_tokens,
-            rate_limiter=rate_limiter(self.name, ctx.requests_per_second), **_client_settings(ctx),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            rate_limiter=rate_limiter(self.name, ctx.requests_per_second),
+            **_client_settings(ctx),
         )
         if ctx.bedrock_prompt_caching and any(family in model for family in CACHING_MODELS):
             return RunnableLambda(cache_passages, name="bedrock_cache_points") | chat
@@ -83,7 +95,9 @@ class BedrockProvider:
 
     def reranker(self, ctx: Context):
         if not ctx.bedrock_rerank_model_arn:
-            raise ConfigError("rerank_provider=bedrock needs bedrock_rerank_model_arn (a Cohere or Amazon rerank model ARN).")
+            raise ConfigError(
+                "rerank_provider=bedrock needs bedrock_rerank_model_arn (a Cohere or Amazon rerank model ARN)."
+            )
         aws = _package()
         from langchain_aws.utils import create_aws_client
 
@@ -92,6 +106,7 @@ class BedrockProvider:
         client = create_aws_client("bedrock-agent-runtime", **_client_settings(ctx))
         return CompressorReranker(
             f"bedrock:{ctx.bedrock_rerank_model_arn.rsplit('/', 1)[-1]}",
-            lambda top_n: aws.BedrockRerank(model_arn=ctx.bedrock_rerank_model_arn, top_n=top_n, client=client,
-                                            region_name=ctx.aws_region),
+            lambda top_n: aws.BedrockRerank(
+                model_arn=ctx.bedrock_rerank_model_arn, top_n=top_n, client=client, region_name=ctx.aws_region
+            ),
         )

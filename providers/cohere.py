@@ -36,6 +36,7 @@ class CohereProvider:
         client = cohere.ClientV2(api_key=key, base_url=ctx.cohere_base_url or None, timeout=ctx.request_timeout)
         return CompressorReranker(
             f"cohere:{ctx.cohere_rerank_model}",
-            lambda top_n: lc.CohereRerank(client=client, model=ctx.cohere_rerank_model, top_n=top_n,
-                                          cohere_api_key=key),
+            lambda top_n: lc.CohereRerank(
+                client=client, model=ctx.cohere_rerank_model, top_n=top_n, cohere_api_key=key
+            ),
         )

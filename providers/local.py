@@ -57,8 +57,9 @@ class LocalProvider:
 
     name = "local"
 
-    def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int,
-                   model: str) -> BaseChatModel:
+    def chat_model(
+        self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str
+    ) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
         from pydantic import SecretStr
 
@@ -85,12 +86,16 @@ class LocalProvider:
     def reranker(self, ctx: Context) -> Reranker:
         from ragloop.providers.rerankers import HybridScoreReranker
 
-        hybrid = HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)  # the reranker, or the cascade's prefilter
+        hybrid = HybridScoreReranker(
+            bm25_weight=ctx.hybrid_score_bm25_weight
+        )  # the reranker, or the cascade's prefilter
         if ctx.local_reranker == "cross-encoder":
             folder = ctx.local_reranker_path or str(shipped_reranker_folder())
             model = Path(folder).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
-            return _cross_encoder(folder, stamp).with_cascade(hybrid, ctx.cross_encoder_candidates, ctx.cross_encoder_weight)
+            return _cross_encoder(folder, stamp).with_cascade(
+                hybrid, ctx.cross_encoder_candidates, ctx.cross_encoder_weight
+            )
         return hybrid
 
 

@@ -21,9 +21,7 @@ SETUP_HINT = "run `make setup` (or reinstall the model packages listed in pyproj
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("RAGLOOP_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", "~/.cache"), "ragloop"
-    )
+    base = os.environ.get("RAGLOOP_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "ragloop")
     path = Path(base).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -50,8 +48,7 @@ def verify(path: Path, sha256: str) -> Path:
             pass
     if sha256_file(path) != sha256:
         raise ModelError(
-            f"The model file {path} fails its checksum (expected sha256 {sha256[:12]}…); "
-            f"delete it and {SETUP_HINT}."
+            f"The model file {path} fails its checksum (expected sha256 {sha256[:12]}…); delete it and {SETUP_HINT}."
         )
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps(seen))
@@ -133,7 +130,13 @@ def gguf_path(name_or_path: str) -> tuple[str, Path]:
 #: all-MiniLM-L6-v2 (Apache-2.0) as int8 ONNX; tokenizer and config from the PyTorch package.
 MINILM_NAME = "all-MiniLM-L6-v2-int8"
 MINILM_ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-MINILM_TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt")
+MINILM_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "config.json",
+    "special_tokens_map.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+)
 
 
 def minilm_folder() -> Path:

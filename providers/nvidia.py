@@ -39,19 +39,26 @@ class NvidiaProvider:
 
     def chat_model(self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str):
         return _package().ChatNVIDIA(
-            model=model or ctx.nvidia_chat_model, temperature=temperature, max_tokens=max_tokens, seed=seed,
-            timeout=ctx.request_timeout, rate_limiter=rate_limiter(self.name, ctx.requests_per_second),
+            model=model or ctx.nvidia_chat_model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            timeout=ctx.request_timeout,
+            rate_limiter=rate_limiter(self.name, ctx.requests_per_second),
             **_endpoint(ctx),
         )
 
     def embeddings(self, ctx: Context):
         model = ctx.nvidia_embedding_model
-        return f"nvidia:{model}", _with_timeout(_package().NVIDIAEmbeddings(model=model, truncate="END", **_endpoint(ctx)), ctx)
+        return f"nvidia:{model}", _with_timeout(
+            _package().NVIDIAEmbeddings(model=model, truncate="END", **_endpoint(ctx)), ctx
+        )
 
     def reranker(self, ctx: Context):
         nv = _package()
         return CompressorReranker(
             f"nvidia:{ctx.nvidia_rerank_model}",
-            lambda top_n: _with_timeout(nv.NVIDIARerank(model=ctx.nvidia_rerank_model, top_n=top_n, truncate="END",
-                                                        **_endpoint(ctx)), ctx),
+            lambda top_n: _with_timeout(
+                nv.NVIDIARerank(model=ctx.nvidia_rerank_model, top_n=top_n, truncate="END", **_endpoint(ctx)), ctx
+            ),
         )

@@ -10,8 +10,12 @@ from pathlib import Path
 from ragloop.errors import ConfigError
 
 PRICE_KEYS = ("input", "output", "cache_read", "cache_write")
-_COUNTS = {"input": "input_tokens", "output": "output_tokens", "cache_read": "cache_read_tokens",
-           "cache_write": "cache_write_tokens"}
+_COUNTS = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+}
 
 
 @lru_cache(maxsize=8)
@@ -25,11 +29,15 @@ def price_table(override: str = "") -> dict[str, dict[str, float]]:
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"price_table {path}: cannot read it as JSON ({exc}).") from None
         for model, prices in extra.items():
-            if not model.startswith("_") and (not isinstance(prices, dict)
-                                              or not set(prices) <= set(PRICE_KEYS)
-                                              or not all(isinstance(v, int | float) and v >= 0 for v in prices.values())):
-                raise ConfigError(f"price_table {path}: {model!r} needs non-negative numbers for some of "
-                                  f"{', '.join(PRICE_KEYS)} (USD per 1M tokens).")
+            if not model.startswith("_") and (
+                not isinstance(prices, dict)
+                or not set(prices) <= set(PRICE_KEYS)
+                or not all(isinstance(v, int | float) and v >= 0 for v in prices.values())
+            ):
+                raise ConfigError(
+                    f"price_table {path}: {model!r} needs non-negative numbers for some of "
+                    f"{', '.join(PRICE_KEYS)} (USD per 1M tokens)."
+                )
         table = {**table, **extra}
     return {k: v for k, v in table.items() if not k.startswith("_")}
 
@@ -42,8 +50,9 @@ def prices_for(model: str, table: dict[str, dict[str, float]], default: dict[str
     return table.get(bare, default)
 
 
-def estimate_cost(usage_by_model: dict[str, dict[str, int]], table: dict[str, dict[str, float]],
-                  default: dict[str, float]) -> float:
+def estimate_cost(
+    usage_by_model: dict[str, dict[str, int]], table: dict[str, dict[str, float]], default: dict[str, float]
+) -> float:
     """USD for the tokens of every model; cache reads and writes at their own price when the table has one.
 
     Providers count cached tokens inside input_tokens (LangChain's convention), so

@@ -27,8 +27,10 @@ class Reranker(Protocol):
 def _ranked(documents: Sequence[Document], scores: Sequence[float] | np.ndarray, top_n: int) -> list[Document]:
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:top_n]
     return [
-        Document(page_content=documents[i].page_content,
-                 metadata={**documents[i].metadata, "rerank_score": round(float(scores[i]), 6)})
+        Document(
+            page_content=documents[i].page_content,
+            metadata={**documents[i].metadata, "rerank_score": round(float(scores[i]), 6)},
+        )
         for i in order
     ]
 
@@ -88,8 +90,15 @@ class CrossEncoderReranker:
     small model and the lexical/dense evidence err on different candidates).
     """
 
-    def __init__(self, encoder, name: str, batch_size: int = 16, prefilter: Reranker | None = None,
-                 candidates: int = 0, weight: float = 1.0):
+    def __init__(
+        self,
+        encoder,
+        name: str,
+        batch_size: int = 16,
+        prefilter: Reranker | None = None,
+        candidates: int = 0,
+        weight: float = 1.0,
+    ):
         self._encoder = encoder
         self.name = name
         self.batch_size = batch_size
@@ -109,7 +118,9 @@ class CrossEncoderReranker:
 
         model_id = f"ragloop/{path.name}"
         if model_id not in {m["model"] for m in TextCrossEncoder.list_supported_models()}:
-            TextCrossEncoder.add_custom_model(model=model_id, sources=ModelSource(hf=f"local/{path.name}"), model_file="model.onnx")
+            TextCrossEncoder.add_custom_model(
+                model=model_id, sources=ModelSource(hf=f"local/{path.name}"), model_file="model.onnx"
+            )
         encoder = TextCrossEncoder(model_id, specific_model_path=str(path))
         return cls(encoder, name=f"local/cross-encoder:{path.name}", **options)
 
@@ -128,12 +139,16 @@ class CrossEncoderReranker:
             try:
                 documents = self.prefilter.rerank(query, documents, len(documents))
             except ConfigError as exc:
-                raise ConfigError(f"{exc} To score other passages with the cross-encoder alone, set "
-                                  "cross_encoder_candidates=0 and cross_encoder_weight=1.") from exc
+                raise ConfigError(
+                    f"{exc} To score other passages with the cross-encoder alone, set "
+                    "cross_encoder_candidates=0 and cross_encoder_weight=1."
+                ) from exc
             if cut:
                 documents, tail = documents[: self.candidates], documents[self.candidates :]
-        logits = np.fromiter(self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
-                             dtype=np.float64)
+        logits = np.fromiter(
+            self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
+            dtype=np.float64,
+        )
         scores = 1 / (1 + np.exp(-logits))
         if mix:
             prior = np.array([d.metadata["rerank_score"] for d in documents], dtype=np.float64)

@@ -26,20 +26,41 @@ if TYPE_CHECKING:
 #: Matched by name so that no optional provider package is imported to check.
 TRANSIENT_CLASSES = {
     # requests (langchain-nvidia-ai-endpoints) and urllib3
-    "ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "ChunkedEncodingError", "ProtocolError",
+    "ConnectionError",
+    "Timeout",
+    "ReadTimeout",
+    "ConnectTimeout",
+    "ChunkedEncodingError",
+    "ProtocolError",
     # httpx / openai (the local model and OpenAI-compatible endpoints)
-    "TransportError", "APIConnectionError", "APITimeoutError", "RateLimitError", "InternalServerError",
+    "TransportError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "RateLimitError",
+    "InternalServerError",
     # botocore
-    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ConnectionClosedError",
     # cohere
-    "TooManyRequestsError", "ServiceUnavailableError", "GatewayTimeoutError",
+    "TooManyRequestsError",
+    "ServiceUnavailableError",
+    "GatewayTimeoutError",
     # the builtin ones
-    "TimeoutError", "ConnectionResetError",
+    "TimeoutError",
+    "ConnectionResetError",
 }
 #: AWS error codes that mean "slow down" or "not now".
 AWS_TRANSIENT_CODES = {
-    "ThrottlingException", "TooManyRequestsException", "ServiceUnavailableException", "ServiceUnavailable",
-    "InternalServerException", "ModelNotReadyException", "ModelTimeoutException", "RequestTimeout",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "ServiceUnavailableException",
+    "ServiceUnavailable",
+    "InternalServerException",
+    "ModelNotReadyException",
+    "ModelTimeoutException",
+    "RequestTimeout",
 }
 #: langchain-nvidia-ai-endpoints raises a plain Exception whose message starts "[<status>] <title>".
 _NVIDIA_STATUS = re.compile(r"^\[(\d{3})\]")
@@ -81,8 +102,11 @@ def rate_limiter(provider: str, requests_per_second: float) -> InMemoryRateLimit
 
     if not requests_per_second:
         return None
-    return InMemoryRateLimiter(requests_per_second=requests_per_second, check_every_n_seconds=0.05,
-                               max_bucket_size=max(1.0, requests_per_second))
+    return InMemoryRateLimiter(
+        requests_per_second=requests_per_second,
+        check_every_n_seconds=0.05,
+        max_bucket_size=max(1.0, requests_per_second),
+    )
 
 
 def with_fallback(primary: Runnable, make_fallback: Callable[[], Runnable], route: str) -> Runnable:

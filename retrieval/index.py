@@ -36,8 +36,9 @@ FILES = ("documents.jsonl", "dense.faiss", "bm25.json")
 Progress = Callable[[int, int], None]
 
 
-def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: int,
-                    taken: set[str] | frozenset[str] = frozenset()) -> list[Document]:
+def chunk_documents(
+    docs: Sequence[Document], chunk_size: int, chunk_overlap: int, taken: set[str] | frozenset[str] = frozenset()
+) -> list[Document]:
     """Split with LangChain's recursive splitter, ~chunk_size tokens each; ids are unique (also against `taken`)."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -59,7 +60,9 @@ def chunk_documents(docs: Sequence[Document], chunk_size: int, chunk_overlap: in
     return chunks
 
 
-def _embed(chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, progress: Progress | None) -> np.ndarray:
+def _embed(
+    chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, progress: Progress | None
+) -> np.ndarray:
     vectors: list[list[float]] = []
     for start in range(0, len(chunks), batch_size):
         batch = [c.page_content for c in chunks[start : start + batch_size]]
@@ -91,8 +94,17 @@ def build_index(
     Chunks whose text the current index already holds keep their vectors: only
     new or changed text is embedded.
     """
-    return update_index(target, embeddings, embedder_name, add=docs, replace_all=True, chunk_size=chunk_size,
-                        chunk_overlap=chunk_overlap, batch_size=batch_size, progress=progress)
+    return update_index(
+        target,
+        embeddings,
+        embedder_name,
+        add=docs,
+        replace_all=True,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        batch_size=batch_size,
+        progress=progress,
+    )
 
 
 def update_index(
@@ -121,10 +133,14 @@ def update_index(
         replaced = {d.metadata.get("source") for d in add} | set(delete_sources)
         missing = set(delete_sources) - {d.metadata.get("source") for d in (old.documents if old else [])}
         if missing:
-            raise InputError(f"Nothing indexed comes from {', '.join(sorted(missing))}; "
-                             "`ragloop index --list` shows the sources.")
-        kept = [] if (replace_all or old is None) else [d for d in old.documents
-                                                         if d.metadata.get("source") not in replaced]
+            raise InputError(
+                f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows the sources."
+            )
+        kept = (
+            []
+            if (replace_all or old is None)
+            else [d for d in old.documents if d.metadata.get("source") not in replaced]
+        )
         new = chunk_documents(add, chunk_size, chunk_overlap, taken={d.metadata["id"] for d in kept})
         chunks = kept + new
         if not chunks:
@@ -139,13 +155,18 @@ def update_index(
             known |= {_text_key(c.page_content): v for c, v in zip(todo, fresh, strict=True)}
         matrix = np.stack([known[_text_key(c.page_content)] for c in chunks]).astype(np.float32)
         removed = len(old.documents) - len(kept) if old else 0
-        stats = {"added_chunks": len(new), "removed_chunks": removed, "embedded_chunks": len(todo),
-                 "reused_vectors": len(chunks) - len(todo)}
+        stats = {
+            "added_chunks": len(new),
+            "removed_chunks": removed,
+            "embedded_chunks": len(todo),
+            "reused_vectors": len(chunks) - len(todo),
+        }
         return _write(chunks, matrix, embedder_name, target, chunk_size, chunk_overlap, stats)
 
 
-def _current(target: Path, embedder_name: str, chunk_size: int, chunk_overlap: int,
-             keep_sources: bool) -> HybridIndex | None:
+def _current(
+    target: Path, embedder_name: str, chunk_size: int, chunk_overlap: int, keep_sources: bool
+) -> HybridIndex | None:
     """The index now at target, if there is one this update can build on.
 
     A rebuild can start over from an unreadable index or one built with other
@@ -161,21 +182,34 @@ def _current(target: Path, embedder_name: str, chunk_size: int, chunk_overlap: i
         old = HybridIndex.load(target)
     except IndexLoadError as exc:
         if keep_sources:
-            raise InputError(f"{exc} Adding to or deleting from it is not possible; rebuild it from all "
-                             "its files with `ragloop index PATH...`.") from None
+            raise InputError(
+                f"{exc} Adding to or deleting from it is not possible; rebuild it from all "
+                "its files with `ragloop index PATH...`."
+            ) from None
         return None  # unreadable: rebuilt from what is given
     same = (old.manifest.get("embedder"), old.manifest.get("chunk_size"), old.manifest.get("chunk_overlap")) == (
-        embedder_name, chunk_size, chunk_overlap)
+        embedder_name,
+        chunk_size,
+        chunk_overlap,
+    )
     if not same and keep_sources:
         raise InputError(
             f"The index at {target} was built with {old.manifest.get('embedder')} and chunks of "
             f"{old.manifest.get('chunk_size')}/{old.manifest.get('chunk_overlap')}, not {embedder_name} and "
-            f"{chunk_size}/{chunk_overlap}; use the same settings, or rebuild it from all its files.")
+            f"{chunk_size}/{chunk_overlap}; use the same settings, or rebuild it from all its files."
+        )
     return old if same else None
 
 
-def _write(chunks: list[Document], matrix: np.ndarray, embedder_name: str, target: Path, chunk_size: int,
-           chunk_overlap: int, stats: dict) -> dict:
+def _write(
+    chunks: list[Document],
+    matrix: np.ndarray,
+    embedder_name: str,
+    target: Path,
+    chunk_size: int,
+    chunk_overlap: int,
+    stats: dict,
+) -> dict:
     import faiss
 
     staged = new_staging(target)
@@ -278,8 +312,13 @@ class HybridIndex:
         """
         vector, dense_ranked = self.dense_search(query_vector, k)
         return self.fuse(
-            self.bm25.scores(query), vector, dense_ranked, k,
-            bm25_weight=bm25_weight, dense_weight=dense_weight, rrf_c=rrf_c,
+            self.bm25.scores(query),
+            vector,
+            dense_ranked,
+            k,
+            bm25_weight=bm25_weight,
+            dense_weight=dense_weight,
+            rrf_c=rrf_c,
         )
 
     def dense_search(self, query_vector: Sequence[float], k: int) -> tuple[np.ndarray, list[int]]:

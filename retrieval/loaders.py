@@ -43,15 +43,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         if not path.exists():
             raise InputError(f"{path} does not exist; check the path and try again.")
         if path.is_dir():
-            found.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and _base_suffix(p) in SUFFIXES
-            )
+            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and _base_suffix(p) in SUFFIXES)
         elif _base_suffix(path) in SUFFIXES:
             found.append(path)
         else:
-            raise InputError(
-                f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)} (optionally .gz)."
-            )
+            raise InputError(f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)} (optionally .gz).")
     if not found:
         raise InputError("No .txt, .md, .json or .jsonl files were found in the paths given.")
     return found

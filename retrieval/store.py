@@ -43,13 +43,28 @@ def hybrid_search(ctx: Context, query: str) -> list[Document]:
     return index.search(query, embedder.embed_query(query), ctx.k, **ctx.fusion())
 
 
-def index_documents(ctx: Context, *, add: Sequence[Document] = (), delete_sources: Sequence[str] = (),
-                    replace_all: bool = False, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def index_documents(
+    ctx: Context,
+    *,
+    add: Sequence[Document] = (),
+    delete_sources: Sequence[str] = (),
+    replace_all: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Update the index at ctx.index_path with ctx's embedder and chunking (retrieval/index.py: update_index);
     returns the new manifest."""
     from ragloop.retrieval.index import update_index
 
     name, embedder = providers.embeddings(ctx)
-    return update_index(ctx.index_path, embedder, name, add=add, delete_sources=delete_sources,
-                        replace_all=replace_all, chunk_size=ctx.chunk_size, chunk_overlap=ctx.chunk_overlap,
-                        batch_size=ctx.embed_batch_size, progress=progress)
+    return update_index(
+        ctx.index_path,
+        embedder,
+        name,
+        add=add,
+        delete_sources=delete_sources,
+        replace_all=replace_all,
+        chunk_size=ctx.chunk_size,
+        chunk_overlap=ctx.chunk_overlap,
+        batch_size=ctx.embed_batch_size,
+        progress=progress,
+    )

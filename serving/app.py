@@ -36,6 +36,7 @@ _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-index")
 # Route handlers are documented in comments: the LangGraph server reads a handler's docstring as YAML
 # (for its OpenAPI schema) and logs an error for text that is not.
 
+
 # 200 when the index loads and the configured models are present, else 503 naming what is not. A plain
 # function, so Starlette runs it in a worker thread and loading the index never blocks the server's loop.
 def health(request: Request) -> JSONResponse:
@@ -121,8 +122,7 @@ async def add_documents(request: Request) -> JSONResponse:
     except InputError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=422)
     except ValueError:  # not JSON
-        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'},
-                            status_code=422)
+        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'}, status_code=422)
     if not docs:
         return JSONResponse({"detail": "Give at least one document."}, status_code=422)
     return _submit(docs, [])
@@ -153,15 +153,18 @@ async def index_summary(request: Request) -> JSONResponse:
         manifest = (await asyncio.to_thread(load_index, Context())).manifest
     except RagloopError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
-    return JSONResponse({k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created",
-                                                       "last_update")})
+    return JSONResponse(
+        {k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created", "last_update")}
+    )
 
 
-app = Starlette(routes=[
-    Route("/health", health),
-    Route("/ragloop/metrics", prometheus),
-    Route("/index", index_summary),
-    Route("/index/documents", add_documents, methods=["POST"]),
-    Route("/index/sources/{source:path}", delete_source, methods=["DELETE"]),
-    Route("/index/jobs/{job_id}", job_status),
-])
+app = Starlette(
+    routes=[
+        Route("/health", health),
+        Route("/ragloop/metrics", prometheus),
+        Route("/index", index_summary),
+        Route("/index/documents", add_documents, methods=["POST"]),
+        Route("/index/sources/{source:path}", delete_source, methods=["DELETE"]),
+        Route("/index/jobs/{job_id}", job_status),
+    ]
+)

@@ -50,8 +50,10 @@ def _presented(headers: dict) -> str | None:
 async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:
     keys = configured_keys()
     if not keys:
-        raise Auth.exceptions.HTTPException(status_code=401, detail="This server has no API keys configured: "
-                                            "set RAGLOOP_API_KEYS (comma-separated) in its environment.")
+        raise Auth.exceptions.HTTPException(
+            status_code=401,
+            detail="This server has no API keys configured: set RAGLOOP_API_KEYS (comma-separated) in its environment.",
+        )
     key = _presented(headers)
     if key is None:
         raise Auth.exceptions.HTTPException(status_code=401, detail="Missing API key: send it in the x-api-key header.")
@@ -62,11 +64,13 @@ async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:
     counters = limits()
     rate = float(os.environ.get("RAGLOOP_REQUESTS_PER_MINUTE", "120"))
     if rate > 0 and not counters.allow_request(identity, rate):
-        raise Auth.exceptions.HTTPException(status_code=429, detail="Too many requests for this API key; slow down.",
-                                            headers={"Retry-After": "5"})
+        raise Auth.exceptions.HTTPException(
+            status_code=429, detail="Too many requests for this API key; slow down.", headers={"Retry-After": "5"}
+        )
     budget = int(os.environ.get("RAGLOOP_DAILY_TOKENS", "0"))
     if budget and counters.tokens_today(identity) >= budget:
         raise Auth.exceptions.HTTPException(
-            status_code=429, detail=f"This API key has used its daily budget of {budget} model tokens; "
-                                    "it resets at 00:00 UTC.")
+            status_code=429,
+            detail=f"This API key has used its daily budget of {budget} model tokens; it resets at 00:00 UTC.",
+        )
     return {"identity": identity}

@@ -25,8 +25,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def dev_server(log: Path, *, env: dict[str, str] | None = None, jobs: int = 10,
-               start_seconds: float = 120.0) -> Iterator[str]:
+def dev_server(
+    log: Path, *, env: dict[str, str] | None = None, jobs: int = 10, start_seconds: float = 120.0
+) -> Iterator[str]:
     """`langgraph dev` with this checkout's langgraph.json, its output in `log`; yields its base URL."""
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or shutil.which("langgraph")
     if not cli:
@@ -36,9 +37,24 @@ def dev_server(log: Path, *, env: dict[str, str] | None = None, jobs: int = 10,
     url = f"http://127.0.0.1:{port}"
     with open(log, "w") as sink:
         proc = subprocess.Popen(
-            [cli, "dev", "--port", str(port), "--host", "127.0.0.1", "--no-browser", "--no-reload",
-             "--n-jobs-per-worker", str(jobs), "--config", str(ROOT / "langgraph.json")],
-            cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT,
+            [
+                cli,
+                "dev",
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--no-browser",
+                "--no-reload",
+                "--n-jobs-per-worker",
+                str(jobs),
+                "--config",
+                str(ROOT / "langgraph.json"),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + start_seconds

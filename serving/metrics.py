@@ -27,22 +27,32 @@ def registry():
     seconds = (0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
     return reg, {
         "runs": Counter("ragloop_runs", "Questions answered, by stop reason.", ["stop_reason"], registry=reg),
-        "node_seconds": Histogram("ragloop_node_seconds", "Wall time per node run.", ["node"], buckets=seconds,
-                                  registry=reg),
-        "errors": Counter("ragloop_node_errors", "Node runs that raised, by node and error type.",
-                          ["node", "error"], registry=reg),
-        "tokens": Counter("ragloop_tokens", "Model tokens, by model and kind (input, output, cache_read, "
-                                            "cache_write).", ["model", "kind"], registry=reg),
+        "node_seconds": Histogram(
+            "ragloop_node_seconds", "Wall time per node run.", ["node"], buckets=seconds, registry=reg
+        ),
+        "errors": Counter(
+            "ragloop_node_errors", "Node runs that raised, by node and error type.", ["node", "error"], registry=reg
+        ),
+        "tokens": Counter(
+            "ragloop_tokens",
+            "Model tokens, by model and kind (input, output, cache_read, cache_write).",
+            ["model", "kind"],
+            registry=reg,
+        ),
         "cost": Counter("ragloop_cost_usd", "Estimated cost in USD.", registry=reg),
         "difficulty": Counter("ragloop_difficulty", "Questions by difficulty level.", ["level"], registry=reg),
         "rewrites": Counter("ragloop_rewrites", "Query rewrites.", registry=reg),
-        "fallbacks": Counter("ragloop_fallbacks", "Chat calls answered by the fallback provider.", ["node"],
-                             registry=reg),
+        "fallbacks": Counter(
+            "ragloop_fallbacks", "Chat calls answered by the fallback provider.", ["node"], registry=reg
+        ),
         "retries": Counter("ragloop_retries", "Node attempts added by the retry policy.", ["node"], registry=reg),
-        "cache": Counter("ragloop_cache", "Cache look-ups by what is cached (answer, retrieve, rerank) and "
-                                          "result (hit, miss).", ["cache", "result"], registry=reg),
-        "degraded": Counter("ragloop_budget_cuts", "Calls skipped to stay within max_tokens_per_query.",
-                            registry=reg),
+        "cache": Counter(
+            "ragloop_cache",
+            "Cache look-ups by what is cached (answer, retrieve, rerank) and result (hit, miss).",
+            ["cache", "result"],
+            registry=reg,
+        ),
+        "degraded": Counter("ragloop_budget_cuts", "Calls skipped to stay within max_tokens_per_query.", registry=reg),
     }
 
 

@@ -31,19 +31,47 @@ from ragloop.settings.rerank import RerankSettings
 from ragloop.settings.retrieval import RetrievalSettings, ragloop_home
 
 __all__ = [
-    "LEVELS", "MAX_REFINE_CEILING", "MAX_REWRITES_CEILING", "STORE_SECONDS", "BudgetRow", "Cache", "Context",
-    "Kind", "Level", "fields_invalidating", "get_context", "ragloop_home",
+    "LEVELS",
+    "MAX_REFINE_CEILING",
+    "MAX_REWRITES_CEILING",
+    "STORE_SECONDS",
+    "BudgetRow",
+    "Cache",
+    "Context",
+    "Kind",
+    "Level",
+    "fields_invalidating",
+    "get_context",
+    "ragloop_home",
 ]
 
 #: The groups in the order a reader (and Studio's form) meets them.
-GROUPS = (RetrievalSettings, RerankSettings, ModelSettings, EndpointSettings, DifficultySettings, BudgetTable,
-          AnsweringSettings, CacheSettings, CostSettings)
+GROUPS = (
+    RetrievalSettings,
+    RerankSettings,
+    ModelSettings,
+    EndpointSettings,
+    DifficultySettings,
+    BudgetTable,
+    AnsweringSettings,
+    CacheSettings,
+    CostSettings,
+)
 
 
 # A dataclass lists its bases' fields last base first, so the groups are given in reverse.
 @dataclass(kw_only=True)
-class Context(CostSettings, CacheSettings, AnsweringSettings, BudgetTable, DifficultySettings, EndpointSettings,
-              ModelSettings, RerankSettings, RetrievalSettings):
+class Context(
+    CostSettings,
+    CacheSettings,
+    AnsweringSettings,
+    BudgetTable,
+    DifficultySettings,
+    EndpointSettings,
+    ModelSettings,
+    RerankSettings,
+    RetrievalSettings,
+):
     """Run-time configuration of the ragloop graphs."""
 
     def __post_init__(self) -> None:
@@ -98,13 +126,20 @@ def describe() -> list[dict[str, Any]]:
     group_of = {f.name: group.__name__ for group in GROUPS for f in fields(group)}
     for f in fields(Context):
         hint = hints[f.name]
-        rows.append({
-            "name": f.name, "group": group_of[f.name],
-            "type": type(choices(hint)[0]).__name__ if choices(hint) else getattr(hint, "__name__", str(hint)),
-            "default": getattr(defaults, f.name), "from_environment": f.default_factory is not MISSING,
-            "choices": list(choices(hint)), "bounds": bounds_text(f),
-            "kind": kind_of(f), "invalidates": list(invalidates(f)), "description": f.metadata["description"],
-        })
+        rows.append(
+            {
+                "name": f.name,
+                "group": group_of[f.name],
+                "type": type(choices(hint)[0]).__name__ if choices(hint) else getattr(hint, "__name__", str(hint)),
+                "default": getattr(defaults, f.name),
+                "from_environment": f.default_factory is not MISSING,
+                "choices": list(choices(hint)),
+                "bounds": bounds_text(f),
+                "kind": kind_of(f),
+                "invalidates": list(invalidates(f)),
+                "description": f.metadata["description"],
+            }
+        )
     return rows
 
 

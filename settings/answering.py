@@ -13,18 +13,33 @@ MAX_REWRITES_CEILING = 10
 @dataclass(kw_only=True)
 class AnsweringSettings:
     grade_threshold: float = setting(
-        0.2, "A document is relevant when the grader's p(yes) is at least this; lower keeps more of what a weak "
-        "grader is unsure of.", ge=0.0, le=1.0)
+        0.2,
+        "A document is relevant when the grader's p(yes) is at least this; lower keeps more of what a weak "
+        "grader is unsure of.",
+        ge=0.0,
+        le=1.0,
+    )
     answer_when_nothing_relevant: bool = setting(
-        True, "When grading keeps nothing even after the rewrites, answer from the reranker's top documents (a "
-        "warning says so; the model can still reply 'not found') instead of replying 'not found' outright.")
+        True,
+        "When grading keeps nothing even after the rewrites, answer from the reranker's top documents (a "
+        "warning says so; the model can still reply 'not found') instead of replying 'not found' outright.",
+    )
     min_relevant: int = setting(1, "Fewer relevant documents than this triggers a query rewrite.", ge=0, le=100)
     max_rewrites: int = setting(2, "Cap on query rewrites.", ge=0, le=MAX_REWRITES_CEILING)
     citation_min_share: float = setting(
-        0.5, "An answer without [n] markers cites the passages it read that hold at least this share of its words "
-        "(SQuAD-normalised); all of them when none does.", ge=0.0, le=1.0)
+        0.5,
+        "An answer without [n] markers cites the passages it read that hold at least this share of its words "
+        "(SQuAD-normalised); all of them when none does.",
+        ge=0.0,
+        le=1.0,
+    )
     history_turns: int = setting(
-        4, "In a thread (a checkpointer with a thread id), how many earlier turns the condense step reads to make a "
-        "follow-up standalone (0 = never condense).", ge=0, le=100)
-    max_question_chars: int = setting(2000, "Longest question accepted, in characters.", kind="deployment", ge=1,
-                                      le=1_000_000)
+        4,
+        "In a thread (a checkpointer with a thread id), how many earlier turns the condense step reads to make a "
+        "follow-up standalone (0 = never condense).",
+        ge=0,
+        le=100,
+    )
+    max_question_chars: int = setting(
+        2000, "Longest question accepted, in characters.", kind="deployment", ge=1, le=1_000_000
+    )

@@ -13,10 +13,20 @@ STORE_SECONDS = 86_400
 @dataclass(kw_only=True)
 class CacheSettings:
     cache_ttl_seconds: int = setting(
-        3600, "How long a cached retrieve or rerank result serves a repeated query with the same settings and index "
+        3600,
+        "How long a cached retrieve or rerank result serves a repeated query with the same settings and index "
         "(0 = no cache hits). Needs a graph compiled with a cache (RAGLOOP_CACHE_URL: memory, sqlite:////abs/path "
-        "or redis://…).", ge=0, le=STORE_SECONDS, invalidates=NO_CACHE)
+        "or redis://…).",
+        ge=0,
+        le=STORE_SECONDS,
+        invalidates=NO_CACHE,
+    )
     answer_cache_ttl_seconds: int = setting(
-        3600, "How long a finished answer serves the same question asked again with the same settings and index, "
+        3600,
+        "How long a finished answer serves the same question asked again with the same settings and index, "
         "with no model call (0 = off). Follow-ups in a thread and answers a fallback provider gave are never "
-        "cached.", ge=0, le=STORE_SECONDS, invalidates=NO_CACHE)
+        "cached.",
+        ge=0,
+        le=STORE_SECONDS,
+        invalidates=NO_CACHE,
+    )

@@ -49,8 +49,11 @@ def setting(
     A callable `default` is a default factory (read from the environment when a Context is made).
     """
     bounds = {name: value for name, value in (("ge", ge), ("le", le), ("gt", gt)) if value is not None}
-    metadata = {"description": description, **bounds,
-                "json_schema_extra": {"kind": kind, "invalidates": list(invalidates)}}
+    metadata = {
+        "description": description,
+        **bounds,
+        "json_schema_extra": {"kind": kind, "invalidates": list(invalidates)},
+    }
     if callable(default):
         return dataclasses.field(default_factory=default, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -139,5 +142,3 @@ def coerce(f: dataclasses.Field, hint: Any, value: Any) -> Any:
         what = {bool: "true or false", int: "a whole number", float: "a number"}[kind]
         raise ConfigError(f"Setting {f.name} takes {what}, got {value!r}.") from None
     return raw
-
-

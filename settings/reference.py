@@ -51,11 +51,15 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         if row["group"] != group:
             group = row["group"]
-            parts.append(f"\n## {group_title(group)}\n\n"
-                         "| setting | default | values | kind | invalidates | what it does |\n"
-                         "|---|---|---|---|---|---|\n")
+            parts.append(
+                f"\n## {group_title(group)}\n\n"
+                "| setting | default | values | kind | invalidates | what it does |\n"
+                "|---|---|---|---|---|---|\n"
+            )
         values = " \\| ".join(f"`{c}`" if c != "" else "`''`" for c in row["choices"]) or _cell(row["bounds"])
         default = "from the environment" if row["from_environment"] else f"`{row['default']!r}`"
-        parts.append(f"| `{row['name']}` | {default} | {values or row['type']} | {row['kind']} | "
-                     f"{', '.join(row['invalidates']) or '—'} | {_cell(row['description'])} |\n")
+        parts.append(
+            f"| `{row['name']}` | {default} | {values or row['type']} | {row['kind']} | "
+            f"{', '.join(row['invalidates']) or '—'} | {_cell(row['description'])} |\n"
+        )
     return "".join(parts)

@@ -23,30 +23,51 @@ def _default_index() -> str:
 @dataclass(kw_only=True)
 class RetrievalSettings:
     index_path: str = setting(
-        _default_index, "Folder of the index written by `ragloop index` (default $RAGLOOP_INDEX, else "
-        "$RAGLOOP_HOME/index).", kind="deployment", invalidates=RETRIEVAL)
+        _default_index,
+        "Folder of the index written by `ragloop index` (default $RAGLOOP_INDEX, else $RAGLOOP_HOME/index).",
+        kind="deployment",
+        invalidates=RETRIEVAL,
+    )
     embedding_provider: Provider = setting(
-        "local", "Embedder for dense retrieval: local (all-MiniLM-L6-v2 int8 ONNX), nvidia or bedrock. The index "
-        "must be built with the same one.", kind="deployment", invalidates=RETRIEVAL)
+        "local",
+        "Embedder for dense retrieval: local (all-MiniLM-L6-v2 int8 ONNX), nvidia or bedrock. The index "
+        "must be built with the same one.",
+        kind="deployment",
+        invalidates=RETRIEVAL,
+    )
     nvidia_embedding_model: str = setting(
-        "nvidia/nv-embedqa-e5-v5", "NVIDIA NeMo Retriever embedding model.", kind="deployment",
-        invalidates=RETRIEVAL)
+        "nvidia/nv-embedqa-e5-v5", "NVIDIA NeMo Retriever embedding model.", kind="deployment", invalidates=RETRIEVAL
+    )
     bedrock_embedding_model: str = setting(
-        "amazon.titan-embed-text-v2:0", "Bedrock embedding model id.", kind="deployment", invalidates=RETRIEVAL)
-    k: int = setting(45, "Candidates returned by hybrid retrieval (BM25 + dense, fused).", ge=1, le=1000,
-                     invalidates=RETRIEVAL)
-    bm25_weight: float = setting(0.6, "Weight of the BM25 ranking in reciprocal-rank fusion.", ge=0.0, le=1.0,
-                                 invalidates=RETRIEVAL)
-    dense_weight: float = setting(0.4, "Weight of the dense ranking in reciprocal-rank fusion.", ge=0.0, le=1.0,
-                                  invalidates=RETRIEVAL)
-    rrf_c: int = setting(60, "Reciprocal-rank-fusion constant c in weight / (c + rank), rank from 1.", ge=0,
-                         le=10_000, invalidates=RETRIEVAL)
-    chunk_size: int = setting(400, "Index time: chunk length in embedder tokens.", kind="deployment", ge=1,
-                              le=100_000)
-    chunk_overlap: int = setting(50, "Index time: overlap between neighbouring chunks, in tokens (less than "
-                                 "chunk_size).", kind="deployment", ge=0, le=100_000)
-    embed_batch_size: int = setting(16, "Index time: texts embedded per batch.", kind="deployment", ge=1, le=4096,
-                                    invalidates=NO_CACHE)
+        "amazon.titan-embed-text-v2:0", "Bedrock embedding model id.", kind="deployment", invalidates=RETRIEVAL
+    )
+    k: int = setting(
+        45, "Candidates returned by hybrid retrieval (BM25 + dense, fused).", ge=1, le=1000, invalidates=RETRIEVAL
+    )
+    bm25_weight: float = setting(
+        0.6, "Weight of the BM25 ranking in reciprocal-rank fusion.", ge=0.0, le=1.0, invalidates=RETRIEVAL
+    )
+    dense_weight: float = setting(
+        0.4, "Weight of the dense ranking in reciprocal-rank fusion.", ge=0.0, le=1.0, invalidates=RETRIEVAL
+    )
+    rrf_c: int = setting(
+        60,
+        "Reciprocal-rank-fusion constant c in weight / (c + rank), rank from 1.",
+        ge=0,
+        le=10_000,
+        invalidates=RETRIEVAL,
+    )
+    chunk_size: int = setting(400, "Index time: chunk length in embedder tokens.", kind="deployment", ge=1, le=100_000)
+    chunk_overlap: int = setting(
+        50,
+        "Index time: overlap between neighbouring chunks, in tokens (less than chunk_size).",
+        kind="deployment",
+        ge=0,
+        le=100_000,
+    )
+    embed_batch_size: int = setting(
+        16, "Index time: texts embedded per batch.", kind="deployment", ge=1, le=4096, invalidates=NO_CACHE
+    )
 
     def fusion(self) -> dict[str, Any]:
         """The reciprocal-rank fusion settings, as `HybridIndex.search` and `fuse` take them."""

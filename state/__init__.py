@@ -16,8 +16,20 @@ from typing_extensions import TypedDict
 from ragloop.state.records import Budget, Difficulty, Draft, Plan, Turn
 from ragloop.state.reducers import merge_documents, merge_usage, sum_per_node
 
-__all__ = ["Budget", "Difficulty", "Draft", "InputState", "OutputState", "Plan", "SampleState", "State", "Turn",
-           "merge_documents", "merge_usage", "sum_per_node"]
+__all__ = [
+    "Budget",
+    "Difficulty",
+    "Draft",
+    "InputState",
+    "OutputState",
+    "Plan",
+    "SampleState",
+    "State",
+    "Turn",
+    "merge_documents",
+    "merge_usage",
+    "sum_per_node",
+]
 
 
 class InputState(TypedDict):

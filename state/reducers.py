@@ -5,7 +5,9 @@ from __future__ import annotations
 from langchain_core.documents import Document
 
 
-def merge_usage(left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None) -> dict[str, dict[str, int]]:
+def merge_usage(
+    left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None
+) -> dict[str, dict[str, int]]:
     """Sum token counts per node: {"grade": {"input_tokens": .., "output_tokens": .., "calls": ..}}."""
     merged = {node: dict(counts) for node, counts in (left or {}).items()}
     for node, counts in (right or {}).items():

@@ -40,11 +40,17 @@ def reply(text: str, tokens_in: int = 100, tokens_out: int = 10) -> AIMessage:
     )
 
 
-def logprob_reply(tokens: list[tuple[str, float]], alternatives: dict[int, list[tuple[str, float]]] | None = None) -> AIMessage:
+def logprob_reply(
+    tokens: list[tuple[str, float]], alternatives: dict[int, list[tuple[str, float]]] | None = None
+) -> AIMessage:
     """An AIMessage carrying OpenAI-style token logprobs, as the local model returns them."""
     alternatives = alternatives or {}
     content = [
-        {"token": t, "logprob": lp, "top_logprobs": [{"token": a, "logprob": alp} for a, alp in alternatives.get(i, [(t, lp)])]}
+        {
+            "token": t,
+            "logprob": lp,
+            "top_logprobs": [{"token": a, "logprob": alp} for a, alp in alternatives.get(i, [(t, lp)])],
+        }
         for i, (t, lp) in enumerate(tokens)
     ]
     message = reply("".join(t for t, _ in tokens))
@@ -78,7 +84,9 @@ class FakeProvider:
         self.lock = threading.Lock()  # generate samples run in parallel
 
     def chat_model(self, ctx, *, role, temperature, max_tokens, seed, model):
-        self.requests.append((role, {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "model": model}))
+        self.requests.append(
+            (role, {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "model": model})
+        )
         script = self.scripts[role]
 
         def count() -> int:
@@ -98,7 +106,9 @@ class FakeProvider:
 
 
 def fact_documents() -> list[Document]:
-    return [Document(page_content=text, metadata={"source": "facts.jsonl", "title": t, "doc_key": t}) for t, text in FACTS]
+    return [
+        Document(page_content=text, metadata={"source": "facts.jsonl", "title": t, "doc_key": t}) for t, text in FACTS
+    ]
 
 
 @pytest.fixture

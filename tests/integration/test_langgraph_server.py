@@ -28,20 +28,28 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
         assistants = await client.assistants.search(graph_id="ragloop")
         assert assistants, "the ragloop graph is not registered"
         thread = await client.threads.create()
-        context = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096,
-                   "easy_from_draft": False}  # every node streams, whatever the level
+        context = {
+            "index_path": small_model_context.index_path,
+            "local_chat_model": "smollm2-135m",
+            "local_n_ctx": 4096,
+            "easy_from_draft": False,
+        }  # every node streams, whatever the level
         nodes = []
         async for part in client.runs.stream(
-            thread["thread_id"], "ragloop", input={"question": "What is the atomic number of oxygen?"},
-            context=context, stream_mode="updates",
+            thread["thread_id"],
+            "ragloop",
+            input={"question": "What is the atomic number of oxygen?"},
+            context=context,
+            stream_mode="updates",
         ):
             assert part.event != "error", part.data
             if part.event == "updates":
                 nodes.extend(part.data)
         state = await client.threads.get_state(thread["thread_id"])
         # The same question on another thread: the server's graph answers it from its answer cache.
-        again = await client.runs.wait(None, "ragloop", input={"question": "What is the atomic number of oxygen?"},
-                                       context=context)
+        again = await client.runs.wait(
+            None, "ragloop", input={"question": "What is the atomic number of oxygen?"}, context=context
+        )
         return nodes, state["values"], again
 
     nodes, values, again = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
@@ -65,14 +73,21 @@ def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_
         for graph_id in ("ragloop", "ragloop_index"):
             assistant = (await client.assistants.search(graph_id=graph_id))[0]
             schemas[graph_id] = await client.assistants.get_schemas(assistant["assistant_id"])
-        docs = [{"source": "zebra.txt", "text": "Zebras have black and white stripes."},
-                {"source": "okapi.txt", "text": "The okapi is a relative of the giraffe."}]
-        added = await client.runs.wait(None, "ragloop_index", input={"documents": docs},
-                                       context={"index_path": index})
-        deleted = await client.runs.wait(None, "ragloop_index", input={"delete": ["okapi.txt"]},
-                                         context={"index_path": index})
-        bad = await client.runs.wait(None, "ragloop_index", input={"documents": [{"text": "no source"}]},
-                                     context={"index_path": index}, raise_error=False)
+        docs = [
+            {"source": "zebra.txt", "text": "Zebras have black and white stripes."},
+            {"source": "okapi.txt", "text": "The okapi is a relative of the giraffe."},
+        ]
+        added = await client.runs.wait(None, "ragloop_index", input={"documents": docs}, context={"index_path": index})
+        deleted = await client.runs.wait(
+            None, "ragloop_index", input={"delete": ["okapi.txt"]}, context={"index_path": index}
+        )
+        bad = await client.runs.wait(
+            None,
+            "ragloop_index",
+            input={"documents": [{"text": "no source"}]},
+            context={"index_path": index},
+            raise_error=False,
+        )
         return schemas, added, deleted, bad
 
     schemas, added, deleted, bad = asyncio.run(asyncio.wait_for(scenario(), timeout=300))

@@ -18,8 +18,9 @@ def test_real_embedder_finds_the_right_paragraph(demo_index, small_model_context
     _, embedder = providers.embeddings(small_model_context)
     query = "What is the atomic number of oxygen?"
     for weights in ((1.0, 0.0), (0.0, 1.0), (0.6, 0.4)):
-        docs = index.search(query, embedder.embed_query(query), 45, bm25_weight=weights[0], dense_weight=weights[1],
-                            rrf_c=60)
+        docs = index.search(
+            query, embedder.embed_query(query), 45, bm25_weight=weights[0], dense_weight=weights[1], rrf_c=60
+        )
         assert len({d.metadata["id"] for d in docs}) == 45
         assert "Oxygen#p0" in [d.metadata["id"] for d in docs[:5]], weights
 
@@ -60,13 +61,23 @@ def test_the_draft_answers_an_easy_question_on_the_real_local_stack(small_model_
     assert result["answer"] == result["difficulty"]["draft"] and result["answer"].strip()
     assert 1 <= len(result["citations"]) <= ctx.difficulty_passages  # the passages it read that hold the answer
     assert all(c["source"] == "squad_demo.json" for c in result["citations"])
-    assert result["compute"]["tokens"] == sum(result["usage"]["difficulty"][k] for k in ("input_tokens", "output_tokens"))
+    assert result["compute"]["tokens"] == sum(
+        result["usage"]["difficulty"][k] for k in ("input_tokens", "output_tokens")
+    )
 
 
 def test_adaptive_compute_on_the_real_local_stack(small_model_context):
     """A hard budget on the real model: parallel samples over two slices, a verifier, refinement, a token cap."""
-    ctx = replace(small_model_context, difficulty_estimator="retrieval", retrieval_bias=-20.0, hard_docs=6,
-                  hard_samples=3, hard_partitions=2, hard_refine_rounds=1, selection="verifier")
+    ctx = replace(
+        small_model_context,
+        difficulty_estimator="retrieval",
+        retrieval_bias=-20.0,
+        hard_docs=6,
+        hard_samples=3,
+        hard_partitions=2,
+        hard_refine_rounds=1,
+        selection="verifier",
+    )
     free = graph.invoke({"question": "What is the atomic number of oxygen?"}, context=ctx)
     assert free["difficulty"]["level"] == "hard" and "difficulty" not in free["usage"]
     assert free["compute"]["samples"] == 3 and free["compute"]["partitions"] == 2
@@ -76,8 +87,9 @@ def test_adaptive_compute_on_the_real_local_stack(small_model_context):
     # With a budget that fits grading and about one sample, the run degrades and still answers.
     spent_before_answers = free["usage"]["grade"]["input_tokens"] + free["usage"]["grade"]["output_tokens"]
     cap = spent_before_answers + 2 * free["usage"]["generate"]["input_tokens"] // 3 + 50
-    capped = graph.invoke({"question": "What is the atomic number of oxygen?"},
-                          context=replace(ctx, max_tokens_per_query=cap))
+    capped = graph.invoke(
+        {"question": "What is the atomic number of oxygen?"}, context=replace(ctx, max_tokens_per_query=cap)
+    )
     assert capped["answer"].strip()
     assert capped["compute"]["samples"] < 3 and capped["compute"]["degraded"]
     assert capped["compute"]["tokens"] <= cap + ctx.generate_max_tokens + capped["usage"]["generate"]["input_tokens"]

@@ -33,10 +33,18 @@ def nim():
 @pytest.fixture
 def nvidia_context(nim, tmp_path):
     """Everything on NVIDIA: the index embedded through /v1/embeddings, then a Context that talks only to nim."""
-    ctx = Context(index_path=str(tmp_path / "index"), chat_provider="nvidia", embedding_provider="nvidia",
-                  rerank_provider="nvidia", nvidia_base_url=nim.url, nvidia_chat_model=CHAT, nvidia_rerank_model=RERANK,
-                  difficulty_estimator="verbal", request_timeout=1.0,
-                  easy_from_draft=False)  # every role goes over the wire, whatever the level
+    ctx = Context(
+        index_path=str(tmp_path / "index"),
+        chat_provider="nvidia",
+        embedding_provider="nvidia",
+        rerank_provider="nvidia",
+        nvidia_base_url=nim.url,
+        nvidia_chat_model=CHAT,
+        nvidia_rerank_model=RERANK,
+        difficulty_estimator="verbal",
+        request_timeout=1.0,
+        easy_from_draft=False,
+    )  # every role goes over the wire, whatever the level
     return index_facts_through(ctx, nim)
 
 
@@ -46,17 +54,24 @@ def test_the_whole_graph_runs_on_nvidia_endpoints(nim, graph, nvidia_context):
     assert result["difficulty"] == {**result["difficulty"], "estimator": "verbal", "level": "easy"}
     assert nim.calls("/embeddings") == 1 and nim.calls("/ranking") == 1 and nim.calls("/chat/completions") >= 3
     ranking = next(body for path, body, _ in nim.requests if path.endswith("/ranking"))
-    assert ranking["model"] == RERANK and ranking["truncate"] == "END" and len(ranking["passages"]) == len(fact_documents())
+    assert (
+        ranking["model"] == RERANK
+        and ranking["truncate"] == "END"
+        and len(ranking["passages"]) == len(fact_documents())
+    )
     assert {body["model"] for path, body, _ in nim.requests if path.endswith("/chat/completions")} == {CHAT}
     assert result["usage_by_model"][CHAT]["calls"] == sum(u["calls"] for u in result["usage"].values())
     assert result["compute"]["retries"] == {} and result["compute"]["fallbacks"] == {}
 
 
-@pytest.mark.parametrize(("path", "faults", "node"), [
-    ("/v1/ranking", ("429",), "rerank"),
-    ("/v1/embeddings", ("503", "500"), "retrieve"),
-    ("/v1/chat/completions", ("drop",), "difficulty"),
-])
+@pytest.mark.parametrize(
+    ("path", "faults", "node"),
+    [
+        ("/v1/ranking", ("429",), "rerank"),
+        ("/v1/embeddings", ("503", "500"), "retrieve"),
+        ("/v1/chat/completions", ("drop",), "difficulty"),
+    ],
+)
 def test_transient_faults_are_retried_and_reported(nim, graph, nvidia_context, path, faults, node):
     nim.fail(path, *faults)
     result = graph.invoke(QUESTION, context=nvidia_context)
@@ -122,9 +137,22 @@ def test_the_cli_names_a_provider_failure_in_one_line(nim, nvidia_context, capsy
     from ragloop.graph import builder
 
     monkeypatch.setattr(builder, "graph", compile_graph(retry=FAST_RETRY))
-    code = main(["ask", "Where is Normandy?", "--set", "chat_provider=nvidia", "--set", "embedding_provider=nvidia",
-                 "--set", "rerank_provider=nvidia", "--set", f"nvidia_base_url={nim.url}",
-                 "--set", "difficulty_estimator=verbal"])
+    code = main(
+        [
+            "ask",
+            "Where is Normandy?",
+            "--set",
+            "chat_provider=nvidia",
+            "--set",
+            "embedding_provider=nvidia",
+            "--set",
+            "rerank_provider=nvidia",
+            "--set",
+            f"nvidia_base_url={nim.url}",
+            "--set",
+            "difficulty_estimator=verbal",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "a provider call failed" in err and "[500]" in err and "Traceback" not in err
 
@@ -136,8 +164,21 @@ def test_ask_provider_nvidia_end_to_end_and_the_key_never_shows(nim, nvidia_cont
 
     monkeypatch.setenv("NVIDIA_API_KEY", "nvapi-secret-123")
     monkeypatch.setenv("RAGLOOP_INDEX", nvidia_context.index_path)
-    code = main(["ask", "Where is Normandy?", "--provider", "nvidia", "--json", "--set", f"nvidia_base_url={nim.url}",
-                 "--set", "difficulty_estimator=verbal", "--set", f"nvidia_chat_model={CHAT}"])
+    code = main(
+        [
+            "ask",
+            "Where is Normandy?",
+            "--provider",
+            "nvidia",
+            "--json",
+            "--set",
+            f"nvidia_base_url={nim.url}",
+            "--set",
+            "difficulty_estimator=verbal",
+            "--set",
+            f"nvidia_chat_model={CHAT}",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0
     result = json.loads(captured.out)

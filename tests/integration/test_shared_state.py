@@ -71,7 +71,9 @@ def test_a_thread_resumes_after_a_restart_on_postgres(use_provider, context, pos
         assert "Q: Where does the Rhine flow?" in seen[0]
         assert second["question"] == "In what country is the Rhine's mouth?"
         assert [t["question"] for t in graph.get_state(config).values["history"]] == [
-            "Where does the Rhine flow?", "And its mouth?"]
+            "Where does the Rhine flow?",
+            "And its mouth?",
+        ]
 
 
 def test_ask_thread_on_postgres_from_the_command_line(use_provider, fake_index, postgres_url, monkeypatch, capsys):

@@ -44,8 +44,13 @@ def test_it_is_the_default_local_reranker(reranker):
     assert reranker.name.startswith("local/cross-encoder")
     # and the retrieval benchmark's default pipelines compare it with the model-free scorer
     names = [v.name for v in make_variants(presets(Context()), {})]
-    assert names == ["bm25", "dense", "hybrid", "hybrid+local-hybrid-score",
-                     "hybrid+local-cross-encoder-minilm-l6-squad-reranker"]
+    assert names == [
+        "bm25",
+        "dense",
+        "hybrid",
+        "hybrid+local-hybrid-score",
+        "hybrid+local-cross-encoder-minilm-l6-squad-reranker",
+    ]
 
 
 def test_source_paragraph_outranks_other_articles_on_real_squad_questions(reranker):

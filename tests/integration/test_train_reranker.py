@@ -17,13 +17,26 @@ def test_recipe_runs_end_to_end_on_a_tiny_sample(tmp_path):
     from ragloop.training.reranker import TrainSettings, train
 
     corpus = str(resources.files("ragloop.demo_corpus").joinpath("squad_demo.json"))
-    settings = TrainSettings(train=[corpus], questions_per_file=8, negatives=3, easy_negatives=1, layers=1, max_length=64, batch_groups=4,
-                             validate=corpus, validate_questions=5)
+    settings = TrainSettings(
+        train=[corpus],
+        questions_per_file=8,
+        negatives=3,
+        easy_negatives=1,
+        layers=1,
+        max_length=64,
+        batch_groups=4,
+        validate=corpus,
+        validate_questions=5,
+    )
     record = train(settings, tmp_path / "model", tmp_path / "indexes")
     assert record["groups"] == 8 and record["steps"] == 2
     assert record["data"][0]["sha256"] and record["settings"]["seed"] == 0
-    assert set(record["validation"]["metrics"]) == {"bm25", "hybrid+hybrid-score", "hybrid+cross-encoder-alone",
-                                                         "hybrid+cross-encoder"}
+    assert set(record["validation"]["metrics"]) == {
+        "bm25",
+        "hybrid+hybrid-score",
+        "hybrid+cross-encoder-alone",
+        "hybrid+cross-encoder",
+    }
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
     assert "Apache-2.0" in card and "CC BY-SA 4.0" in card and "hybrid+cross-encoder" in card
     saved = json.loads((tmp_path / "model" / "training.json").read_text())

@@ -33,8 +33,11 @@ def _header(name: str, value: str) -> bytes:
 
 def event_message(event_type: str, payload: dict) -> bytes:
     """One AWS event-stream message: prelude, headers, JSON payload, CRCs."""
-    headers = (_header(":event-type", event_type) + _header(":content-type", "application/json")
-               + _header(":message-type", "event"))
+    headers = (
+        _header(":event-type", event_type)
+        + _header(":content-type", "application/json")
+        + _header(":message-type", "event")
+    )
     body = json.dumps(payload).encode()
     total = 12 + len(headers) + len(body) + 4
     prelude = struct.pack(">II", total, len(headers))
@@ -75,8 +78,13 @@ class _Handler(StandInHandler):
             return self._stream(self._converse(body), truncated=fault == "truncated")
         if path.endswith("/invoke"):
             text = body.get("inputText", "")
-            return self.send_json(200, {"embedding": embed(text, body.get("dimensions") or self.server.dimensions),
-                               "inputTextTokenCount": max(1, len(text) // 4)})
+            return self.send_json(
+                200,
+                {
+                    "embedding": embed(text, body.get("dimensions") or self.server.dimensions),
+                    "inputTextTokenCount": max(1, len(text) // 4),
+                },
+            )
         if path.endswith("/rerank"):
             return self.send_json(200, self._rerank(body))
         return self._error(404, "UnknownOperationException", path)
@@ -97,17 +105,26 @@ class _Handler(StandInHandler):
             usage["inputTokens"] -= prefix
             usage["cacheReadInputTokens" if hit else "cacheWriteInputTokens"] = prefix
         usage["totalTokens"] = sum(usage.values())
-        return {"output": {"message": {"role": "assistant", "content": [{"text": text}]}}, "stopReason": "end_turn",
-                "usage": usage, "metrics": {"latencyMs": 3}}
+        return {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "end_turn",
+            "usage": usage,
+            "metrics": {"latencyMs": 3},
+        }
 
     def _stream(self, reply: dict, truncated: bool) -> None:
         text = reply["output"]["message"]["content"][0]["text"]
         words = text.split(" ")
         events = [("messageStart", {"role": "assistant"})]
-        events += [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": (" " if i else "") + w}})
-                   for i, w in enumerate(words)]
-        events += [("contentBlockStop", {"contentBlockIndex": 0}), ("messageStop", {"stopReason": "end_turn"}),
-                   ("metadata", {"usage": reply["usage"], "metrics": reply["metrics"]})]
+        events += [
+            ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": (" " if i else "") + w}})
+            for i, w in enumerate(words)
+        ]
+        events += [
+            ("contentBlockStop", {"contentBlockIndex": 0}),
+            ("messageStop", {"stopReason": "end_turn"}),
+            ("metadata", {"usage": reply["usage"], "metrics": reply["metrics"]}),
+        ]
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Connection", "close")

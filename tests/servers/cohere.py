@@ -21,9 +21,14 @@ class _Handler(StandInHandler):
         docs = [d if isinstance(d, str) else d.get("text", "") for d in body.get("documents", [])]
         scores = [min(1.0, len(query & _words(d)) / max(1, len(query))) - 0.001 * i for i, d in enumerate(docs)]
         ranked = sorted(range(len(docs)), key=lambda i: -scores[i])[: body.get("top_n") or len(docs)]
-        self.send_json(200, {"id": "rerank-fake", "results": [{"index": i, "relevance_score": max(0.0, scores[i])}
-                                                              for i in ranked],
-                             "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}})
+        self.send_json(
+            200,
+            {
+                "id": "rerank-fake",
+                "results": [{"index": i, "relevance_score": max(0.0, scores[i])} for i in ranked],
+                "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}},
+            },
+        )
 
 
 class FakeCohereServer(StandInServer):

@@ -55,11 +55,27 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
     port = free_port()
     try:
-        subprocess.run([*as_user, initdb, "-D", data, "-U", "ragloop", "--auth=trust", "-E", "UTF8"],
-                       check=True, capture_output=True)
-        subprocess.run([*as_user, pg_ctl, "-D", data, "-w", "-l", f"{data}/server.log", "-o",
-                        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*as_user, initdb, "-D", data, "-U", "ragloop", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *as_user,
+                pg_ctl,
+                "-D",
+                data,
+                "-w",
+                "-l",
+                f"{data}/server.log",
+                "-o",
+                f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql://ragloop@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
@@ -73,8 +89,11 @@ def redis_server() -> Iterator[str]:
     if not binary:
         pytest.skip("redis-server is not installed: apt-get install redis-server (.ci/run does)")
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for_port(port)
         yield f"redis://127.0.0.1:{port}/0"

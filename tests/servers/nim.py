@@ -75,8 +75,11 @@ class _Handler(StandInHandler):
     def _fault(self, fault: str) -> bool:
         """Serve a fault; False for the ones that happen later (a stream cut short)."""
         if fault == "429":
-            self.send_json(429, {"status": 429, "title": "Too Many Requests", "detail": "rate limited"},
-                       headers={"Retry-After": "1"})
+            self.send_json(
+                429,
+                {"status": 429, "title": "Too Many Requests", "detail": "rate limited"},
+                headers={"Retry-After": "1"},
+            )
         elif fault in ("500", "503"):
             self.send_json(int(fault), {"status": int(fault), "title": "Server Error", "detail": "injected"})
         elif fault == "malformed":
@@ -95,22 +98,51 @@ class _Handler(StandInHandler):
         prompt = "\n".join(str(m.get("content")) for m in body.get("messages", []))
         text = scripted_reply(prompt)
         tokens = re.findall(r"\S+\s*|\s+", text)
-        usage = {"prompt_tokens": max(1, len(prompt) // 4), "completion_tokens": len(tokens),
-                 "total_tokens": max(1, len(prompt) // 4) + len(tokens)}
+        usage = {
+            "prompt_tokens": max(1, len(prompt) // 4),
+            "completion_tokens": len(tokens),
+            "total_tokens": max(1, len(prompt) // 4) + len(tokens),
+        }
         logprobs = None
         if body.get("logprobs"):
-            logprobs = {"content": [
-                {"token": t, "logprob": math.log(0.9), "bytes": list(t.encode()),
-                 "top_logprobs": [{"token": t, "logprob": math.log(0.9), "bytes": list(t.encode())},
-                                  {"token": " no" if t.strip() == "yes" else " other", "logprob": math.log(0.05),
-                                   "bytes": []}]}
-                for t in tokens]}
+            logprobs = {
+                "content": [
+                    {
+                        "token": t,
+                        "logprob": math.log(0.9),
+                        "bytes": list(t.encode()),
+                        "top_logprobs": [
+                            {"token": t, "logprob": math.log(0.9), "bytes": list(t.encode())},
+                            {
+                                "token": " no" if t.strip() == "yes" else " other",
+                                "logprob": math.log(0.05),
+                                "bytes": [],
+                            },
+                        ],
+                    }
+                    for t in tokens
+                ]
+            }
         model, created = body.get("model", "fake"), int(time.time())
         if not body.get("stream"):
-            self.send_json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": created, "model": model,
-                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                          "logprobs": logprobs, "finish_reason": "stop"}],
-                             "usage": usage})
+            self.send_json(
+                200,
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "logprobs": logprobs,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                },
+            )
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -123,21 +155,41 @@ class _Handler(StandInHandler):
                 self.wfile.write(b'data: {"id": "chatcmpl-fake", "choi')
                 self.wfile.flush()
                 return
-            event = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            event = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            }
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-        final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created, "model": model,
-                 "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
+        final = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "usage": usage,
+        }
         self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
         self.wfile.flush()
 
     def _embeddings(self, body: dict) -> None:
         texts = body.get("input") or []
         texts = [texts] if isinstance(texts, str) else texts
-        data = [{"object": "embedding", "index": i, "embedding": embed(t, self.server.dimensions)}
-                for i, t in enumerate(texts)]
-        self.send_json(200, {"object": "list", "data": data, "model": body.get("model"),
-                         "usage": {"prompt_tokens": sum(len(t) // 4 for t in texts), "total_tokens": 0}})
+        data = [
+            {"object": "embedding", "index": i, "embedding": embed(t, self.server.dimensions)}
+            for i, t in enumerate(texts)
+        ]
+        self.send_json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model"),
+                "usage": {"prompt_tokens": sum(len(t) // 4 for t in texts), "total_tokens": 0},
+            },
+        )
 
     def _ranking(self, body: dict) -> None:
         query = _words(body.get("query", {}).get("text", ""))

@@ -27,9 +27,7 @@ def drafts_of(*texts):
 
 
 # --- difficulty estimators -------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("probability", "level"), [(0.97, "easy"), (0.6, "medium"), (0.2, "hard")]
-)
+@pytest.mark.parametrize(("probability", "level"), [(0.97, "easy"), (0.6, "medium"), (0.2, "hard")])
 def test_logprob_confidence_picks_the_level(use_provider, context, probability, level):
     use_provider(scripts(difficulty=lambda n: logprob_reply([("France", math.log(probability))])))
     result = run(context)
@@ -39,8 +37,12 @@ def test_logprob_confidence_picks_the_level(use_provider, context, probability, 
 
 
 @pytest.mark.parametrize(
-    ("stated", "level"), [("Answer: France\nConfidence: 95", "easy"), ("Answer: France\nConfidence: 55%", "medium"),
-                          ("Answer: maybe Paris\nConfidence: 0.1", "hard")]
+    ("stated", "level"),
+    [
+        ("Answer: France\nConfidence: 95", "easy"),
+        ("Answer: France\nConfidence: 55%", "medium"),
+        ("Answer: maybe Paris\nConfidence: 0.1", "hard"),
+    ],
 )
 def test_verbal_confidence_picks_the_level(use_provider, context, stated, level):
     use_provider(scripts(difficulty=lambda n: reply(stated)))
@@ -50,13 +52,21 @@ def test_verbal_confidence_picks_the_level(use_provider, context, stated, level)
     assert 0 < result["difficulty"]["retrieval_confidence"] < 1 and {"top_score", "margin"} <= set(result["difficulty"])
 
 
-@pytest.mark.parametrize(("bias", "probability", "level"), [(-5.0, 0.6, "hard"), (5.0, 0.6, "medium"),
-                                                             (-5.0, 0.97, "easy"), (-5.0, 0.2, "hard")])
-def test_a_medium_question_the_reranker_is_unsure_of_gets_the_hard_row(use_provider, context, bias, probability,
-                                                                        level):
+@pytest.mark.parametrize(
+    ("bias", "probability", "level"),
+    [(-5.0, 0.6, "hard"), (5.0, 0.6, "medium"), (-5.0, 0.97, "easy"), (-5.0, 0.2, "hard")],
+)
+def test_a_medium_question_the_reranker_is_unsure_of_gets_the_hard_row(use_provider, context, bias, probability, level):
     use_provider(scripts(difficulty=lambda n: logprob_reply([("France", math.log(probability))])))
-    result = run(context, hard_retrieval_below=0.5, retrieval_bias=bias, hard_docs=3, hard_samples=1,
-                 hard_refine_rounds=0, medium_docs=2)
+    result = run(
+        context,
+        hard_retrieval_below=0.5,
+        retrieval_bias=bias,
+        hard_docs=3,
+        hard_samples=1,
+        hard_refine_rounds=0,
+        medium_docs=2,
+    )
     d = result["difficulty"]
     assert d["level"] == level and d["confidence"] == pytest.approx(probability, abs=1e-3)
     assert ("escalated" in d) == (probability == 0.6 and bias < 0)  # only a medium draft is escalated
@@ -71,8 +81,13 @@ def test_escalation_is_off_by_default(use_provider, context):
 
 def test_retrieval_estimator_makes_no_model_call(use_provider, context):
     provider = use_provider(scripts())
-    result = run(context, difficulty_estimator="retrieval", retrieval_top_weight=0.0, retrieval_margin_weight=0.0,
-                 retrieval_bias=-3.0)  # sigmoid(-3) = 0.047: hard
+    result = run(
+        context,
+        difficulty_estimator="retrieval",
+        retrieval_top_weight=0.0,
+        retrieval_margin_weight=0.0,
+        retrieval_bias=-3.0,
+    )  # sigmoid(-3) = 0.047: hard
     assert "difficulty" not in provider.calls
     d = result["difficulty"]
     assert d["estimator"] == "retrieval" and d["level"] == "hard"
@@ -121,10 +136,12 @@ def test_a_verbal_draft_answers_without_its_label_and_confidence_line(use_provid
 
 @pytest.mark.parametrize(
     ("draft", "probability", "cut", "switch"),
-    [("France", 0.6, False, True),  # medium: the draft only set the budget
-     (NOT_FOUND, 0.97, False, True),  # a confident "not found" is no answer
-     ("France is a country in", 0.97, True, True),  # nor is a draft cut at its token cap
-     ("France", 0.97, False, False)],  # the switch off: every question is graded and answered
+    [
+        ("France", 0.6, False, True),  # medium: the draft only set the budget
+        (NOT_FOUND, 0.97, False, True),  # a confident "not found" is no answer
+        ("France is a country in", 0.97, True, True),  # nor is a draft cut at its token cap
+        ("France", 0.97, False, False),
+    ],  # the switch off: every question is graded and answered
 )
 def test_otherwise_the_draft_only_sets_the_budget(use_provider, context, draft, probability, cut, switch):
     def difficulty(n):
@@ -150,8 +167,12 @@ def test_the_level_routes_generation_to_its_model(use_provider, context):
 
 # --- best-of-N and selection -----------------------------------------------------------
 def test_fan_out_samples_n_answers_and_the_vote_picks_the_majority(use_provider, context):
-    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
-                                    generate=drafts_of("Paris [1]", "France [2]", "the France. [1]", "Rouen")))
+    provider = use_provider(
+        scripts(
+            difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
+            generate=drafts_of("Paris [1]", "France [2]", "the France. [1]", "Rouen"),
+        )
+    )
     result = run(context, medium_samples=4)
     assert provider.calls["generate"] == 4 and result["compute"]["samples"] == 4
     assert normalize_answer(result["answer"]) == "france"
@@ -159,8 +180,12 @@ def test_fan_out_samples_n_answers_and_the_vote_picks_the_majority(use_provider,
 
 
 def test_not_found_drafts_do_not_outvote_a_found_answer(use_provider, context):
-    use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
-                         generate=drafts_of(NOT_FOUND, NOT_FOUND, "France [1]")))
+    use_provider(
+        scripts(
+            difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
+            generate=drafts_of(NOT_FOUND, NOT_FOUND, "France [1]"),
+        )
+    )
     assert run(context, medium_samples=3)["answer"] == "France [1]"
 
 
@@ -179,17 +204,26 @@ def test_verifier_selection_overrules_the_majority_and_asks_once_per_distinct_an
     def verdict(n, prompt):  # only France is supported by the passages
         return reply("yes" if "Proposed answer: France" in prompt else "no")
 
-    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
-                                    generate=drafts_of("Paris [1]", "France [1]", "Paris [1]"), select=verdict))
+    provider = use_provider(
+        scripts(
+            difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
+            generate=drafts_of("Paris [1]", "France [1]", "Paris [1]"),
+            select=verdict,
+        )
+    )
     result = run(context, medium_samples=3, selection="verifier")
     assert result["answer"] == "France [1]"  # a vote would have said Paris
     assert provider.calls["select"] == 2
 
 
 def test_merge_selection_writes_one_answer_from_all(use_provider, context):
-    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
-                                    generate=drafts_of("Paris [1]", "France [2]"),
-                                    select=lambda n: reply("Normandy is in France [2].")))
+    provider = use_provider(
+        scripts(
+            difficulty=lambda n: logprob_reply([("x", math.log(0.6))]),
+            generate=drafts_of("Paris [1]", "France [2]"),
+            select=lambda n: reply("Normandy is in France [2]."),
+        )
+    )
     result = run(context, medium_samples=2, selection="merge")
     assert result["answer"] == "Normandy is in France [2]." and provider.calls["select"] == 1
 
@@ -209,8 +243,9 @@ def test_each_sample_reads_its_partition_and_citations_point_at_the_full_list(us
     def generate(n):
         return reply("France [1]")
 
-    provider = use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.1))]), generate=generate,
-                                    grade=grades("yes", 6)))
+    provider = use_provider(
+        scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.1))]), generate=generate, grade=grades("yes", 6))
+    )
     from ragloop.nodes import generate as generate_module
 
     original = generate_module.format_passages
@@ -235,8 +270,9 @@ def test_only_a_slice_of_an_ensemble_is_told_it_may_answer_not_found(use_provide
         prompts.append(prompt)
         return reply("France")
 
-    use_provider(scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.1))]), generate=generate,
-                         grade=grades("yes", 4)))
+    use_provider(
+        scripts(difficulty=lambda n: logprob_reply([("x", math.log(0.1))]), generate=generate, grade=grades("yes", 4))
+    )
     result = run(context, hard_docs=4, hard_samples=2, hard_partitions=partitions, hard_refine_rounds=0, k=8)
     assert result["answer"] == "France" and len(prompts) == 2
     assert all((NOT_FOUND in prompt) == (partitions > 1) for prompt in prompts)
@@ -258,16 +294,26 @@ def test_refinement_stops_when_the_critique_finds_nothing(use_provider, context)
 
 
 def test_refinement_stops_when_the_revision_stops_changing(use_provider, context):
-    provider = use_provider(scripts(difficulty=UNSURE_, generate=drafts_of("Paris [1]"),
-                                    refine=lambda n: reply("Check the country.") if n % 2 else reply("Paris [1].")))
+    provider = use_provider(
+        scripts(
+            difficulty=UNSURE_,
+            generate=drafts_of("Paris [1]"),
+            refine=lambda n: reply("Check the country.") if n % 2 else reply("Paris [1]."),
+        )
+    )
     result = run(context, hard_samples=1, hard_refine_rounds=3)
     assert provider.calls["refine"] == 2 and result["compute"]["stop_reason"] == "converged"
 
 
 def test_refinement_stops_at_the_cap(use_provider, context):
     revisions = iter(f"answer {n} [1]" for n in range(10))
-    provider = use_provider(scripts(difficulty=UNSURE_, generate=drafts_of("Paris [1]"),
-                                    refine=lambda n: reply("Wrong.") if n % 2 else reply(next(revisions))))
+    provider = use_provider(
+        scripts(
+            difficulty=UNSURE_,
+            generate=drafts_of("Paris [1]"),
+            refine=lambda n: reply("Wrong.") if n % 2 else reply(next(revisions)),
+        )
+    )
     result = run(context, hard_samples=1, hard_refine_rounds=2)
     assert provider.calls["refine"] == 4
     assert result["answer"] == "answer 1 [1]"
@@ -282,14 +328,21 @@ def test_the_budget_cuts_samples_exactly_where_the_next_one_would_not_fit(use_pr
     from ragloop.logic.usage import tokens_spent
     from ragloop.nodes import plan as plan_module
 
-    monkeypatch.setattr(plan_module, "sample_cost", lambda docs, question, ctx, sliced=False: 1000)  # each sample's worst case
+    monkeypatch.setattr(
+        plan_module, "sample_cost", lambda docs, question, ctx, sliced=False: 1000
+    )  # each sample's worst case
     use_provider(scripts(difficulty=UNSURE_))
     unlimited = run(context, hard_samples=6, hard_partitions=1, hard_refine_rounds=0)
     before_generate = tokens_spent({k: v for k, v in unlimited["usage"].items() if k != "generate"})
     for room, expected in ((3999, 3), (4000, 4), (999, 1)):
         provider = use_provider(scripts(difficulty=UNSURE_, generate=drafts_of(*["France [1]"] * 8)))
-        result = run(context, hard_samples=6, hard_partitions=1, hard_refine_rounds=0,
-                     max_tokens_per_query=before_generate + room)
+        result = run(
+            context,
+            hard_samples=6,
+            hard_partitions=1,
+            hard_refine_rounds=0,
+            max_tokens_per_query=before_generate + room,
+        )
         assert provider.calls["generate"] == result["compute"]["samples"] == expected
         assert result["answer"] == "France [1]"
         assert any(f"{expected} of 6 samples" in d for d in result["compute"]["degraded"])
@@ -309,13 +362,25 @@ def test_a_tiny_budget_still_answers_and_overshoots_by_at_most_one_answer(use_pr
 
 
 def test_refinement_rounds_stop_when_the_budget_runs_out(use_provider, context):
-    provider = use_provider(scripts(difficulty=UNSURE_, generate=drafts_of("Paris [1]"),
-                                    refine=lambda n: reply("Wrong.", tokens_in=400) if n % 2 else reply(f"v{n} [1]", tokens_in=400)))
+    provider = use_provider(
+        scripts(
+            difficulty=UNSURE_,
+            generate=drafts_of("Paris [1]"),
+            refine=lambda n: reply("Wrong.", tokens_in=400) if n % 2 else reply(f"v{n} [1]", tokens_in=400),
+        )
+    )
     free = run(context, hard_samples=1, hard_refine_rounds=3)
     assert provider.calls["refine"] == 6
-    run_usage = free["compute"]["tokens"] - free["usage"]["refine"]["input_tokens"] - free["usage"]["refine"]["output_tokens"]
-    provider = use_provider(scripts(difficulty=UNSURE_, generate=drafts_of("Paris [1]"),
-                                    refine=lambda n: reply("Wrong.", tokens_in=400) if n % 2 else reply(f"v{n} [1]", tokens_in=400)))
+    run_usage = (
+        free["compute"]["tokens"] - free["usage"]["refine"]["input_tokens"] - free["usage"]["refine"]["output_tokens"]
+    )
+    provider = use_provider(
+        scripts(
+            difficulty=UNSURE_,
+            generate=drafts_of("Paris [1]"),
+            refine=lambda n: reply("Wrong.", tokens_in=400) if n % 2 else reply(f"v{n} [1]", tokens_in=400),
+        )
+    )
     result = run(context, hard_samples=1, hard_refine_rounds=3, max_tokens_per_query=run_usage + 2200)
     assert 0 < provider.calls["refine"] < 6
     assert result["compute"]["stop_reason"] == "token budget"

@@ -27,12 +27,29 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def squad(facts=FACTS, answer=None) -> dict:
     """One article per fact; one question per paragraph whose gold answer is the fact's first words."""
-    return {"version": "1.1", "data": [
-        {"title": title, "paragraphs": [{"context": text, "qas": [
-            {"id": f"q-{title}", "question": f"What does the text say about {title.replace('_', ' ')}?",
-             "answers": [{"text": answer or text.split(" is ")[0].split(" was ")[0], "answer_start": 0}]}]}]}
-        for title, text in facts
-    ]}
+    return {
+        "version": "1.1",
+        "data": [
+            {
+                "title": title,
+                "paragraphs": [
+                    {
+                        "context": text,
+                        "qas": [
+                            {
+                                "id": f"q-{title}",
+                                "question": f"What does the text say about {title.replace('_', ' ')}?",
+                                "answers": [
+                                    {"text": answer or text.split(" is ")[0].split(" was ")[0], "answer_start": 0}
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+            for title, text in facts
+        ],
+    }
 
 
 @pytest.fixture
@@ -63,8 +80,10 @@ def test_relevant_chunks_are_those_holding_the_answer(tmp_path):
     data = squad([("Long", "Alpha beta. " * 30 + "The answer is Zanzibar. " + "Gamma delta. " * 30)], answer="Zanzibar")
     (tmp_path / "long.json").write_text(json.dumps(data))
     dataset = load_dataset(tmp_path / "long.json")
-    chunks = [Document(page_content=t, metadata={"id": f"Long#p0:{i}", "doc_key": "Long#p0"})
-              for i, t in enumerate(["Alpha beta.", "The answer is Zanzibar.", "Gamma delta."])]
+    chunks = [
+        Document(page_content=t, metadata={"id": f"Long#p0:{i}", "doc_key": "Long#p0"})
+        for i, t in enumerate(["Alpha beta.", "The answer is Zanzibar.", "Gamma delta."])
+    ]
     assert dataset.relevant_chunks(dataset.questions[0], chunks) == {"Long#p0:1": 1.0}
 
 
@@ -87,9 +106,22 @@ def test_beir_folder(tmp_path):
         ("empty.json", "", "is empty"),
         ("broken.json", "{", "not valid JSON"),
         ("other.json", '{"rows": []}', "not SQuAD format"),
-        ("noanswers.json", json.dumps({"data": [{"title": "T", "paragraphs": [
-            {"context": "Some text.", "qas": [{"id": "1", "question": "Why?", "answers": []}]}]}]}),
-         "no usable questions"),
+        (
+            "noanswers.json",
+            json.dumps(
+                {
+                    "data": [
+                        {
+                            "title": "T",
+                            "paragraphs": [
+                                {"context": "Some text.", "qas": [{"id": "1", "question": "Why?", "answers": []}]}
+                            ],
+                        }
+                    ]
+                }
+            ),
+            "no usable questions",
+        ),
     ],
 )
 def test_bad_data_gives_one_clear_sentence(tmp_path, name, content, message):
@@ -118,7 +150,11 @@ def test_named_configurations_from_files_and_the_command_line(tmp_path):
     named.append(parse_variant("cli:top_n=7,rerank_provider=none"))
     variants = make_variants(named, base={"top_n": 4, "seed": 9})
     assert [(v.name, v.context.top_n, v.context.seed) for v in variants] == [
-        ("small", 3, 9), ("big", 10, 9), ("json", 4, 9), ("cli", 7, 9)]
+        ("small", 3, 9),
+        ("big", 10, 9),
+        ("json", 4, 9),
+        ("cli", 7, 9),
+    ]
     assert variants[3].context.rerank_provider == "none"
     assert variants[0].config_hash != variants[1].config_hash
     with pytest.raises(ConfigError, match="given twice"):
@@ -162,7 +198,9 @@ def test_retrieval_benchmark_reports_every_pipeline(tmp_path, squad_file, use_pr
     assert len(report["recall_curve"]["bm25"]) == 45  # Recall@1..45
     for plot in report["plots"]:
         assert Path(plot).read_bytes().startswith(PNG)
-    assert json.loads((tmp_path / "out" / "report.json").read_text())["dataset"]["sha256"] == report["dataset"]["sha256"]
+    assert (
+        json.loads((tmp_path / "out" / "report.json").read_text())["dataset"]["sha256"] == report["dataset"]["sha256"]
+    )
     # the index is built once and reused by the next run
     index_files = list((tmp_path / "ix").iterdir())
     run_retrieval(squad_file, variants[:1], questions=3, index_dir=tmp_path / "ix")
@@ -178,16 +216,19 @@ class VariantProvider(FakeProvider):
     """
 
     def __init__(self):
-        super().__init__({
-            "grade": lambda n: reply("1: yes\n2: yes\n3: yes\n4: yes\n5: yes"),
-            "rewrite": lambda n: reply("query"),
-        })
+        super().__init__(
+            {
+                "grade": lambda n: reply("1: yes\n2: yes\n3: yes\n4: yes\n5: yes"),
+                "rewrite": lambda n: reply("query"),
+            }
+        )
         self.generated = 0
 
     def chat_model(self, ctx, *, role, temperature, max_tokens, seed, model):
         if role not in ("difficulty", "generate"):
-            return super().chat_model(ctx, role=role, temperature=temperature, max_tokens=max_tokens, seed=seed,
-                                      model=model)
+            return super().chat_model(
+                ctx, role=role, temperature=temperature, max_tokens=max_tokens, seed=seed, model=model
+            )
 
         def messages():
             for _ in itertools.count():
@@ -195,8 +236,11 @@ class VariantProvider(FakeProvider):
                 right = ctx.seed == 0 or (ctx.seed == 2 and self.generated % 2 == 1)
                 text = "Paris" if right else "London"
                 message = logprob_reply([(text, math.log(0.95))]) if role == "difficulty" else reply(f"{text} [1]")
-                message.usage_metadata = {"input_tokens": 200 + 100 * ctx.seed, "output_tokens": 5,
-                                          "total_tokens": 205 + 100 * ctx.seed}
+                message.usage_metadata = {
+                    "input_tokens": 200 + 100 * ctx.seed,
+                    "output_tokens": 5,
+                    "total_tokens": 205 + 100 * ctx.seed,
+                }
                 yield message
 
         return GenericFakeChatModel(messages=messages())
@@ -244,8 +288,9 @@ def test_interrupted_answers_run_resumes_where_it_stopped(tmp_path, squad_file, 
     assert [json.loads(ln)["qid"] for ln in kept[:3] + kept[4:]] == [json.loads(ln)["qid"] for ln in lines]
     # the same name with other settings is refused, not mixed in
     with pytest.raises(InputError, match="other settings"):
-        run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=6,
-                    index_dir=tmp_path / "ix", out_dir=out)
+        run_answers(
+            squad_file, make_variants([("right", {"seed": 1})], {}), questions=6, index_dir=tmp_path / "ix", out_dir=out
+        )
     # a default that changed since the rows were written is caught too (the rows' hash covers overrides only);
     # a setting added since then is accepted at its default
     settings = json.loads((out / SETTINGS).read_text())
@@ -261,21 +306,44 @@ def test_interrupted_answers_run_resumes_where_it_stopped(tmp_path, squad_file, 
     settings["right"]["medium_docs"] = default
     for recorded in ("0123456789ab", None):
         settings["right"]["prompts"] = recorded
-        (out / SETTINGS).write_text(json.dumps({"right": {k: v for k, v in settings["right"].items() if v is not None}}))
+        (out / SETTINGS).write_text(
+            json.dumps({"right": {k: v for k, v in settings["right"].items() if v is not None}})
+        )
         with pytest.raises(InputError, match="prompts: "):
             run_answers(squad_file, variants, questions=6, index_dir=tmp_path / "ix", out_dir=out)
     assert provider.generated == 6 + 3
     # --fresh starts over and keeps the old file
-    run_answers(squad_file, make_variants([("right", {"seed": 1})], {}), questions=2,
-                index_dir=tmp_path / "ix", out_dir=out, fresh=True)
+    run_answers(
+        squad_file,
+        make_variants([("right", {"seed": 1})], {}),
+        questions=2,
+        index_dir=tmp_path / "ix",
+        out_dir=out,
+        fresh=True,
+    )
     assert len(list(out.glob(f"{RESULTS}.*.bak"))) == 1
     assert len(results.read_text().splitlines()) == 2
 
 
 def test_bench_command_prints_tables_and_writes_the_report(tmp_path, squad_file, monkeypatch, capsys):
     monkeypatch.setitem(providers.PROVIDERS, "local", VariantProvider())
-    code = main(["bench", "answers", str(squad_file), "--questions", "4", "--variant", "a:seed=0",
-                 "--variant", "b:seed=1", "--index-dir", str(tmp_path / "ix"), "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "bench",
+            "answers",
+            str(squad_file),
+            "--questions",
+            "4",
+            "--variant",
+            "a:seed=0",
+            "--variant",
+            "b:seed=1",
+            "--index-dir",
+            str(tmp_path / "ix"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "difference from a" in printed and "f1_vs_tokens.png" in printed
@@ -297,8 +365,10 @@ def test_runs_in_separate_folders_report_together_without_answering_again(tmp_pa
     assert provider.generated == answered  # nothing answered again
     assert report["sample"]["questions"] == 4  # the questions both configurations answered
     assert report["comparison"]["variants"]["right"]["f1"]["diff"] == 1.0
-    assert [(v["name"], Path(v["folder"]).name, v["settings"]["seed"]) for v in report["variants"]] == \
-        [("wrong", "b", 1), ("right", "a", 0)]
+    assert [(v["name"], Path(v["folder"]).name, v["settings"]["seed"]) for v in report["variants"]] == [
+        ("wrong", "b", 1),
+        ("right", "a", 0),
+    ]
     assert (tmp_path / "a" / "report.json").read_text() == before
     # the same name run with other settings in two folders is refused, not mixed
     run_answers(squad_file, make_variants([("right", {"seed": 2})], {}), questions=2, out_dir=tmp_path / "c", **common)
@@ -312,7 +382,10 @@ def test_runs_in_separate_folders_report_together_without_answering_again(tmp_pa
     assert main(["bench", "retrieval", *joined[2:], "--out", str(tmp_path / "x")]) == 2
     (tmp_path / "stopped").mkdir()
     (tmp_path / "stopped" / RESULTS).write_text("")  # a run stopped before its first answer
-    assert main(["bench", "answers", str(squad_file), "--from", str(tmp_path / "stopped"), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["bench", "answers", str(squad_file), "--from", str(tmp_path / "stopped"), "--out", str(tmp_path / "x")])
+        == 2
+    )
     assert "drop --questions" in capsys.readouterr().err.replace("\n", "")
     assert not (tmp_path / "x").exists()
 
@@ -321,8 +394,10 @@ def test_hardest_third_is_judged_by_the_first_real_estimator_and_paired_on_those
     from ragloop.benchmarks.answers import hardest_third
 
     def rows(f1s, scores, estimator):
-        return [{"qid": f"q{i}", "em": 0.0, "f1": f, "tokens": 100, "score": s, "estimator": estimator}
-                for i, (f, s) in enumerate(zip(f1s, scores, strict=True))]
+        return [
+            {"qid": f"q{i}", "em": 0.0, "f1": f, "tokens": 100, "score": s, "estimator": estimator}
+            for i, (f, s) in enumerate(zip(f1s, scores, strict=True))
+        ]
 
     fixed = rows([1, 1, 1, 1, 0, 0], [None] * 6, "fixed")
     adaptive = rows([1, 1, 1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.9, 0.8], "logprob")
@@ -344,8 +419,9 @@ def test_adaptive_is_judged_against_the_fixed_configuration_of_best_f1():
     frugal = rows([1, 1, 1, 0, 1, 1, 0, 1], 500, "logprob")  # same F1 as best, half its tokens
     lavish = rows([1, 1, 1, 0, 1, 1, 0, 1], 700, "logprob")  # same F1, too many tokens
     weak = rows([0, 0, 1, 0, 0, 0, 1, 0], 100, "logprob")  # cheap, but best's F1 is out of reach
-    report = against_best_fixed({"cheap": cheap, "best": best, "frugal": frugal, "lavish": lavish, "weak": weak},
-                                seed=0)
+    report = against_best_fixed(
+        {"cheap": cheap, "best": best, "frugal": frugal, "lavish": lavish, "weak": weak}, seed=0
+    )
     assert report["best_fixed"] == "best" and report["best_tokens"] == 1000
     verdicts = report["adaptive"]
     assert verdicts["frugal"]["meets_target"] and verdicts["frugal"]["token_share"] == 0.5
@@ -358,10 +434,14 @@ def test_every_configuration_is_scored_on_the_questions_each_estimator_put_at_ea
     from ragloop.benchmarks.answers import by_level
 
     levels = ["easy", "easy", "medium", "hard"]
-    adaptive = [{"qid": f"q{i}", "f1": f, "tokens": t, "level": lv, "estimator": "logprob"}
-                for i, (f, t, lv) in enumerate(zip([1.0, 0.5, 0.0, 0.0], [100, 300, 900, 2000], levels, strict=True))]
-    fixed = [{"qid": f"q{i}", "f1": f, "tokens": 1000, "level": "medium", "estimator": "fixed"}
-             for i, f in enumerate([1.0, 1.0, 1.0, 0.0])]
+    adaptive = [
+        {"qid": f"q{i}", "f1": f, "tokens": t, "level": lv, "estimator": "logprob"}
+        for i, (f, t, lv) in enumerate(zip([1.0, 0.5, 0.0, 0.0], [100, 300, 900, 2000], levels, strict=True))
+    ]
+    fixed = [
+        {"qid": f"q{i}", "f1": f, "tokens": 1000, "level": "medium", "estimator": "fixed"}
+        for i, f in enumerate([1.0, 1.0, 1.0, 0.0])
+    ]
     report = by_level({"fixed": fixed, "adaptive": adaptive})
     assert list(report) == ["adaptive"]  # a fixed configuration puts every question at one level: no judge
     easy = report["adaptive"]["easy"]
@@ -388,28 +468,54 @@ def test_a_long_answers_run_goes_question_by_question_so_a_prefix_can_be_reporte
 def test_both_confidences_are_judged_against_correct_answers():
     from ragloop.benchmarks.answers import _calibration
 
-    rows = [{"f1": f1, "confidence": c, "retrieval_confidence": rc}
-            for f1, c, rc in [(1.0, 0.9, 0.2), (0.8, 0.8, 0.1), (0.0, 0.3, 0.9), (0.2, 0.1, 0.8)]]
-    assert _calibration(rows) == {"confidence_auroc": 1.0, "retrieval_auroc": 0.0, "retrieval_auroc_rows": 4,
-                                  "correct_share": 0.5, "retrieval_fit": None}
+    rows = [
+        {"f1": f1, "confidence": c, "retrieval_confidence": rc}
+        for f1, c, rc in [(1.0, 0.9, 0.2), (0.8, 0.8, 0.1), (0.0, 0.3, 0.9), (0.2, 0.1, 0.8)]
+    ]
+    assert _calibration(rows) == {
+        "confidence_auroc": 1.0,
+        "retrieval_auroc": 0.0,
+        "retrieval_auroc_rows": 4,
+        "correct_share": 0.5,
+        "retrieval_fit": None,
+    }
     # rows from a run before the reranker-score confidence was recorded
-    assert _calibration([{k: v for k, v in r.items() if k != "retrieval_confidence"} for r in rows])["retrieval_auroc"] is None
+    assert (
+        _calibration([{k: v for k, v in r.items() if k != "retrieval_confidence"} for r in rows])["retrieval_auroc"]
+        is None
+    )
 
 
 def test_the_reranker_score_confidence_is_fitted_to_the_runs_answers(tmp_path, squad_file, monkeypatch, capsys):
     from ragloop.benchmarks.answers import MIN_FIT_ROWS, print_report, retrieval_fit
 
     # right answers where the first score stands out from the fifth, wrong ones where it does not
-    rows = [{"f1": float(margin > 0.5), "top_score": 0.9, "margin": margin}
-            for margin in [i / (MIN_FIT_ROWS - 1) for i in range(MIN_FIT_ROWS)]]
+    rows = [
+        {"f1": float(margin > 0.5), "top_score": 0.9, "margin": margin}
+        for margin in [i / (MIN_FIT_ROWS - 1) for i in range(MIN_FIT_ROWS)]
+    ]
     fit = retrieval_fit(rows)
     assert fit["retrieval_margin_weight"] > 1 and fit["rows"] == MIN_FIT_ROWS
     assert retrieval_fit(rows[:-1]) is None  # too few answers to fit
     assert retrieval_fit([{**r, "f1": 1.0} for r in rows]) is None  # all right: nothing to separate
     # every run records both signals on its rows, and prints the fit as settings to paste
     monkeypatch.setitem(providers.PROVIDERS, "local", VariantProvider())
-    assert main(["bench", "answers", str(squad_file), "--questions", "4", "--index-dir", str(tmp_path / "ix"),
-                 "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "answers",
+                str(squad_file),
+                "--questions",
+                "4",
+                "--index-dir",
+                str(tmp_path / "ix"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     written = [json.loads(line) for line in (tmp_path / "out" / RESULTS).read_text().splitlines()]
     assert all(isinstance(r["top_score"], float) and isinstance(r["margin"], float) for r in written)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -417,5 +523,7 @@ def test_the_reranker_score_confidence_is_fitted_to_the_runs_answers(tmp_path, s
     report["spend"][name]["retrieval_fit"] = fit
     capsys.readouterr()
     print_report(report)
-    assert (f"--set retrieval_top_weight={fit['retrieval_top_weight']} --set retrieval_margin_weight="
-            f"{fit['retrieval_margin_weight']}") in capsys.readouterr().out.replace("\n", "")
+    assert (
+        f"--set retrieval_top_weight={fit['retrieval_top_weight']} --set retrieval_margin_weight="
+        f"{fit['retrieval_margin_weight']}"
+    ) in capsys.readouterr().out.replace("\n", "")

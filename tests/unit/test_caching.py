@@ -32,7 +32,9 @@ class CountingReranker(HybridScoreReranker):
 def counted(use_provider, monkeypatch):
     provider = use_provider(scripts())
     CountingReranker.calls = 0
-    monkeypatch.setattr(type(provider), "reranker", lambda self, ctx: CountingReranker(bm25_weight=ctx.hybrid_score_bm25_weight))
+    monkeypatch.setattr(
+        type(provider), "reranker", lambda self, ctx: CountingReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
+    )
     searches = []
     from ragloop.nodes import retrieve as retrieve_module
 
@@ -53,8 +55,9 @@ def test_a_repeated_question_is_served_from_the_cache(counted, context):
     assert second["compute"]["cache"] == {"retrieve": {"hits": 1, "misses": 0}, "rerank": {"hits": 1, "misses": 0}}
 
 
-@pytest.mark.parametrize("change", [{"k": 6}, {"bm25_weight": 0.9}, {"hybrid_score_bm25_weight": 0.2},
-                                    {"cache_ttl_seconds": 0}])
+@pytest.mark.parametrize(
+    "change", [{"k": 6}, {"bm25_weight": 0.9}, {"hybrid_score_bm25_weight": 0.2}, {"cache_ttl_seconds": 0}]
+)
 def test_a_setting_that_changes_the_result_misses(counted, context, change):
     _, searches = counted
     graph = compile_graph(cache=InMemoryCache())
@@ -69,8 +72,12 @@ def test_a_new_index_version_misses(counted, context, fake_index):
     _, searches = counted
     graph = compile_graph(cache=InMemoryCache())
     graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
-    update_index(fake_index, DeterministicFakeEmbedding(size=32), "fake-hash-32",
-                 add=[Document(page_content="Zebras are striped.", metadata={"source": "z.txt", "doc_key": "z"})])
+    update_index(
+        fake_index,
+        DeterministicFakeEmbedding(size=32),
+        "fake-hash-32",
+        add=[Document(page_content="Zebras are striped.", metadata={"source": "z.txt", "doc_key": "z"})],
+    )
     graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     assert len(searches) == 2 and CountingReranker.calls == 2
 
@@ -173,8 +180,10 @@ def test_answers_persist_in_a_sqlite_cache_across_processes(counted, context, tm
     assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
 
 
-@pytest.mark.parametrize("url", ["sqlite://relative.sqlite", "memcached://localhost", "file.sqlite",
-                                 "sqlite:////proc/no-such-folder/cache.sqlite"])
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://relative.sqlite", "memcached://localhost", "file.sqlite", "sqlite:////proc/no-such-folder/cache.sqlite"],
+)
 def test_an_unusable_cache_url_is_a_clear_error(url):
     with pytest.raises(ConfigError, match="RAGLOOP_CACHE_URL"):
         open_cache(url)

@@ -71,7 +71,7 @@ def test_index_then_ask_json(capsys, tmp_path, use_provider):
     assert code == 0
     import json
 
-    result = json.loads(text[text.index("{"):])
+    result = json.loads(text[text.index("{") :])
     assert result["citations"][0]["id"] == "facts.txt"
 
 
@@ -95,8 +95,17 @@ def test_ask_says_why_a_question_is_hard(capsys, tmp_path, use_provider):
     from tests.unit.test_graph import scripts
 
     use_provider(scripts(difficulty=lambda n: logprob_reply([("Eight", math.log(0.6))])))
-    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index_facts(capsys, tmp_path), "--set",
-                         "hard_retrieval_below=0.5", "--set", "retrieval_bias=-20")
+    code, text = run_cli(
+        capsys,
+        "ask",
+        "Atomic number of oxygen?",
+        "--index",
+        index_facts(capsys, tmp_path),
+        "--set",
+        "hard_retrieval_below=0.5",
+        "--set",
+        "retrieval_bias=-20",
+    )
     assert code == 0
     assert "Difficulty: hard (logprob confidence 0.60), hard as the reranker is unsure too" in text
 
@@ -159,4 +168,11 @@ def test_building_the_graph_touches_no_model_or_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     from ragloop.graph.builder import compile_graph
 
-    assert compile_graph().get_graph().nodes.keys() >= {"difficulty", "retrieve", "rerank", "grade", "rewrite", "generate"}
+    assert compile_graph().get_graph().nodes.keys() >= {
+        "difficulty",
+        "retrieve",
+        "rerank",
+        "grade",
+        "rewrite",
+        "generate",
+    }

@@ -72,12 +72,14 @@ def test_after_a_rewrite_only_documents_not_yet_judged_are_graded(use_provider, 
         asked.append({title for title, text in FACTS if text in prompt})
         return reply("\n".join(f"{i}: no" for i in range(1, 6)))
 
-    provider = use_provider(scripts(grade=grader, rewrite=lambda n: reply(["Oxygen atomic number", "Tesla inventor"][n - 1])))
+    provider = use_provider(
+        scripts(grade=grader, rewrite=lambda n: reply(["Oxygen atomic number", "Tesla inventor"][n - 1]))
+    )
     result = run(context, max_rewrites=2, top_n=3, answer_when_nothing_relevant=False)
     assert result["rewrites"] == 2
     assert len(asked) == provider.calls["grade"] >= 2 and all(asked)
     for i, first in enumerate(asked):  # no document is judged twice against the same question
-        assert all(not first & later for later in asked[i + 1:])
+        assert all(not first & later for later in asked[i + 1 :])
     assert sum(map(len, asked)) <= 3 * 3
 
 
@@ -98,7 +100,9 @@ def test_rewrite_cap_follows_context(use_provider, context, max_rewrites):
 
 def test_rewritten_query_is_used_for_the_next_search(use_provider, context):
     seen = []
-    provider = use_provider(scripts(grade=lambda n: reply("1: no\n2: no\n3: no\n4: no\n5: no") if n == 1 else reply("1: yes")))
+    provider = use_provider(
+        scripts(grade=lambda n: reply("1: no\n2: no\n3: no\n4: no\n5: no") if n == 1 else reply("1: yes"))
+    )
     from ragloop.nodes import retrieve as retrieve_module
 
     original = retrieve_module.hybrid_search
@@ -133,15 +137,34 @@ def test_hard_question_gets_the_hard_budget_and_it_is_honoured(use_provider, con
 
 def test_budget_caps_apply(use_provider, context):
     provider = use_provider(scripts(difficulty=UNSURE))
-    result = run(context, hard_docs=50, hard_samples=50, hard_partitions=9, hard_refine_rounds=9, max_docs=3,
-                 max_samples=2, max_refine_rounds=1)
+    result = run(
+        context,
+        hard_docs=50,
+        hard_samples=50,
+        hard_partitions=9,
+        hard_refine_rounds=9,
+        max_docs=3,
+        max_samples=2,
+        max_refine_rounds=1,
+    )
     assert result["budget"] == {"docs": 3, "samples": 2, "partitions": 2, "refine_rounds": 1, "model": ""}
     assert provider.calls["generate"] == 2
 
 
 def test_grader_reads_p_yes_from_logprobs(use_provider, context):
-    tokens = [("1", 0.0), (":", 0.0), (" yes", math.log(0.55)), ("\n", 0.0), ("2", 0.0), (":", 0.0), (" yes", math.log(0.9))]
-    alternatives = {2: [(" yes", math.log(0.55)), (" no", math.log(0.45))], 6: [(" yes", math.log(0.9)), (" no", math.log(0.1))]}
+    tokens = [
+        ("1", 0.0),
+        (":", 0.0),
+        (" yes", math.log(0.55)),
+        ("\n", 0.0),
+        ("2", 0.0),
+        (":", 0.0),
+        (" yes", math.log(0.9)),
+    ]
+    alternatives = {
+        2: [(" yes", math.log(0.55)), (" no", math.log(0.45))],
+        6: [(" yes", math.log(0.9)), (" no", math.log(0.1))],
+    }
     use_provider(scripts(grade=lambda n: logprob_reply(tokens, alternatives)))
     result = run(context, grade_threshold=0.6, top_n=2)
     # Passage 1's p(yes)=0.55 is under the threshold; passage 2's 0.9 is over: only [2]'s doc is kept.
@@ -185,10 +208,20 @@ def test_the_longest_run_fits_the_recursion_limit(use_provider, context):
     from ragloop.settings import MAX_REFINE_CEILING, MAX_REWRITES_CEILING
 
     drafts = iter(f"answer {n} [1]" for n in range(1000))
-    use_provider(scripts(difficulty=UNSURE, grade=lambda n: reply("1: yes") if n > MAX_REWRITES_CEILING else grades("no")(n),
-                         refine=lambda n: reply("It is wrong.") if n % 2 else reply(next(drafts))))
-    result = run(context, max_rewrites=MAX_REWRITES_CEILING, hard_refine_rounds=MAX_REFINE_CEILING,
-                 max_refine_rounds=MAX_REFINE_CEILING, min_relevant=1)
+    use_provider(
+        scripts(
+            difficulty=UNSURE,
+            grade=lambda n: reply("1: yes") if n > MAX_REWRITES_CEILING else grades("no")(n),
+            refine=lambda n: reply("It is wrong.") if n % 2 else reply(next(drafts)),
+        )
+    )
+    result = run(
+        context,
+        max_rewrites=MAX_REWRITES_CEILING,
+        hard_refine_rounds=MAX_REFINE_CEILING,
+        max_refine_rounds=MAX_REFINE_CEILING,
+        min_relevant=1,
+    )
     assert result["rewrites"] == MAX_REWRITES_CEILING
     assert result["compute"]["refine_rounds"] == MAX_REFINE_CEILING
     assert result["compute"]["stop_reason"] == "refinement cap"

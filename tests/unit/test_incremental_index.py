@@ -38,16 +38,29 @@ def index(tmp_path):
 
 def search_ids(path, query):
     ix = HybridIndex.load(path)
-    return [d.metadata["source"] for d in ix.search(query, DeterministicFakeEmbedding(size=32).embed_query(query), 3,
-                                                    bm25_weight=1.0, dense_weight=0.0, rrf_c=60)]
+    return [
+        d.metadata["source"]
+        for d in ix.search(
+            query,
+            DeterministicFakeEmbedding(size=32).embed_query(query),
+            3,
+            bm25_weight=1.0,
+            dense_weight=0.0,
+            rrf_c=60,
+        )
+    ]
 
 
 def test_adding_a_source_embeds_only_its_chunks(index):
     embedder = CountingEmbedding(size=32, embedded=[])
     manifest = update_index(index, embedder, "fake", add=[doc("zebra.txt", "Zebras have black and white stripes.")])
     assert embedder.embedded == ["Zebras have black and white stripes."]
-    assert manifest["last_update"] == {"added_chunks": 1, "removed_chunks": 0, "embedded_chunks": 1,
-                                       "reused_vectors": 8}
+    assert manifest["last_update"] == {
+        "added_chunks": 1,
+        "removed_chunks": 0,
+        "embedded_chunks": 1,
+        "reused_vectors": 8,
+    }
     assert search_ids(index, "zebras stripes")[0] == "zebra.txt"
     assert len(HybridIndex.load(index)) == 9
 
@@ -66,8 +79,12 @@ def test_a_changed_source_replaces_its_chunks_and_a_rebuild_reuses_unchanged_vec
 
 def test_deleting_a_source_removes_it_from_bm25_and_faiss(index):
     source = "zebra.txt"
-    update_index(index, DeterministicFakeEmbedding(size=32), "fake",
-                 add=[doc(source, "Zebras have stripes."), doc("yak.txt", "Yaks have long hair.")])
+    update_index(
+        index,
+        DeterministicFakeEmbedding(size=32),
+        "fake",
+        add=[doc(source, "Zebras have stripes."), doc("yak.txt", "Yaks have long hair.")],
+    )
     before = HybridIndex.load(index)
     gone = [d.page_content for d in before.documents if d.metadata["source"] == source]
     manifest = update_index(index, DeterministicFakeEmbedding(size=32), "fake", delete_sources=[source])
@@ -119,8 +136,12 @@ CRASH = textwrap.dedent("""
 @pytest.mark.parametrize("where", ["embedding", "writing"])
 def test_a_writer_killed_mid_update_leaves_the_index_whole(index, where):
     before = HybridIndex.load(index).manifest
-    done = subprocess.run([sys.executable, "-c", CRASH, str(index), where], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH, str(index), where],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert done.returncode == 9, done.stderr
     assert HybridIndex.load(index).manifest == before  # loads, checksums pass, nothing half-written shows
     update_index(index, DeterministicFakeEmbedding(size=32), "fake", add=[doc("yak.txt", "Yaks.")])

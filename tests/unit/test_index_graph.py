@@ -19,28 +19,36 @@ def indexing(use_provider, context):
 
 def test_documents_are_added_replaced_and_deleted_with_progress(indexing):
     before = len(HybridIndex.load(indexing.index_path))
-    events = list(index_graph.stream({"documents": [{"source": "zebra.txt", "text": "Zebras are striped.",
-                                                      "title": "Zebra"}]},
-                                     context=indexing, stream_mode=["custom", "values"]))
+    events = list(
+        index_graph.stream(
+            {"documents": [{"source": "zebra.txt", "text": "Zebras are striped.", "title": "Zebra"}]},
+            context=indexing,
+            stream_mode=["custom", "values"],
+        )
+    )
     progress = [chunk for mode, chunk in events if mode == "custom"]
     added = [chunk for mode, chunk in events if mode == "values"][-1]
     assert progress[-1] == {"embedded": 1, "to_embed": 1}
     assert added["chunks"] == before + 1 and added["update"]["added_chunks"] == 1
-    replaced = index_graph.invoke({"documents": [{"source": "zebra.txt", "text": "Zebras live in Africa."}]},
-                                  context=indexing)
+    replaced = index_graph.invoke(
+        {"documents": [{"source": "zebra.txt", "text": "Zebras live in Africa."}]}, context=indexing
+    )
     assert replaced["update"]["removed_chunks"] == 1 and replaced["chunks"] == before + 1
     deleted = index_graph.invoke({"delete": ["zebra.txt"]}, context=indexing)
     assert deleted["chunks"] == before
     assert "Zebras" not in " ".join(d.page_content for d in HybridIndex.load(indexing.index_path).documents)
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({}, "Nothing to do"),
-    ({"documents": "a text"}, "must be a list"),
-    ({"documents": [{"source": "a.txt", "text": " "}]}, 'Document 0 needs a non-empty "source" and "text"'),
-    ({"documents": [{"text": "no source"}]}, "Document 0 needs"),
-    ({"delete": [""]}, "delete must be a list of source ids"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({}, "Nothing to do"),
+        ({"documents": "a text"}, "must be a list"),
+        ({"documents": [{"source": "a.txt", "text": " "}]}, 'Document 0 needs a non-empty "source" and "text"'),
+        ({"documents": [{"text": "no source"}]}, "Document 0 needs"),
+        ({"delete": [""]}, "delete must be a list of source ids"),
+    ],
+)
 def test_bad_input_is_refused_before_the_index_is_touched(indexing, payload, message):
     before = HybridIndex.load(indexing.index_path).manifest
     with pytest.raises(InputError, match=message):

@@ -15,7 +15,10 @@ from tests.conftest import logprob_reply, reply
 
 def test_yes_probabilities_in_line_order_even_when_misnumbered():
     tokens = [("1", 0), (":", 0), (" no", math.log(0.6)), ("\n", 0), ("1", 0), (":", 0), (" yes", math.log(0.8))]
-    alts = {2: [(" no", math.log(0.6)), (" yes", math.log(0.4))], 6: [(" yes", math.log(0.8)), (" Yes", math.log(0.1)), (" no", math.log(0.1))]}
+    alts = {
+        2: [(" no", math.log(0.6)), (" yes", math.log(0.4))],
+        6: [(" yes", math.log(0.8)), (" Yes", math.log(0.1)), (" no", math.log(0.1))],
+    }
     probs = yes_probabilities(logprob_reply(tokens, alts), 3)
     assert probs[0] == pytest.approx(0.4)
     assert probs[1] == pytest.approx(0.9)  # " yes" and " Yes" both count as yes
@@ -42,9 +45,14 @@ def test_an_answer_cites_its_markers_else_the_passages_holding_its_words_else_al
 
     from ragloop.logic.citations import citations_for
 
-    docs = [Document(page_content=text, metadata={"id": name}) for name, text in (
-        ("oxygen", "Oxygen is a chemical element."), ("normandy", "Normandy is a region in France."),
-        ("paris", "Paris is the capital of France."))]
+    docs = [
+        Document(page_content=text, metadata={"id": name})
+        for name, text in (
+            ("oxygen", "Oxygen is a chemical element."),
+            ("normandy", "Normandy is a region in France."),
+            ("paris", "Paris is the capital of France."),
+        )
+    ]
 
     def cited(answer, share=0.5):
         return [c["id"] for c in citations_for(answer, docs, share)]
@@ -63,10 +71,14 @@ def test_classify_and_budget_table():
     assert classify(0.2, ctx)[0] == "hard"
     assert budget_for("easy", ctx) == {"docs": 5, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
     # the measured default: medium and hard questions answered once from the top two graded documents
-    assert budget_for("medium", ctx) == budget_for("hard", ctx) == {
-        "docs": 2, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
-    ctx = Context(medium_samples=4, hard_docs=12, hard_samples=6, hard_partitions=2, hard_refine_rounds=3,
-                  hard_chat_model="big")
+    assert (
+        budget_for("medium", ctx)
+        == budget_for("hard", ctx)
+        == {"docs": 2, "samples": 1, "partitions": 1, "refine_rounds": 0, "model": ""}
+    )
+    ctx = Context(
+        medium_samples=4, hard_docs=12, hard_samples=6, hard_partitions=2, hard_refine_rounds=3, hard_chat_model="big"
+    )
     assert budget_for("medium", ctx)["samples"] == 4
     assert budget_for("hard", ctx) == {"docs": 12, "samples": 6, "partitions": 2, "refine_rounds": 3, "model": "big"}
 
@@ -79,8 +91,13 @@ def test_citations_of_a_partition_are_renumbered_over_all_documents():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Answer: x\nConfidence: 80", 0.8), ("confidence = 35%", 0.35), ("Confidence: 0.9", 0.9),
-     ("Confidence: 250", 1.0), ("Answer: x", None)],
+    [
+        ("Answer: x\nConfidence: 80", 0.8),
+        ("confidence = 35%", 0.35),
+        ("Confidence: 0.9", 0.9),
+        ("Confidence: 250", 1.0),
+        ("Answer: x", None),
+    ],
 )
 def test_stated_confidence_is_read_as_a_probability(text, expected):
     from ragloop.logic.difficulty import stated_confidence

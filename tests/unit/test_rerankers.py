@@ -13,9 +13,13 @@ from ragloop.providers.rerankers import CrossEncoderReranker, HybridScoreReranke
 
 def docs() -> list[Document]:
     # retrieval order a..e; BM25 and cosine favour e, then d, ...; the "model" likes b best.
-    return [Document(page_content=name, metadata={"id": name, "retrieval_score": 1 - i / 10,
-                                                  "bm25_score": float(i), "dense_score": i / 10})
-            for i, name in enumerate("abcde")]
+    return [
+        Document(
+            page_content=name,
+            metadata={"id": name, "retrieval_score": 1 - i / 10, "bm25_score": float(i), "dense_score": i / 10},
+        )
+        for i, name in enumerate("abcde")
+    ]
 
 
 class LengthOfB:
@@ -44,7 +48,13 @@ def test_cross_encoder_scores_every_candidate_without_a_cascade():
     assert model.seen == [["a", "b", "c", "d", "e"]]
     # scores are the model's logits through a sigmoid: in [0, 1], same order
     assert ranked[0].metadata["rerank_score"] == pytest.approx(1 / (1 + math.exp(-10.0)), abs=1e-6)
-    assert 1 > ranked[0].metadata["rerank_score"] > ranked[1].metadata["rerank_score"] > ranked[2].metadata["rerank_score"] > 0
+    assert (
+        1
+        > ranked[0].metadata["rerank_score"]
+        > ranked[1].metadata["rerank_score"]
+        > ranked[2].metadata["rerank_score"]
+        > 0
+    )
 
 
 def test_cascade_scores_only_the_prefilters_best():
@@ -56,14 +66,18 @@ def test_cascade_scores_only_the_prefilters_best():
     # the unscored rest sit below the scored head, so merging by score keeps the cascade's order
     scores = [d.metadata["rerank_score"] for d in ranked]
     assert scores == sorted(scores, reverse=True) and scores[1] > scores[2]
-    assert CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
+    assert (
+        CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(0.5), candidates=0).rerank("q", [], 5) == []
+    )
 
 
 @pytest.mark.parametrize("weight,order", [(1.0, "bacde"), (0.5, "ebdca"), (0.0, "edcba")])
 def test_the_model_and_the_hybrid_score_are_mixed_by_weight(weight, order):
     # the model puts b first, then what it reads first; hybrid-score ranks e, d, c, b, a; mixed halfway
     # (the model reading hybrid-score's order), e keeps the lead and b passes d
-    reranker = CrossEncoderReranker(LengthOfB(), "ce").with_cascade(HybridScoreReranker(0.5), candidates=0, weight=weight)
+    reranker = CrossEncoderReranker(LengthOfB(), "ce").with_cascade(
+        HybridScoreReranker(0.5), candidates=0, weight=weight
+    )
     assert "".join(names(reranker.rerank("q", docs(), 5))) == order
 
 

@@ -22,15 +22,20 @@ def test_weighted_rrf_by_hand():
     assert fused["a"] == pytest.approx(0.4 / 61 + 0.6 / 62)
     assert fused["c"] == pytest.approx(0.4 / 63 + 0.6 / 61)
     assert fused["b"] == pytest.approx(0.4 / 62)
-    assert [k for k, _ in weighted_rrf([(["a", "b", "c"], 0.4), (["c", "a"], 0.6)], c=60)] == ["a", "c", "b"]  # 0.016234 > 0.016185 > 0.006452
+    assert [k for k, _ in weighted_rrf([(["a", "b", "c"], 0.4), (["c", "a"], 0.6)], c=60)] == [
+        "a",
+        "c",
+        "b",
+    ]  # 0.016234 > 0.016185 > 0.006452
 
 
 @pytest.mark.parametrize("k", [1, 3, 8, 45])
 def test_search_returns_k_unique_candidates_with_scores(fake_index, k):
     index = HybridIndex.load(fake_index, "fake-hash-32")
     query = "Normandy France"
-    docs = index.search(query, DeterministicFakeEmbedding(size=32).embed_query(query), k,
-                        bm25_weight=0.6, dense_weight=0.4, rrf_c=60)
+    docs = index.search(
+        query, DeterministicFakeEmbedding(size=32).embed_query(query), k, bm25_weight=0.6, dense_weight=0.4, rrf_c=60
+    )
     ids = [d.metadata["id"] for d in docs]
     assert len(ids) == min(k, len(FACTS)) == len(set(ids))
     assert all({"bm25_score", "dense_score", "retrieval_score"} <= set(d.metadata) for d in docs)
@@ -99,7 +104,9 @@ def test_long_documents_are_chunked_with_unique_ids(tmp_path):
     text = " ".join(f"Sentence {i} about the river Rhine and its bridges." for i in range(400))
     (tmp_path / "rhine.txt").write_text(text)
     docs = load_documents([tmp_path / "rhine.txt"])
-    manifest = build_index(docs, DeterministicFakeEmbedding(size=8), "fake", tmp_path / "ix", chunk_size=100, chunk_overlap=10)
+    manifest = build_index(
+        docs, DeterministicFakeEmbedding(size=8), "fake", tmp_path / "ix", chunk_size=100, chunk_overlap=10
+    )
     index = HybridIndex.load(tmp_path / "ix")
     ids = [d.metadata["id"] for d in index.documents]
     assert manifest["chunks"] == len(ids) == len(set(ids)) > 10
@@ -111,7 +118,10 @@ def test_loaders_read_every_supported_format(tmp_path):
     (tmp_path / "b.md").write_text("# Title\nMarkdown text.")
     (tmp_path / "c.jsonl").write_text('{"id": "c1", "text": "JSON line", "author": "x"}\n\n{"content": "second"}\n')
     (tmp_path / "d.json").write_text(json.dumps([{"text": "record one"}, "bare string"]))
-    squad = {"version": "1.1", "data": [{"title": "Rhine", "paragraphs": [{"context": "The Rhine is a river.", "qas": []}]}]}
+    squad = {
+        "version": "1.1",
+        "data": [{"title": "Rhine", "paragraphs": [{"context": "The Rhine is a river.", "qas": []}]}],
+    }
     with gzip.open(tmp_path / "e.json.gz", "wt") as fh:
         json.dump(squad, fh)
     (tmp_path / "ignored.csv").write_text("a,b")

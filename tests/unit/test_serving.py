@@ -28,12 +28,15 @@ def keys(monkeypatch):
     limits.cache_clear()
 
 
-@pytest.mark.parametrize(("headers", "status"), [
-    ({}, 401),
-    ({b"x-api-key": b"wrong"}, 403),
-    ({b"authorization": b"Bearer wrong"}, 403),
-    ({b"x-api-key": b"alpha-key-12"}, 403),  # a prefix of a real key
-])
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({b"x-api-key": b"wrong"}, 403),
+        ({b"authorization": b"Bearer wrong"}, 403),
+        ({b"x-api-key": b"alpha-key-12"}, 403),  # a prefix of a real key
+    ],
+)
 def test_missing_or_wrong_keys_are_refused(headers, status):
     with pytest.raises(Auth.exceptions.HTTPException) as refused:
         authenticate(headers)
@@ -41,8 +44,10 @@ def test_missing_or_wrong_keys_are_refused(headers, status):
     assert "alpha-key-123" not in str(refused.value.detail)
 
 
-@pytest.mark.parametrize("headers", [{b"x-api-key": b"alpha-key-123"}, {b"x-api-key": b"beta-key-456"},
-                                     {b"authorization": b"Bearer beta-key-456"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{b"x-api-key": b"alpha-key-123"}, {b"x-api-key": b"beta-key-456"}, {b"authorization": b"Bearer beta-key-456"}],
+)
 def test_any_configured_key_is_accepted_and_known_by_a_hash(headers):
     user = authenticate(headers)
     assert user["identity"].startswith("key-") and "key-123" not in user["identity"]
@@ -86,8 +91,12 @@ def test_metrics_parse_and_move_after_a_run(use_provider, context):
 
     def sample(name: str, **labels) -> float:
         body = TestClient(app).get("/ragloop/metrics").text
-        return sum(s.value for f in text_string_to_metric_families(body) for s in f.samples
-                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+        return sum(
+            s.value
+            for f in text_string_to_metric_families(body)
+            for s in f.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )
 
     use_provider(scripts())
     runs, retrieve = sample("ragloop_runs_total"), sample("ragloop_node_seconds_count", node="retrieve")
@@ -154,8 +163,12 @@ def test_documents_are_added_replaced_and_deleted_through_jobs(index_api):
     done = wait(job.json())
     assert done["status"] == "done" and done["added_chunks"] == 1 and done["embedded_chunks"] == 1
     assert client.get("/index").json()["chunks"] == before["chunks"] + 1
-    replaced = wait(client.post("/index/documents", json={"documents": [
-        {"source": "zebra.txt", "text": "Zebras live in Africa.", "title": "Zebra"}]}).json())
+    replaced = wait(
+        client.post(
+            "/index/documents",
+            json={"documents": [{"source": "zebra.txt", "text": "Zebras live in Africa.", "title": "Zebra"}]},
+        ).json()
+    )
     assert replaced["removed_chunks"] == 1 and replaced["added_chunks"] == 1
     deleted = wait(client.delete("/index/sources/zebra.txt").json())
     assert deleted["status"] == "done" and client.get("/index").json()["chunks"] == before["chunks"]
@@ -163,8 +176,9 @@ def test_documents_are_added_replaced_and_deleted_through_jobs(index_api):
     assert failed["status"] == "failed" and "Nothing indexed comes from zebra.txt" in failed["error"]
 
 
-@pytest.mark.parametrize("body", [{"docs": []}, {"documents": [{"text": "no source"}]},
-                                  {"documents": [{"source": "a", "text": "  "}]}])
+@pytest.mark.parametrize(
+    "body", [{"docs": []}, {"documents": [{"text": "no source"}]}, {"documents": [{"source": "a", "text": "  "}]}]
+)
 def test_bad_documents_are_refused_with_a_reason(index_api, body):
     client, _ = index_api
     refused = client.post("/index/documents", json=body)

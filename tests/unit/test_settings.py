@@ -60,9 +60,21 @@ def test_rrf_c_below_zero_is_refused_not_a_division_by_zero():
 
 def test_settings_that_reach_files_networks_or_credentials_are_deployment_settings():
     deployment = set(deployment_fields())
-    for name in ("index_path", "nvidia_base_url", "cohere_base_url", "bedrock_endpoint_url", "aws_profile",
-                 "local_chat_model", "local_reranker_path", "price_table", "local_threads", "local_n_ctx",
-                 "request_timeout", "chat_provider", "hard_chat_model"):
+    for name in (
+        "index_path",
+        "nvidia_base_url",
+        "cohere_base_url",
+        "bedrock_endpoint_url",
+        "aws_profile",
+        "local_chat_model",
+        "local_reranker_path",
+        "price_table",
+        "local_threads",
+        "local_n_ctx",
+        "request_timeout",
+        "chat_provider",
+        "hard_chat_model",
+    ):
         assert name in deployment, name
     for name in ("k", "bm25_weight", "max_samples", "selection", "difficulty_estimator", "grade_threshold"):
         assert name not in deployment, name
@@ -93,7 +105,9 @@ def test_both_graphs_serve_input_and_output_schemas_and_the_graph_is_a_tool():
     from ragloop.graph.indexing import index_graph
 
     assert graph.get_input_jsonschema()["required"] == ["question"]
-    assert {"answer", "citations", "difficulty", "budget", "compute"} <= set(graph.get_output_jsonschema()["properties"])
+    assert {"answer", "citations", "difficulty", "budget", "compute"} <= set(
+        graph.get_output_jsonschema()["properties"]
+    )
     assert set(index_graph.get_input_jsonschema()["properties"]) == {"documents", "delete"}
     assert "chunks" in index_graph.get_output_jsonschema()["properties"]
     assert graph.as_tool().args_schema is not None
@@ -115,6 +129,7 @@ def test_the_layers_import_downward_only():
     lint = Path(sys.executable).with_name("lint-imports")
     if not lint.exists():
         pytest.skip("import-linter is not installed (pip install 'ragloop[dev]')")
-    result = subprocess.run([str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(lint), "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-3000:]

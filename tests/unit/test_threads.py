@@ -16,6 +16,7 @@ def condenser(seen: list[str]):
     def condense(n, prompt):
         seen.append(prompt)
         return reply("In what country is the Rhine's mouth?")
+
     return condense
 
 
@@ -43,8 +44,9 @@ def test_a_thread_resumes_after_the_process_restarts(use_provider, context, tmp_
     use_provider(scripts(condense=condenser(seen)))
     db, config = tmp_path / "threads.sqlite", {"configurable": {"thread_id": "conversation-1"}}
     with sqlite3.connect(db, check_same_thread=False) as conn:
-        compile_graph(checkpointer=SqliteSaver(conn)).invoke({"question": "Where does the Rhine flow?"}, config,
-                                                             context=context())
+        compile_graph(checkpointer=SqliteSaver(conn)).invoke(
+            {"question": "Where does the Rhine flow?"}, config, context=context()
+        )
     conn.close()
     with sqlite3.connect(db, check_same_thread=False) as conn:  # a new connection, a new graph: a new process
         graph = compile_graph(checkpointer=SqliteSaver(conn))
