@@ -329,6 +329,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ragloop", description="Agentic RAG that spends compute where a question needs it."
     )
+    from ragloop import __version__
+
+    p.add_argument("--version", action="version", version=f"ragloop {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:

@@ -62,6 +62,7 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
             sliced=plan["partitions"] > 1,
             temperature=temperature,
             model=budget.get("model", ""),
+            level=state["difficulty"].get("level", ""),
         )
         sends.append(Send("generate", task))
     return sends

@@ -11,6 +11,7 @@ import time
 from langgraph.cache.base import BaseCache
 from langgraph.runtime import Runtime
 
+from ragloop.logic.messages import answer_message
 from ragloop.logic.questions import is_follow_up
 from ragloop.persistence.cache_keys import ANSWERS, answer_key
 from ragloop.settings import Context, get_context
@@ -30,7 +31,7 @@ def make_lookup(cache: BaseCache | None):
         ctx = get_context(runtime)
         if cache is None or not _cacheable(state, ctx):
             return {}
-        key = answer_key(state["question"], ctx)
+        key = answer_key(state["question"], ctx, state.get("filter"))
         record = cache.get([(ANSWERS, key)]).get((ANSWERS, key))
         if record is None:
             return {
@@ -48,10 +49,10 @@ def make_lookup(cache: BaseCache | None):
                 "saved_cost_usd": record["cost_usd"],
             },
         }
+        output = {**{k: record[k] for k in KEPT if k in record}, "compute": compute, "cost_usd": 0.0}
         return {
-            **{k: record[k] for k in KEPT if k in record},
-            "compute": compute,
-            "cost_usd": 0.0,
+            **output,
+            "messages": [answer_message(output)],
             "history": [{"question": state["asked"], "answer": record["answer"]}],
             "node_runs": [("answer", "cache")],
         }

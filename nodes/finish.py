@@ -1,11 +1,15 @@
-"""finish: citations, the compute report (spent, cut, why it stopped) and the estimated cost."""
+"""finish: citations, the compute report (spent, cut, why it stopped), the estimated cost, and the answer as
+an AIMessage appended to `messages`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from langgraph.runtime import Runtime
 
 from ragloop.logic.answers import NOT_FOUND, found
 from ragloop.logic.citations import citations_for
+from ragloop.logic.messages import answer_message
 from ragloop.logic.usage import tokens_spent
 from ragloop.persistence.cache_keys import cache_report
 from ragloop.providers.prices import estimate_cost, price_table
@@ -25,10 +29,11 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
     rounds = state.get("refine_rounds", 0)
     stop = state.get("stop_reason") or ("refinement cap" if rounds else "answered")
     docs = state.get("relevant", [])[: plan["docs"] if plan else 0]
-    return {
+    citations = citations_for(answer, docs, ctx.citation_min_share) if found(answer) and docs else []
+    report: dict[str, Any] = {
         "answer": answer,
         "history": [{"question": state.get("asked") or state["question"], "answer": answer}],
-        "citations": citations_for(answer, docs, ctx.citation_min_share) if found(answer) and docs else [],
+        "citations": citations,
         "compute": {
             "tokens": tokens_spent(usage),
             "max_tokens_per_query": ctx.max_tokens_per_query or None,
@@ -44,3 +49,4 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
         },
         "cost_usd": cost_of(state.get("usage_by_model") or {}, ctx),
     }
+    return {**report, "messages": [answer_message({**state, **report})]}

@@ -23,6 +23,7 @@ def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
         temperature=state["temperature"],
         seed=ctx.seed + state["sample"],
         model=state["model"],
+        level=state.get("level", ""),
     )
     prompt = ANSWER_PROMPTS[state["sliced"]]
     reply = model.invoke(prompt.format_messages(passages=format_passages(state["docs"]), question=state["question"]))

@@ -34,7 +34,9 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
                 "grade: skipped to stay within max_tokens_per_query; the reranked documents are used ungraded"
             ],
         }
-    reply = providers.chat_model(ctx, "grade", max_tokens=max_tokens).invoke(messages)
+    reply = providers.chat_model(
+        ctx, "grade", max_tokens=max_tokens, level=state["difficulty"].get("level", "")
+    ).invoke(messages)
     kept = [
         Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})
         for doc, p_yes in zip(docs, yes_probabilities(reply, len(docs)), strict=True)

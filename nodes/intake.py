@@ -1,10 +1,15 @@
-"""intake: check the question and start the run afresh (a thread's earlier run leaves state behind)."""
+"""intake: take the question (from `question`, or the last human message of `messages`), check it, and start
+the run afresh (a thread's earlier run leaves state behind)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
+from ragloop.logic.messages import asked_in, turns_before
 from ragloop.logic.questions import validate_question
 from ragloop.persistence.cache_keys import cache_scope
 from ragloop.settings import Context, get_context
@@ -13,8 +18,16 @@ from ragloop.state import State
 
 def intake(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    question = validate_question(state.get("question"), ctx)
+    messages = state.get("messages") or []
+    from_messages = asked_in(messages)
+    question = validate_question(state.get("question") if from_messages is None else from_messages, ctx)
+    conversation: dict[str, Any]
+    if from_messages is None:  # asked as `question`: the conversation gets it as a human message
+        conversation = {"messages": [HumanMessage(question)]}
+    else:  # asked in `messages`: the turns before it are the history a follow-up is read with
+        conversation = {"history": Overwrite(turns_before(messages))}
     return {
+        **conversation,
         "cache_scope": cache_scope(ctx),
         "asked": question,
         "question": question,

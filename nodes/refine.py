@@ -28,7 +28,11 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
             "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"],
         }
     model = providers.chat_model(
-        ctx, "refine", max_tokens=ctx.refine_max_tokens, model=state["budget"].get("model", "")
+        ctx,
+        "refine",
+        max_tokens=ctx.refine_max_tokens,
+        model=state["budget"].get("model", ""),
+        level=state["difficulty"].get("level", ""),
     )
     critique = model.invoke(critique_prompt)
     verdict = critique.text.strip()

@@ -11,4 +11,4 @@ from ragloop.state import State
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    return {"candidates": hybrid_search(ctx, state.get("query") or state["question"])}
+    return {"candidates": hybrid_search(ctx, state.get("query") or state["question"], where=state.get("filter"))}

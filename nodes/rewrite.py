@@ -23,7 +23,9 @@ def rewrite_affordable(state: State, ctx: Context) -> bool:
 
 def rewrite(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    model = providers.chat_model(ctx, "rewrite", max_tokens=ctx.rewrite_max_tokens)
+    model = providers.chat_model(
+        ctx, "rewrite", max_tokens=ctx.rewrite_max_tokens, level=state["difficulty"].get("level", "")
+    )
     reply = model.invoke(rewrite_prompt(state))
     new_query = " ".join(reply.text.split()).strip().strip('"') or state["question"]
     return {

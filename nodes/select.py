@@ -44,7 +44,11 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
             cut.append(ctx.selection)
             return None
         reply = providers.chat_model(
-            ctx, "select", max_tokens=max_tokens, model=state["budget"].get("model", "")
+            ctx,
+            "select",
+            max_tokens=max_tokens,
+            model=state["budget"].get("model", ""),
+            level=state["difficulty"].get("level", ""),
         ).invoke(messages)
         replies.append(reply)
         return reply

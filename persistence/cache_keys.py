@@ -88,10 +88,11 @@ def cache_scope(ctx: Context) -> dict[str, str]:
     }
 
 
-def answer_key(question: str, ctx: Context) -> str:
+def answer_key(question: str, ctx: Context, where: dict | None = None) -> str:
     """The answer cache's key: the question (whitespace and case folded) under every setting and prompt that shapes it."""
     settings = {name: getattr(ctx, name) for name in ANSWER_FIELDS}
-    return _digest([" ".join(question.split()).casefold(), index_version(ctx), prompts_fingerprint(), settings])
+    asked = " ".join(question.split()).casefold()
+    return _digest([asked, index_version(ctx), prompts_fingerprint(), settings, *([where] if where else [])])
 
 
 def cache_report(state: dict) -> dict[str, dict[str, int]]:
@@ -105,7 +106,8 @@ def cache_report(state: dict) -> dict[str, dict[str, int]]:
 
 
 def _retrieve_key(state: dict) -> str:
-    return _digest([state.get("cache_scope", {}).get("retrieve"), state.get("query") or state.get("question")])
+    scope = state.get("cache_scope", {}).get("retrieve")
+    return _digest([scope, state.get("query") or state.get("question"), state.get("filter") or {}])
 
 
 def _rerank_key(state: dict) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from langchain_core.language_models import BaseChatModel
+
 from ragloop.providers.bedrock import BedrockProvider
 from ragloop.providers.cohere import CohereProvider
 from ragloop.providers.local import LocalProvider
@@ -15,7 +17,6 @@ from ragloop.providers.nvidia import NvidiaProvider
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
     from ragloop.providers.rerankers import Reranker
@@ -36,6 +37,9 @@ class Provider(Protocol):
     def reranker(self, ctx: Context) -> Reranker: ...
 
 
+#: The tag LangGraph's `messages` stream mode skips (langgraph.constants.TAG_NOSTREAM).
+NOSTREAM = "nostream"
+
 PROVIDERS: dict[str, Provider] = {
     "local": LocalProvider(),
     "nvidia": NvidiaProvider(),
@@ -52,30 +56,39 @@ def chat_model(
     temperature: float | None = None,
     seed: int | None = None,
     model: str = "",
-) -> BaseChatModel | Runnable:
+    level: str = "",
+) -> Runnable:
     """The chat model for a role; `model` ('' = the provider's configured one) routes by difficulty.
 
-    With ``fallback_chat_provider`` set, a failed call is answered by that
-    provider's configured model instead (see providers/resilience.py).
+    With ``fallback_chat_provider`` set, a failed call is answered by that provider's configured model
+    instead (see providers/resilience.py). Every call returns its reply whole, with its token usage, and is
+    tagged ``nostream``: in a LangGraph ``messages`` stream a client sees the answer ragloop appends to
+    ``messages``, not the internal calls (drafts, grades, rewrites, critiques). Its run carries the role and
+    difficulty level as tags and metadata, so a LangSmith trace reads by step.
     """
 
-    def make(provider: str, model: str) -> BaseChatModel | Runnable:
-        return PROVIDERS[provider].chat_model(
+    def make(provider: str, name: str) -> BaseChatModel | Runnable:
+        chat = PROVIDERS[provider].chat_model(
             ctx,
             role=role,
             max_tokens=max_tokens,
-            model=model,
+            model=name,
             seed=ctx.seed if seed is None else seed,
             temperature=ctx.temperature if temperature is None else temperature,
         )
+        if isinstance(chat, BaseChatModel):
+            chat.disable_streaming = True  # streamed calls lose usage on some clients; nothing here is shown
+        return chat
 
-    primary = make(ctx.chat_provider, model)
+    chosen = make(ctx.chat_provider, model)
     backup = ctx.fallback_chat_provider
-    if not backup or backup == ctx.chat_provider:
-        return primary
-    from ragloop.providers.resilience import with_fallback
+    if backup and backup != ctx.chat_provider:
+        from ragloop.providers.resilience import with_fallback
 
-    return with_fallback(primary, lambda: make(backup, ""), f"{ctx.chat_provider}->{backup}")
+        chosen = with_fallback(chosen, lambda: make(backup, ""), f"{ctx.chat_provider}->{backup}")
+    tags = [NOSTREAM, f"ragloop:{role}", *([f"ragloop:{level}"] if level else [])]
+    metadata = {"ragloop_role": role, "ragloop_level": level, "ragloop_model": model or ctx.chat_provider}
+    return chosen.with_config(tags=tags, metadata=metadata, run_name=f"ragloop.{role}")
 
 
 def embeddings(ctx: Context) -> tuple[str, Embeddings]:

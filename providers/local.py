@@ -75,6 +75,7 @@ class LocalProvider:
             seed=seed,
             logprobs=True,
             top_logprobs=10,
+            stream_usage=True,  # a streamed call reports its tokens too (ChatOpenAI with a base_url leaves it off)
             max_retries=0,  # the graph's RetryPolicy retries
             timeout=ctx.request_timeout,
             metadata={"ragloop_role": role},

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 
 from ragloop.errors import ConfigError
@@ -173,3 +174,16 @@ class CompressorReranker:
         compressed = self._make(top_n).compress_documents(list(documents), query)
         scores = [float(d.metadata.get("relevance_score", 0.0)) for d in compressed]
         return _ranked(list(compressed), scores, top_n)
+
+
+class RerankerCompressor(BaseDocumentCompressor):
+    """Any ragloop reranker as a LangChain document compressor: the `top_n` best documents, best first, each
+    with its ``rerank_score``. Build one with :func:`ragloop.compressor` (the Context's reranker)."""
+
+    reranker: Any
+    top_n: int = 5
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        return self.reranker.rerank(query, documents, self.top_n)

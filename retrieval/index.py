@@ -14,7 +14,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,18 @@ def _write(
     return manifest
 
 
+def matches(metadata: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    """Whether a chunk's metadata matches a filter: every key equal to its value, or to one of a list's."""
+    for key, wanted in where.items():
+        value = metadata.get(key)
+        if isinstance(wanted, list | tuple | set):
+            if value not in wanted:
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
 @dataclass
 class HybridIndex:
     """A loaded index: BM25 and dense search, fused by weighted reciprocal rank."""
@@ -304,15 +316,27 @@ class HybridIndex:
         bm25_weight: float,
         dense_weight: float,
         rrf_c: int,
+        where: Mapping[str, Any] | None = None,
     ) -> list[Document]:
-        """The top-k chunks by weighted RRF of BM25 and dense ranks: exactly min(k, len(index)) unique.
+        """The top-k chunks by weighted RRF of BM25 and dense ranks: exactly min(k, chunks searched) unique.
 
-        Each returned Document carries its ``bm25_score``, ``dense_score`` (cosine) and
-        ``retrieval_score`` (fused) in its metadata, for the rerankers.
+        `where` keeps the search to chunks whose metadata matches it (see :func:`matches`); BM25 and dense
+        search alike only ever rank those. Each returned Document carries its ``bm25_score``,
+        ``dense_score`` (cosine) and ``retrieval_score`` (fused) in its metadata, for the rerankers.
         """
-        vector, dense_ranked = self.dense_search(query_vector, k)
+        allowed = self.matching(where)
+        if allowed is not None and not len(allowed):
+            return []
+        if allowed is not None:
+            k = min(k, len(allowed))
+        vector, dense_ranked = self.dense_search(query_vector, k, allowed)
+        bm25_scores = self.bm25.scores(query)
+        if allowed is not None:  # the others rank below every allowed chunk, so the top k are all allowed
+            masked = np.full(len(self.documents), -np.inf)
+            masked[allowed] = bm25_scores[allowed]
+            bm25_scores = masked
         return self.fuse(
-            self.bm25.scores(query),
+            bm25_scores,
             vector,
             dense_ranked,
             k,
@@ -321,11 +345,27 @@ class HybridIndex:
             rrf_c=rrf_c,
         )
 
-    def dense_search(self, query_vector: Sequence[float], k: int) -> tuple[np.ndarray, list[int]]:
-        """(the unit query vector, ids of the k nearest chunks by cosine, best first)."""
+    def matching(self, where: Mapping[str, Any] | None) -> np.ndarray | None:
+        """Ids of the chunks whose metadata matches `where`; None when there is no filter."""
+        if not where:
+            return None
+        return np.array([i for i, d in enumerate(self.documents) if matches(d.metadata, where)], dtype=np.int64)
+
+    def dense_search(
+        self, query_vector: Sequence[float], k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[int]]:
+        """(the unit query vector, ids of the k nearest chunks by cosine, best first), among `allowed` ids."""
+        import faiss
+
         vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
-        _, dense_ids = self.dense.search(vector, min(k, len(self.documents)))
+        if allowed is None:
+            _, dense_ids = self.dense.search(vector, min(k, len(self.documents)))
+        else:
+            selector = faiss.IDSelectorBatch(allowed)  # kept in a local: params does not own it
+            params = faiss.SearchParameters()
+            params.sel = selector
+            _, dense_ids = self.dense.search(vector, min(k, len(allowed)), params=params)
         return vector[0], [int(i) for i in dense_ids[0] if i >= 0]
 
     def fuse(

@@ -6,7 +6,7 @@ graph, the CLI and the server routes all reach the index through here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,11 +36,13 @@ def _load_index(path: str, stamp: int | None, embedder_name: str) -> HybridIndex
     return HybridIndex.load(path, embedder_name)
 
 
-def hybrid_search(ctx: Context, query: str) -> list[Document]:
-    """The ctx.k best chunks for the query from the index, BM25 and dense fused."""
+def hybrid_search(ctx: Context, query: str, where: Mapping[str, Any] | None = None) -> list[Document]:
+    """The ctx.k best chunks for the query from the index, BM25 and dense fused; with `where`, only chunks
+    whose metadata matches it ({"source": "a.md"}, {"title": ["A", "B"]}: equal to the value, or to one of
+    the list's)."""
     index = load_index(ctx)
     _, embedder = providers.embeddings(ctx)
-    return index.search(query, embedder.embed_query(query), ctx.k, **ctx.fusion())
+    return index.search(query, embedder.embed_query(query), ctx.k, where=where, **ctx.fusion())
 
 
 def index_documents(

@@ -11,6 +11,8 @@ import operator
 from typing import Annotated, Any
 
 from langchain_core.documents import Document
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from ragloop.state.records import Budget, Difficulty, Draft, Plan, Turn
@@ -32,8 +34,13 @@ __all__ = [
 ]
 
 
-class InputState(TypedDict):
+class InputState(TypedDict, total=False):
+    """A question, or a conversation whose last message is a human one (the question; the turns before it
+    are the history a follow-up is read with)."""
+
     question: str
+    messages: Annotated[list[AnyMessage], add_messages]
+    filter: dict[str, Any]  # search only chunks whose metadata matches: {"source": "a.md"}, {"title": ["A", "B"]}
 
 
 class OutputState(TypedDict, total=False):
@@ -51,10 +58,10 @@ class OutputState(TypedDict, total=False):
     retries: Annotated[dict[str, int], sum_per_node]  # per node: attempts the RetryPolicy added
     rewrites: int
     warnings: Annotated[list[str], operator.add]
+    messages: Annotated[list[AnyMessage], add_messages]  # the question and one AIMessage with the answer
 
 
-# mypy objects that `question` is required in the input and optional in the output; both hold at run time.
-class State(InputState, OutputState, total=False):  # type: ignore[misc]
+class State(InputState, OutputState, total=False):
     query: str
     candidates: list[Document]
     reranked: list[Document]
@@ -81,3 +88,4 @@ class SampleState(TypedDict):
     sliced: bool  # one slice of a partition ensemble (it may reply "not found")
     temperature: float
     model: str
+    level: str  # the question's difficulty level (recorded on the model call's trace)

@@ -39,7 +39,9 @@ def counted(use_provider, monkeypatch):
     from ragloop.nodes import retrieve as retrieve_module
 
     original = retrieve_module.hybrid_search
-    monkeypatch.setattr(retrieve_module, "hybrid_search", lambda ctx, q: searches.append(q) or original(ctx, q))
+    monkeypatch.setattr(
+        retrieve_module, "hybrid_search", lambda ctx, q, **kw: searches.append(q) or original(ctx, q, **kw)
+    )
     return provider, searches
 
 

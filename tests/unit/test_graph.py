@@ -106,7 +106,7 @@ def test_rewritten_query_is_used_for_the_next_search(use_provider, context):
     from ragloop.nodes import retrieve as retrieve_module
 
     original = retrieve_module.hybrid_search
-    retrieve_module.hybrid_search = lambda ctx, query: seen.append(query) or original(ctx, query)
+    retrieve_module.hybrid_search = lambda ctx, query, **kw: seen.append(query) or original(ctx, query, **kw)
     try:
         result = run(context)
     finally:

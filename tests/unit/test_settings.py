@@ -104,7 +104,7 @@ def test_both_graphs_serve_input_and_output_schemas_and_the_graph_is_a_tool():
     from ragloop.graph.builder import graph
     from ragloop.graph.indexing import index_graph
 
-    assert graph.get_input_jsonschema()["required"] == ["question"]
+    assert set(graph.get_input_jsonschema()["properties"]) == {"question", "messages", "filter"}
     assert {"answer", "citations", "difficulty", "budget", "compute"} <= set(
         graph.get_output_jsonschema()["properties"]
     )

@@ -1,0 +1,119 @@
+"""What a chat client and Studio see through a real `langgraph dev`: input and output schemas for both graphs,
+a `messages`-mode stream that carries only the answer (with its usage counted as in a plain run), and the
+server's A2A endpoint answering a conversational message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+
+from ragloop.serving.devserver import dev_server
+
+pytestmark = pytest.mark.integration
+KEY = "chat-key-51c2"
+QUESTION = "What is the atomic number of oxygen?"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with dev_server(tmp_path_factory.mktemp("chat") / "server.log", env={"RAGLOOP_API_KEYS": KEY}) as url:
+        yield url
+
+
+@pytest.fixture
+def context(small_model_context):
+    return {
+        "index_path": small_model_context.index_path,
+        "local_chat_model": "smollm2-135m",
+        "local_n_ctx": 4096,
+        "answer_cache_ttl_seconds": 0,  # both runs below are answered, not served from the cache
+    }
+
+
+def tokens_counted(server: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(server + "/ragloop/metrics", timeout=10) as response:
+        body = response.read().decode()
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(body)
+        for s in f.samples  # input and output: the prompt-cache kinds are a breakdown of input
+        if s.name == "ragloop_tokens_total" and s.labels.get("kind") in ("input", "output")
+    )
+
+
+def test_both_graphs_serve_input_and_output_schemas(server):
+    from langgraph_sdk import get_client
+
+    async def scenario():
+        client = get_client(url=server, api_key=KEY)
+        schemas = {}
+        for graph_id in ("ragloop", "ragloop_index"):
+            assistant = (await client.assistants.search(graph_id=graph_id))[0]
+            schemas[graph_id] = await client.assistants.get_schemas(assistant["assistant_id"])
+        return schemas
+
+    schemas = asyncio.run(asyncio.wait_for(scenario(), timeout=120))
+    assert {"question", "messages"} <= set(schemas["ragloop"]["input_schema"]["properties"])
+    assert {"answer", "citations", "messages"} <= set(schemas["ragloop"]["output_schema"]["properties"])
+    assert set(schemas["ragloop_index"]["input_schema"]["properties"]) == {"documents", "delete"}
+    assert "chunks" in schemas["ragloop_index"]["output_schema"]["properties"]
+
+
+def test_a_messages_stream_carries_only_the_answer_and_usage_is_counted(server, context):
+    from langgraph_sdk import get_client
+
+    async def scenario():
+        client = get_client(url=server, api_key=KEY)
+        conversation = {"messages": [{"role": "user", "content": QUESTION}]}
+        before = tokens_counted(server)
+        streamed, final = [], {}
+        async for part in client.runs.stream(
+            None, "ragloop", input=conversation, context=context, stream_mode=["messages-tuple", "values"]
+        ):
+            assert part.event != "error", part.data
+            if part.event == "messages":
+                streamed.append(part.data[0])
+            elif part.event == "values":
+                final = part.data
+        middle = tokens_counted(server)
+        plain = await client.runs.wait(None, "ragloop", input=conversation, context=context)
+        return streamed, final, plain, middle - before, tokens_counted(server) - middle
+
+    streamed, final, plain, streamed_counted, plain_counted = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
+    ai = [m for m in streamed if m.get("type") in ("ai", "AIMessageChunk")]
+    assert ai and "".join(m["content"] for m in ai) == final["answer"]
+    assert {m["id"] for m in ai} == {final["messages"][-1]["id"]}  # one message: nothing internal leaked
+    assert final["messages"][-1]["response_metadata"]["citations"] == final["citations"]
+    assert final["compute"]["tokens"] > 0 and final["compute"]["tokens"] == plain["compute"]["tokens"]
+    assert streamed_counted == plain_counted == final["compute"]["tokens"]
+
+
+def test_the_a2a_endpoint_answers_a_conversational_message(server, context):
+    from langgraph_sdk import get_client
+
+    async def make_assistant():
+        client = get_client(url=server, api_key=KEY)
+        return await client.assistants.create(graph_id="ragloop", context=context, name="a2a-test")
+
+    assistant = asyncio.run(asyncio.wait_for(make_assistant(), timeout=60))
+    body = {
+        "jsonrpc": "2.0",
+        "id": "1",
+        "method": "message/send",
+        "params": {"message": {"role": "user", "messageId": "m1", "parts": [{"kind": "text", "text": QUESTION}]}},
+    }
+    request = urllib.request.Request(
+        f"{server}/a2a/{assistant['assistant_id']}",
+        data=json.dumps(body).encode(),
+        headers={"x-api-key": KEY, "content-type": "application/json", "accept": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=600) as response:
+        reply = json.loads(response.read())
+    assert "error" not in reply, reply
+    text = json.dumps(reply["result"])
+    assert "8" in text or "eight" in text.lower(), text[:2000]
