@@ -71,6 +71,10 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
         if bar.live.is_started:
             bar.stop()
     change = manifest["last_update"]
+    for path, source in (change.get("renamed") or {}).items():
+        console.print(
+            escape(f"{path} is indexed as {source}: another file's source is named as it is."), soft_wrap=True
+        )
     console.print(
         f"Index: {manifest['chunks']} chunks from {len(manifest['sources'])} source(s); "
         f"{change['added_chunks']} chunks added, {change['removed_chunks']} removed, "
@@ -190,7 +194,7 @@ def cmd_index(args) -> int:
         from ragloop.retrieval.index import HybridIndex
 
         for source in HybridIndex.load(ctx.index_path).manifest.get("sources", []):
-            out.print(source)
+            out.print(source, markup=False, highlight=False)
         return 0
     if not args.paths and not args.delete:
         raise ConfigError("Give files to index, or --delete SOURCE, or --list.")
@@ -343,7 +347,9 @@ def parser() -> argparse.ArgumentParser:
             help="chat, embeddings and rerank from one provider (default local); see docs/providers.md",
         )
 
-    sp = sub.add_parser("index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz)")
+    sp = sub.add_parser(
+        "index", help="index .txt/.md/.json/.jsonl/SQuAD files (plain or .gz), PDF, HTML and Word (.docx) files"
+    )
     sp.add_argument("paths", nargs="*", help="files or folders; without --add the index holds exactly these")
     sp.add_argument(
         "--add", action="store_true", help="add these files to the index (a file indexed before is replaced)"

@@ -130,6 +130,9 @@ def update_index(
     target = Path(target).expanduser()
     with writer_lock(target):
         old = _current(target, embedder_name, chunk_size, chunk_overlap, keep_sources=not replace_all)
+        renamed: dict[str, str] = {}
+        if old is not None and not replace_all:
+            add, renamed = keep_apart(add, old.documents)
         replaced = {d.metadata.get("source") for d in add} | set(delete_sources)
         missing = set(delete_sources) - {d.metadata.get("source") for d in (old.documents if old else [])}
         if missing:
@@ -160,8 +163,40 @@ def update_index(
             "removed_chunks": removed,
             "embedded_chunks": len(todo),
             "reused_vectors": len(chunks) - len(todo),
+            **({"renamed": renamed} if renamed else {}),
         }
         return _write(chunks, matrix, embedder_name, target, chunk_size, chunk_overlap, stats)
+
+
+def _well_formed(manifest: Any) -> bool:
+    """Whether a manifest has the shape this version writes (a hand-edited or damaged one may not)."""
+    types = {"format_version": int, "chunks": int, "sources": list, "sha256": dict, "embedder": str}
+    return isinstance(manifest, dict) and all(isinstance(manifest.get(k), t) for k, t in types.items())
+
+
+def keep_apart(add: Sequence[Document], indexed: Sequence[Document]) -> tuple[list[Document], dict[str, str]]:
+    """Added documents whose source the index holds from another file (its recorded `path` differs) get a
+    source qualified by their folders ("b/notes.md"), so that adding one file never replaces another's text.
+    Returns the documents and {path: new source} for those renamed."""
+    origin = {d.metadata.get("source"): d.metadata.get("path") for d in indexed}
+    renamed: dict[str, str] = {}
+    kept = []
+    for doc in add:
+        source, path = doc.metadata.get("source"), str(doc.metadata.get("path") or "")
+        if path and source in origin and origin[source] and origin[source] != path:
+            if path not in renamed:
+                parts = Path(path).parts
+                for depth in range(2, len(parts) + 1):
+                    candidate = "/".join(parts[-depth:]).lstrip("/")
+                    if origin.get(candidate) in (None, path):
+                        break
+                renamed[path] = candidate
+            new = renamed[path]
+            key, name = str(doc.metadata.get("doc_key", source)), str(source)
+            key = new + key[len(name) :] if key.startswith(name) else key
+            doc = Document(page_content=doc.page_content, metadata={**doc.metadata, "source": new, "doc_key": key})
+        kept.append(doc)
+    return kept, renamed
 
 
 def _current(
@@ -279,6 +314,10 @@ class HybridIndex:
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise IndexLoadError(f"The index manifest at {manifest_file} is unreadable; rebuild it: {hint}.") from exc
+        if not _well_formed(manifest):
+            raise IndexLoadError(
+                f"The index manifest at {manifest_file} is damaged (fields of the wrong type); {hint}."
+            )
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexLoadError(
                 f"The index at {path} has format version {manifest.get('format_version')!r}, "

@@ -1,19 +1,36 @@
-"""Read user files into LangChain Documents: .txt, .md, .json, .jsonl and SQuAD JSON, plain or gzipped."""
+"""Read user files into LangChain Documents: .txt, .md, .json, .jsonl and SQuAD JSON (plain or gzipped), PDF,
+HTML and Word (.docx).
+
+PDF pages, HTML sections and Word sections each become a Document, with `page` or `section` in its metadata.
+A file that cannot be read as what its name says (corrupt, encrypted, truncated, not a regular file, JSON of
+the wrong shape) stops the run with one sentence naming it, before anything is written to the index.
+Each Document's `source` is the file's name, or, for files of the same name given together, its path from
+their common folder; `path` records where it was read from. Any LangChain `BaseLoader`'s documents can be
+indexed from Python too (`from_loader`).
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 
 from ragloop.errors import InputError
 
-SUFFIXES = (".txt", ".md", ".json", ".jsonl")
+if TYPE_CHECKING:
+    from langchain_core.document_loaders import BaseLoader
+
+TEXT_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
+BINARY_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
+SUFFIXES = TEXT_SUFFIXES + BINARY_SUFFIXES
 TEXT_KEYS = ("text", "content", "page_content", "body", "context")
 
 
@@ -24,11 +41,18 @@ def _base_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
-        raw = gzip.open(path, "rb").read() if path.suffix.lower() == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as exc:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:  # gzip's truncated or corrupt streams included
         raise InputError(f"Cannot read {path}: {exc}.") from exc
+
+
+def _read_text(path: Path) -> str:
+    raw = _read_bytes(path)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -43,20 +67,30 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
         if not path.exists():
             raise InputError(f"{path} does not exist; check the path and try again.")
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and _base_suffix(p) in SUFFIXES)
+            found.extend(p for p in sorted(path.rglob("*")) if _regular(p) and _base_suffix(p) in SUFFIXES)
+        elif not _regular(path):  # a FIFO or a device would block the read or never end
+            raise InputError(f"{path} is not a regular file; ragloop indexes files and folders.")
         elif _base_suffix(path) in SUFFIXES:
             found.append(path)
         else:
             raise InputError(f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)} (optionally .gz).")
     if not found:
-        raise InputError("No .txt, .md, .json or .jsonl files were found in the paths given.")
+        raise InputError(f"No {', '.join(SUFFIXES)} files were found in the paths given.")
     return found
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def is_squad(data: Any) -> bool:
     return (
         isinstance(data, dict)
         and isinstance(data.get("data"), list)
+        and bool(data["data"])
         and all(isinstance(a, dict) and "paragraphs" in a for a in data["data"][:5])
     )
 
@@ -74,7 +108,12 @@ def squad_paragraphs(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str,
 
 def squad_documents(data: dict[str, Any], source: str) -> Iterator[Document]:
     """One Document per SQuAD paragraph; its key names the article and paragraph."""
+    for article in data["data"]:
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise InputError(f"{source}: a SQuAD article needs a list of 'paragraphs'.")
     for key, title, paragraph in squad_paragraphs(data):
+        if not isinstance(paragraph, dict) or not isinstance(paragraph.get("context"), str):
+            raise InputError(f"{source}: SQuAD paragraph {key} has no 'context' text.")
         yield Document(page_content=paragraph["context"], metadata={"source": source, "title": title, "doc_key": key})
 
 
@@ -107,11 +146,16 @@ def read_json(path: Path) -> Any:
     return parse_json(_read_text(path), path)
 
 
-def load_file(path: Path) -> list[Document]:
-    """Documents of one file, before chunking."""
-    source = path.name
-    text = _read_text(path)
+def load_file(path: Path, source: str | None = None) -> list[Document]:
+    """Documents of one file, before chunking; `source` defaults to the file's name."""
+    source = source or path.name
     kind = _base_suffix(path)
+    if kind in BINARY_SUFFIXES:
+        from ragloop.retrieval import documents
+
+        reader = {".pdf": documents.pdf, ".html": documents.html, ".htm": documents.html, ".docx": documents.docx}
+        return reader[kind](_read_bytes(path), source, path)
+    text = _read_text(path)
     if kind in (".txt", ".md"):
         return [Document(page_content=text, metadata={"source": source, "doc_key": source})]
     if kind == ".jsonl":
@@ -131,9 +175,48 @@ def load_file(path: Path) -> list[Document]:
     return [_record_document(r, source, n) for n, r in enumerate(records, 1)]
 
 
+def sources_for(paths: list[Path]) -> dict[Path, str]:
+    """Each file's source: its name, or, where files of the same name are given together, its path from
+    their common folder, so that no two files share a source (and one never replaces the other)."""
+    by_name: dict[str, list[Path]] = {}
+    for path in paths:
+        by_name.setdefault(path.name, []).append(path.resolve())
+    sources = {}
+    for path in paths:
+        same = by_name[path.name]
+        if len(set(same)) == 1:
+            sources[path] = path.name
+        else:
+            common = Path(os.path.commonpath([p.parent for p in same]))
+            sources[path] = path.resolve().relative_to(common).as_posix()
+    return sources
+
+
 def load_documents(paths: Iterable[str | Path]) -> list[Document]:
     """Every document in the paths, empty texts dropped; InputError when nothing is left."""
-    docs = [d for p in expand_paths(paths) for d in load_file(p) if d.page_content.strip()]
+    files = expand_paths(paths)
+    sources = sources_for(files)
+    docs = []
+    for path in files:
+        for doc in load_file(path, sources[path]):
+            if doc.page_content.strip():
+                doc.metadata["path"] = str(path.resolve())
+                docs.append(doc)
     if not docs:
         raise InputError("The files given hold no text to index.")
+    return docs
+
+
+def from_loader(loader: BaseLoader, source: str | None = None) -> list[Document]:
+    """The documents of any LangChain document loader, ready to index: each needs a `source` (its own
+    metadata's, or `source`) and gets a unique `doc_key`."""
+    docs = []
+    for n, doc in enumerate(loader.lazy_load(), 1):
+        name = str(doc.metadata.get("source") or source or "")
+        if not name:
+            raise InputError("A loaded document has no 'source' in its metadata; pass source=... to name it.")
+        metadata = {k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)}
+        docs.append(
+            Document(page_content=doc.page_content, metadata={**metadata, "source": name, "doc_key": f"{name}#{n}"})
+        )
     return docs

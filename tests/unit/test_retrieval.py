@@ -139,7 +139,8 @@ def test_loaders_read_every_supported_format(tmp_path):
         ("bad.jsonl", '{"text": "ok"}\n{oops\n', "line 2"),
         ("empty.txt", "   ", "no text"),
         ("rec.json", '[{"title": "no text field"}]', "no text field"),
-        ("notes.pdf", "binary", "unsupported type"),
+        ("notes.pdf", "binary", "not a readable PDF"),
+        ("notes.epub", "binary", "unsupported type"),
     ],
 )
 def test_bad_files_get_clear_errors(tmp_path, name, content, message):

@@ -1,0 +1,155 @@
+"""Documents people have: PDF, HTML and Word files indexed with their metadata; bad files refused by name with
+the index untouched; files of the same name never replace each other."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import ragloop
+from ragloop.cli import main
+from ragloop.retrieval.loaders import from_loader, load_documents
+from tests.unit.test_graph import scripts
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_pdf_html_and_word_files_are_read_with_pages_sections_and_titles():
+    docs = load_documents([FIXTURES])
+    meta = {(d.metadata["source"], d.metadata.get("page"), d.metadata.get("section")): d for d in docs}
+    assert meta[("handbook.pdf", 2, None)].page_content == "Holidays are booked through the portal."
+    assert meta[("handbook.pdf", 1, None)].metadata["title"] == "Company handbook"
+    stripes = meta[("zebras.html", None, "Stripes")]
+    assert stripes.metadata["title"] == "Zebras of the savanna" and "unique pattern" in stripes.page_content
+    herds = meta[("zebras.html", None, "Herds")].page_content
+    assert "thousands of zebras" in herds
+    assert not any("tracking" in d.page_content or "Home" in d.page_content for d in docs)  # script, nav dropped
+    relatives = meta[("okapi.docx", None, "Relatives")].page_content
+    assert "giraffe" in relatives and "Height | 1.5 m" in relatives
+
+
+def test_ragloop_index_reads_them_and_the_metadata_is_filterable(capsys, tmp_path, use_provider):
+    use_provider(scripts())
+    index = str(tmp_path / "ix")
+    assert run(capsys, "index", str(FIXTURES), "--index", index)[0] == 0
+    code, listed = run(capsys, "index", "--list", "--index", index)
+    assert code == 0 and listed.split() == ["handbook.pdf", "okapi.docx", "zebras.html"]
+    page_two = ragloop.retriever({"source": "handbook.pdf", "page": 2}, index_path=index, rerank=False).invoke("office")
+    assert [d.page_content for d in page_two] == ["Holidays are booked through the portal."]
+
+
+def encrypted_pdf(path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(FIXTURES / "handbook.pdf").pages:
+        writer.add_page(page)
+    writer.encrypt("secret")
+    with open(path, "wb") as fh:
+        writer.write(fh)
+
+
+BAD_FILES = {
+    "encrypted.pdf": (encrypted_pdf, "encrypted PDF"),
+    "truncated.pdf": (lambda p: p.write_bytes((FIXTURES / "handbook.pdf").read_bytes()[:200]), "not a readable PDF"),
+    "text.pdf": (lambda p: p.write_text("this is not a PDF"), "not a readable PDF"),
+    "zip.docx": (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), "not a readable Word"),
+    "notes.txt.gz": (lambda p: p.write_bytes(b"\x1f\x8b\x08\x00broken gzip"), "Cannot read"),
+    "cut.txt.gz": (lambda p: p.write_bytes(gzip.compress(b"a long enough text " * 50)[:40]), "Cannot read"),
+    "fifo.txt": (lambda p: os.mkfifo(p), "not a regular file"),
+    "no_context.json": (
+        lambda p: p.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"qas": []}]}]})),
+        "has no 'context' text",
+    ),
+    "bad_paragraphs.json": (
+        lambda p: p.write_text(json.dumps({"data": [{"title": "T", "paragraphs": "oops"}]})),
+        "needs a list of 'paragraphs'",
+    ),
+    "numbers.json": (lambda p: p.write_text("[1, 2, 3]"), "neither text nor an object"),
+    "empty.html": (lambda p: p.write_text("plain words, no markup at all"), "holds no HTML elements"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_a_bad_file_is_refused_by_name_and_the_index_is_untouched(name, capsys, tmp_path, use_provider):
+    use_provider(scripts())
+    index = tmp_path / "ix"
+    assert run(capsys, "index", str(FIXTURES / "zebras.html"), "--index", str(index))[0] == 0
+    before = (index / "manifest.json").read_bytes()
+    make, message = BAD_FILES[name]
+    (tmp_path / "files").mkdir()
+    bad = tmp_path / "files" / name
+    make(bad)
+    for argv in (["index", str(bad)], ["index", "--add", str(bad)], ["index", str(bad.parent)]):
+        if argv[-1] == str(bad.parent) and name == "fifo.txt":
+            continue  # inside a folder, a FIFO is not a file to index: passed over, as a directory would be
+        code, text = run(capsys, *argv, "--index", str(index))
+        assert code == 2 and message in text and name in text, (argv, text)
+        assert "Traceback" not in text and text.count("\n") == 1
+        assert (index / "manifest.json").read_bytes() == before
+
+
+def test_a_damaged_manifest_is_named_not_a_traceback(capsys, tmp_path, use_provider):
+    use_provider(scripts())
+    index = tmp_path / "ix"
+    assert run(capsys, "index", str(FIXTURES / "zebras.html"), "--index", str(index))[0] == 0
+    manifest = json.loads((index / "manifest.json").read_text())
+    (index / "manifest.json").write_text(json.dumps({**manifest, "sources": "zebras.html"}))
+    for argv in (["index", "--list"], ["ask", "Who has stripes?"], ["index", "--add", str(FIXTURES / "okapi.docx")]):
+        code, text = run(capsys, *argv, "--index", str(index))
+        assert code == 2 and "damaged" in text and "Traceback" not in text, text
+
+
+def test_files_of_the_same_name_never_replace_each_other(capsys, tmp_path, use_provider):
+    use_provider(scripts())
+    for folder, text in (("a", "Alpha notes mention apples."), ("b", "Beta notes mention bananas.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.md").write_text(text)
+    index = str(tmp_path / "ix")
+    together = str(tmp_path / "together")
+    assert run(capsys, "index", str(tmp_path / "a"), str(tmp_path / "b"), "--index", together)[0] == 0
+    assert run(capsys, "index", "--list", "--index", together)[1].split() == ["a/notes.md", "b/notes.md"]
+    assert run(capsys, "index", str(tmp_path / "a" / "notes.md"), "--index", index)[0] == 0
+    code, text = run(capsys, "index", "--add", str(tmp_path / "b" / "notes.md"), "--index", index)
+    assert code == 0 and "is indexed as b/notes.md" in text
+    code, text = run(capsys, "index", "--add", str(tmp_path / "b" / "notes.md"), "--index", index)  # b again
+    assert run(capsys, "index", "--list", "--index", index)[1].split() == ["b/notes.md", "notes.md"]
+    found = {d.page_content for d in ragloop.retriever(index_path=index, rerank=False, top_n=5).invoke("notes")}
+    assert found == {"Alpha notes mention apples.", "Beta notes mention bananas."}
+
+
+def test_a_source_name_with_markup_brackets_is_listed_as_it_is(capsys, tmp_path, use_provider):
+    use_provider(scripts())
+    odd = tmp_path / "[red]draft[b].md"
+    odd.write_text("Draft text.")
+    index = str(tmp_path / "ix")
+    assert run(capsys, "index", str(odd), "--index", index)[0] == 0
+    assert run(capsys, "index", "--list", "--index", index) == (0, "[red]draft[b].md\n")
+
+
+def test_any_langchain_loader_can_be_indexed_from_python(tmp_path, use_provider):
+    from langchain_core.document_loaders import BaseLoader
+    from langchain_core.documents import Document
+
+    from ragloop.retrieval.store import index_documents
+    from ragloop.settings import Context
+
+    class Wiki(BaseLoader):
+        def lazy_load(self):
+            yield Document(page_content="Warsaw is the capital of Poland.", metadata={"source": "wiki/warsaw"})
+            yield Document(page_content="The Vistula flows through Warsaw.", metadata={"source": "wiki/warsaw"})
+
+    use_provider(scripts())
+    ctx = Context(index_path=str(tmp_path / "ix"))
+    manifest = index_documents(ctx, add=from_loader(Wiki()))
+    assert manifest["sources"] == ["wiki/warsaw"] and manifest["chunks"] == 2
