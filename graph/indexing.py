@@ -2,7 +2,8 @@
 
     START → check → update → END
 
-Input: ``documents`` ([{"source", "text", "title"?}], a known source is replaced) and/or
+Input: ``documents`` ([{"source", "text" or "base64", "title"?}], a known source is replaced; "base64" carries
+a PDF, HTML, Word or text file, read as its source's name says) and/or
 ``delete`` (sources to remove). The index, embedder and chunking come from the same
 Context as the question-answering graph, so Studio shows one form for both. ``update``
 streams its progress as custom events ({"embedded": n, "to_embed": total}) and

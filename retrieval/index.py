@@ -37,13 +37,18 @@ Progress = Callable[[int, int], None]
 
 
 def chunk_documents(
-    docs: Sequence[Document], chunk_size: int, chunk_overlap: int, taken: set[str] | frozenset[str] = frozenset()
+    docs: Sequence[Document],
+    chunk_size: int,
+    chunk_overlap: int,
+    taken: set[str] | frozenset[str] = frozenset(),
+    length: Callable[[str], int] = count_tokens,
 ) -> list[Document]:
-    """Split with LangChain's recursive splitter, ~chunk_size tokens each; ids are unique (also against `taken`)."""
+    """Split with LangChain's recursive splitter into chunks of at most chunk_size by `length` (the embedder's
+    tokens when it has a tokenizer: see `token_counter`); ids are unique (also against `taken`)."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=count_tokens
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=length
     )
     chunks: list[Document] = []
     seen: dict[str, int] = dict.fromkeys(taken, 0)
@@ -144,7 +149,8 @@ def update_index(
             if (replace_all or old is None)
             else [d for d in old.documents if d.metadata.get("source") not in replaced]
         )
-        new = chunk_documents(add, chunk_size, chunk_overlap, taken={d.metadata["id"] for d in kept})
+        taken = {d.metadata["id"] for d in kept}
+        new = chunk_documents(add, chunk_size, chunk_overlap, taken, length=token_counter(embeddings))
         chunks = kept + new
         if not chunks:
             raise InputError("The index would hold no text; add documents with text in them.")
@@ -166,6 +172,12 @@ def update_index(
             **({"renamed": renamed} if renamed else {}),
         }
         return _write(chunks, matrix, embedder_name, target, chunk_size, chunk_overlap, stats)
+
+
+def token_counter(embeddings: Embeddings) -> Callable[[str], int]:
+    """How chunk_size is counted: in the embedder's own tokens when it exposes `count_tokens` (the local
+    MiniLM does), else in words and punctuation (retrieval/bm25.py: count_tokens), near a hosted embedder's."""
+    return getattr(embeddings, "count_tokens", count_tokens)
 
 
 def _well_formed(manifest: Any) -> bool:

@@ -52,7 +52,10 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_text(path: Path) -> str:
-    raw = _read_bytes(path)
+    return _decode(_read_bytes(path), path)
+
+
+def _decode(raw: bytes, path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -148,14 +151,22 @@ def read_json(path: Path) -> Any:
 
 def load_file(path: Path, source: str | None = None) -> list[Document]:
     """Documents of one file, before chunking; `source` defaults to the file's name."""
-    source = source or path.name
+    return load_bytes(_read_bytes(path), source or path.name, path)
+
+
+def load_bytes(raw: bytes, source: str, path: Path | None = None) -> list[Document]:
+    """Documents of a file's bytes, read as its name's type says (a source named `x.pdf` is read as a PDF);
+    `path` names it in errors (default: the source)."""
+    path = path or Path(source)
     kind = _base_suffix(path)
     if kind in BINARY_SUFFIXES:
         from ragloop.retrieval import documents
 
         reader = {".pdf": documents.pdf, ".html": documents.html, ".htm": documents.html, ".docx": documents.docx}
-        return reader[kind](_read_bytes(path), source, path)
-    text = _read_text(path)
+        return reader[kind](raw, source, path)
+    if kind not in TEXT_SUFFIXES:
+        raise InputError(f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)}.")
+    text = _decode(raw, path)
     if kind in (".txt", ".md"):
         return [Document(page_content=text, metadata={"source": source, "doc_key": source})]
     if kind == ".jsonl":

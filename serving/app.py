@@ -109,7 +109,8 @@ def _submit(add: list, delete: list[str]) -> JSONResponse:
     return JSONResponse(job, status_code=202)  # as submitted: the worker may already be updating its own copy
 
 
-# Body {"documents": [{"source": "...", "text": "...", "title": "..."?}, ...]}; a known source is replaced.
+# Body {"documents": [{"source": "...", "text": "..." or "base64": "<file bytes>", "title": "..."?}, ...]}; a known
+# source is replaced; a base64 file is read as its source's name says (.pdf, .html, .docx, .txt, .md, .json, .jsonl).
 async def add_documents(request: Request) -> JSONResponse:
     from ragloop.errors import InputError
     from ragloop.nodes.indexing import documents_from_payload

@@ -54,3 +54,36 @@ def test_bad_input_is_refused_before_the_index_is_touched(indexing, payload, mes
     with pytest.raises(InputError, match=message):
         index_graph.invoke(payload, context=indexing)
     assert HybridIndex.load(indexing.index_path).manifest == before
+
+
+def test_pdf_html_and_word_files_come_in_as_base64(indexing):
+    import base64
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+    files = [
+        {"source": name, "base64": base64.b64encode((fixtures / name).read_bytes()).decode()}
+        for name in ("handbook.pdf", "zebras.html", "okapi.docx")
+    ]
+    out = index_graph.invoke({"documents": files}, context=indexing)
+    assert out["update"]["added_chunks"] == 6  # two pages, two sections, two sections
+    docs = HybridIndex.load(indexing.index_path).documents
+    assert {(d.metadata["source"], d.metadata.get("page")) for d in docs if d.metadata.get("page")} == {
+        ("handbook.pdf", 1),
+        ("handbook.pdf", 2),
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"source": "a.pdf", "base64": "%%%not base64"}, '"base64" is not base64'),
+        ({"source": "a.pdf", "base64": "bm90IGEgcGRm"}, "a.pdf is not a readable PDF"),
+        ({"source": "a.exe", "base64": "AAAA"}, "a.exe has an unsupported type"),
+    ],
+)
+def test_a_bad_file_in_the_payload_is_refused_by_name(indexing, document, message):
+    before = HybridIndex.load(indexing.index_path).manifest
+    with pytest.raises(InputError, match=message):
+        index_graph.invoke({"documents": [document]}, context=indexing)
+    assert HybridIndex.load(indexing.index_path).manifest == before

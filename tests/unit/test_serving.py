@@ -183,3 +183,17 @@ def test_bad_documents_are_refused_with_a_reason(index_api, body):
     client, _ = index_api
     refused = client.post("/index/documents", json=body)
     assert refused.status_code == 422 and "text" in refused.json()["detail"]
+
+
+def test_the_index_route_takes_a_pdf_as_base64(index_api):
+    import base64
+    from pathlib import Path
+
+    client, wait = index_api
+    pdf = Path(__file__).resolve().parents[1] / "fixtures" / "documents" / "handbook.pdf"
+    body = {"documents": [{"source": "handbook.pdf", "base64": base64.b64encode(pdf.read_bytes()).decode()}]}
+    done = wait(client.post("/index/documents", json=body).json())
+    assert done["status"] == "done" and done["added_chunks"] == 2
+    assert "handbook.pdf" in client.get("/index").json()["sources"]
+    refused = client.post("/index/documents", json={"documents": [{"source": "x.pdf", "base64": "bm9wZQ=="}]})
+    assert refused.status_code == 422 and "x.pdf is not a readable PDF" in refused.json()["detail"]
