@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ragloop.cli import main
@@ -176,3 +178,17 @@ def test_building_the_graph_touches_no_model_or_network(monkeypatch):
         "rewrite",
         "generate",
     }
+
+
+def test_version_and_python_dash_m(capsys):
+    import subprocess
+    import sys
+
+    from ragloop import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"ragloop {__version__}\n"
+    shown = subprocess.run([sys.executable, "-m", "ragloop", "settings", "--json"], capture_output=True, text=True)
+    rows = {row["name"]: row for row in json.loads(shown.stdout)}
+    assert shown.returncode == 0 and rows["k"]["kind"] == "per-request" and rows["k"]["bounds"] == "1 to 1000"
