@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import tempfile
 import time
 import uuid
@@ -48,7 +49,6 @@ LOAD_SETTINGS = {
     "medium_samples": 1,
     "medium_partitions": 1,
     "medium_refine_rounds": 0,
-    "local_n_ctx": 4096,
 }
 
 
@@ -139,17 +139,20 @@ def run_load(
         with demo_corpus() as path:
             index_files([str(path)], context_from(index=index))
             questions = [q.text for q in load_dataset(path).questions]
-        context = {**LOAD_SETTINGS, **(settings or {}), "index_path": index, "local_chat_model": model}
+        context = {**LOAD_SETTINGS, **(settings or {})}
         if not answer_cache:
             context["answer_cache_ttl_seconds"] = 0
-        with dev_server(work / "server.log", env={"RAGLOOP_API_KEYS": key}, jobs=concurrency) as url:
+        # The deployment settings are the operator's: the server's environment, not the runs' context.
+        deployment = {"index_path": index, "local_chat_model": model, "local_n_ctx": 4096}
+        env = {"RAGLOOP_API_KEYS": key, "RAGLOOP_SETTINGS": json.dumps(deployment)}
+        with dev_server(work / "server.log", env=env, jobs=concurrency) as url:
             report = asyncio.run(_drive(url, key, context, questions, concurrency, seconds, grace))
     return {
         "concurrency": concurrency,
         "seconds": seconds,
         "model": model,
         "answer_cache": answer_cache,
-        "settings": {k: v for k, v in context.items() if k != "index_path"},
+        "settings": {**context, "local_n_ctx": 4096},
         **report,
     }
 

@@ -23,9 +23,11 @@ class Observer(Protocol):
     def node_finished(self, node: str, seconds: float, error: BaseException | None) -> None:
         """A node returned (error None) or raised."""
 
-    def run_finished(self, state: dict[str, Any], update: dict[str, Any], identity: str | None) -> None:
-        """A run was answered: its state before the answering node, the node's update, and the API key's
-        identity when a server authenticated one."""
+    def run_finished(
+        self, state: dict[str, Any], update: dict[str, Any], identity: str | None, run_id: str | None
+    ) -> None:
+        """A run was answered: its state before the answering node, the node's update, the API key's identity
+        when a server authenticated one, and the server's run id."""
 
 
 _observers: list[Observer] = []
@@ -44,6 +46,12 @@ def remove_observer(observer: Observer) -> None:
 
 def _answers_run(update: dict[str, Any]) -> bool:
     return "stop_reason" in (update.get("compute") or {})  # finish, or lookup serving a cached answer
+
+
+def _run_id(config: RunnableConfig) -> str | None:
+    """The LangGraph server's id of the run (None outside a server)."""
+    found = (config.get("configurable") or {}).get("run_id") or (config.get("metadata") or {}).get("run_id")
+    return str(found) if found else None
 
 
 def _identity(config: RunnableConfig) -> str | None:
@@ -77,7 +85,7 @@ def instrumented(
         for observer in list(_observers):
             observer.node_finished(name, seconds, None)
             if _answers_run(update):
-                observer.run_finished(dict(state), update, _identity(config))
+                observer.run_finished(dict(state), update, _identity(config), _run_id(config))
         return update
 
     run.__name__ = name

@@ -7,6 +7,11 @@
     GET    /index/jobs/{id}         a job's status and progress (API key)
     GET    /index                   the index's sources and counts (API key)
 
+Changing the shared index takes an operator key (RAGLOOP_ADMIN_KEYS); a job is visible to the key that
+submitted it. A body over RAGLOOP_MAX_BODY_BYTES (default 20 MiB) gets 413; malformed or absurdly nested
+JSON and source names that are empty, over 512 characters, hold control characters or path traversal
+("..", a leading "/") get 422, the index untouched.
+
 Index jobs run one at a time in a worker thread (the index has one writer; see
 retrieval/versions.py); readers keep answering from the previous version until
 the new one is published.
@@ -15,6 +20,8 @@ the new one is published.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -66,16 +73,52 @@ async def prometheus(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-# The auth handler's decision for a custom route (LangGraph applies it to its own routes only).
-async def _refused(request: Request) -> JSONResponse | None:
+MAX_BODY_ENV = "RAGLOOP_MAX_BODY_BYTES"
+MAX_SOURCE_CHARS = 512
+
+
+# The auth handler's decision for a custom route (LangGraph applies it to its own routes only): a refusal,
+# or who is asking.
+async def _caller(request: Request, *, writes: bool = False) -> JSONResponse | dict:
     from langgraph_sdk import Auth
 
     headers = {k.encode(): v.encode() for k, v in request.headers.items()}
     try:
-        await authenticate(headers)
+        user = await authenticate(headers)
     except Auth.exceptions.HTTPException as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    if writes and "admin" not in user.get("permissions", []):
+        return JSONResponse(
+            {"detail": "Only an operator key (RAGLOOP_ADMIN_KEYS) may change the shared index."}, status_code=403
+        )
+    return dict(user)
+
+
+def source_problem(source: str) -> str | None:
+    """Why a source name is refused, or None: it names a document, never a path to follow."""
+    if not source.strip() or len(source) > MAX_SOURCE_CHARS:
+        return f"A source name has 1 to {MAX_SOURCE_CHARS} characters."
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
+        return "A source name holds no control characters."
+    if source.startswith(("/", "\\")) or ".." in source.replace("\\", "/").split("/"):
+        return f"The source name {source!r} looks like a path out of the index; name the document instead."
     return None
+
+
+async def _json_body(request: Request) -> object:
+    """The request's JSON, or a JSONResponse saying why not (413 over the size limit, 422 malformed)."""
+    limit = int(os.environ.get(MAX_BODY_ENV, str(20 * 2**20)))
+    if int(request.headers.get("content-length") or 0) > limit:
+        return JSONResponse({"detail": f"The body is over {limit} bytes ({MAX_BODY_ENV})."}, status_code=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return JSONResponse({"detail": f"The body is over {limit} bytes ({MAX_BODY_ENV})."}, status_code=413)
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
+        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'}, status_code=422)
 
 
 def _run_job(job_id: str, add: list, delete: list[str]) -> None:
@@ -100,11 +143,11 @@ def _run_job(job_id: str, add: list, delete: list[str]) -> None:
         _jobs[job_id].update(result)
 
 
-def _submit(add: list, delete: list[str]) -> JSONResponse:
+def _submit(add: list, delete: list[str], owner: str) -> JSONResponse:
     job_id = uuid.uuid4().hex
     job = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
     with _jobs_lock:
-        _jobs[job_id] = dict(job)
+        _jobs[job_id] = {**job, "owner": owner}
     _writer.submit(_run_job, job_id, add, delete)
     return JSONResponse(job, status_code=202)  # as submitted: the worker may already be updating its own copy
 
@@ -115,32 +158,43 @@ async def add_documents(request: Request) -> JSONResponse:
     from ragloop.errors import InputError
     from ragloop.nodes.indexing import documents_from_payload
 
-    if refused := await _refused(request):
-        return refused
+    caller = await _caller(request, writes=True)
+    if isinstance(caller, JSONResponse):
+        return caller
+    body = await _json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
     try:
-        body = await request.json()
         docs = documents_from_payload(body.get("documents") if isinstance(body, dict) else None)
     except InputError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=422)
-    except ValueError:  # not JSON
-        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'}, status_code=422)
     if not docs:
         return JSONResponse({"detail": "Give at least one document."}, status_code=422)
-    return _submit(docs, [])
+    for doc in docs:
+        if problem := source_problem(str(doc.metadata["source"])):
+            return JSONResponse({"detail": problem}, status_code=422)
+    return _submit(docs, [], caller["identity"])
 
 
 async def delete_source(request: Request) -> JSONResponse:
-    if refused := await _refused(request):
-        return refused
-    return _submit([], [request.path_params["source"]])
+    caller = await _caller(request, writes=True)
+    if isinstance(caller, JSONResponse):
+        return caller
+    source = request.path_params["source"]
+    if problem := source_problem(source):
+        return JSONResponse({"detail": problem}, status_code=422)
+    return _submit([], [source], caller["identity"])
 
 
 async def job_status(request: Request) -> JSONResponse:
-    if refused := await _refused(request):
-        return refused
+    caller = await _caller(request)
+    if isinstance(caller, JSONResponse):
+        return caller
     with _jobs_lock:
         job = dict(_jobs.get(request.path_params["job_id"]) or {})
-    return JSONResponse(job) if job else JSONResponse({"detail": "No such job."}, status_code=404)
+    if not job or (job.pop("owner") != caller["identity"] and "admin" not in caller.get("permissions", [])):
+        return JSONResponse({"detail": "No such job."}, status_code=404)  # another key's job does not exist
+    return JSONResponse(job)
 
 
 async def index_summary(request: Request) -> JSONResponse:
@@ -148,8 +202,9 @@ async def index_summary(request: Request) -> JSONResponse:
     from ragloop.retrieval.store import load_index
     from ragloop.settings import Context
 
-    if refused := await _refused(request):
-        return refused
+    caller = await _caller(request)
+    if isinstance(caller, JSONResponse):
+        return caller
     try:
         manifest = (await asyncio.to_thread(load_index, Context())).manifest
     except RagloopError as exc:

@@ -5,13 +5,23 @@ matching one of ``RAGLOOP_API_KEYS`` (comma-separated, so keys can be rotated).
 Keys are compared in constant time and never logged: a caller is known by a short
 hash of its key. Per key, before anything runs:
 
-- ``RAGLOOP_REQUESTS_PER_MINUTE`` (default 120; 0 = no limit): requests beyond it get 429;
-- ``RAGLOOP_DAILY_TOKENS`` (default 0 = no limit): once the key's runs have spent
-  that many model tokens today (UTC), new runs get 429.
+- ``RAGLOOP_REQUESTS_PER_MINUTE`` (default 120; 0 = no limit): requests beyond it get 429 with
+  ``Retry-After``, on every route;
+- ``RAGLOOP_DAILY_TOKENS`` (default 0 = no limit): model tokens per key per UTC day. A run reserves its
+  ``max_tokens_per_query`` (or, without one, what is left of the budget) when it is created and its real
+  spend replaces the reservation when it finishes; a run that fails keeps its reservation charged. So
+  concurrent or failing runs cannot overrun the budget; once it is spent new runs get 429 (reads do not).
 
 Both are counted per process, or across replicas with ``RAGLOOP_LIMITS_URL=redis://…`` (serving/limits.py).
 
 No key configured on the server means every request is refused (401) with a message saying how to set one.
+
+Authorization (LangGraph's ``@auth.on`` handlers): every thread, run, assistant and cron a key creates is
+stamped with its identity (``metadata.owner``) and visible only to it; another key gets 404 as if it did
+not exist. The server's own assistants (``created_by: system``) are usable by every key and changed only by
+an operator key (``RAGLOOP_ADMIN_KEYS``, comma-separated), which sees and changes everything. Store items
+live under namespaces that begin with the key's identity. Runs, assistants and crons may set per-request
+settings only, within the operator's ceilings (serving/policy.py).
 """
 
 from __future__ import annotations
@@ -19,12 +29,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import uuid
+from typing import Any
 
 from langgraph_sdk import Auth
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragloop.serving.limits import limits
+from ragloop.serving.policy import Refused, check, requested_settings
+from ragloop.settings import Context
 
 auth = Auth()
+ADMIN_ENV = "RAGLOOP_ADMIN_KEYS"
+#: The server's own assistant of the indexing graph (LangGraph names a graph's system assistant uuid5 of its id).
+INDEX_IS_THE_OPERATORS = "Only an operator key (RAGLOOP_ADMIN_KEYS) may change the shared index."
+INDEX_ASSISTANT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "ragloop_index"))
 
 
 def configured_keys() -> list[str]:
@@ -64,13 +83,121 @@ async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:
     counters = limits()
     rate = float(os.environ.get("RAGLOOP_REQUESTS_PER_MINUTE", "120"))
     if rate > 0 and not counters.allow_request(identity, rate):
-        raise Auth.exceptions.HTTPException(
-            status_code=429, detail="Too many requests for this API key; slow down.", headers={"Retry-After": "5"}
-        )
+        raise TooManyRequests(detail="Too many requests for this API key; slow down.", headers={"Retry-After": "5"})
+    return {"identity": identity, "permissions": ["admin"] if identity in admin_identities() else []}
+
+
+class TooManyRequests(Auth.exceptions.HTTPException, StarletteHTTPException):
+    """429 from the authentication step. LangGraph's server answers 500 for an Auth.exceptions.HTTPException
+    there other than 401/403, and passes a Starlette HTTPException through with its status and headers."""
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        StarletteHTTPException.__init__(self, status_code=429, detail=detail, headers=headers)
+
+
+def _reserve_daily_tokens(identity: str, run_id: str, max_tokens_per_query: int) -> None:
+    """429 when the key's daily budget is spent; else reserve this run's share of it (settled at its end)."""
     budget = int(os.environ.get("RAGLOOP_DAILY_TOKENS", "0"))
-    if budget and counters.tokens_today(identity) >= budget:
+    if budget and not limits().try_reserve(identity, run_id, budget, max_tokens_per_query or budget):
         raise Auth.exceptions.HTTPException(
             status_code=429,
             detail=f"This API key has used its daily budget of {budget} model tokens; it resets at 00:00 UTC.",
+            headers={"Retry-After": str(_seconds_to_midnight())},
         )
-    return {"identity": identity}
+
+
+def _seconds_to_midnight() -> int:
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    midnight = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((midnight - now).total_seconds()))
+
+
+def admin_identities() -> set[str]:
+    return {identity_of(k.strip()) for k in os.environ.get(ADMIN_ENV, "").split(",") if k.strip()}
+
+
+def _is_admin(ctx: Auth.types.AuthContext) -> bool:
+    return ctx.user.identity in admin_identities()
+
+
+def _stamp(value: dict, identity: str) -> None:
+    """The creator's identity in the new resource's metadata, whatever the client sent there."""
+    metadata = value.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        value["metadata"] = metadata = {}
+    metadata["owner"] = identity  # in place: the server reads the dict it handed over
+
+
+def _allowed_settings(payload: dict | None) -> Context:
+    """The Context the payload's settings make, or HTTP 403/422 naming the first setting a client may not set
+    (serving/policy.py)."""
+    try:
+        return check(requested_settings(payload))
+    except Refused as refused:
+        raise Auth.exceptions.HTTPException(status_code=refused.status, detail=refused.detail) from None
+
+
+# The SDK types each handler by its resource and action; these take any payload (value: Any), and one
+# function serves several actions, so each is registered by a call below rather than stacked decorators.
+Filter = Any  # a LangGraph filter ({"owner": ...}, {"$or": [...]}) or True for all
+
+
+async def owned_only(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    """Default for every resource and action: an operator key sees all; any other key only what it created
+    (creations are stamped with it)."""
+    if _is_admin(ctx):
+        return True
+    if ctx.action == "create" and isinstance(value, dict):
+        _stamp(value, ctx.user.identity)
+    return {"owner": ctx.user.identity}
+
+
+async def runs_ask_for_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    settings = _allowed_settings(value.get("kwargs"))
+    if str(value.get("assistant_id")) == INDEX_ASSISTANT and not _is_admin(ctx):
+        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+    _reserve_daily_tokens(ctx.user.identity, str(value.get("run_id")), settings.max_tokens_per_query)
+    if _is_admin(ctx):
+        return True
+    _stamp(value, ctx.user.identity)
+    return {"owner": ctx.user.identity}
+
+
+async def own_and_system_assistants(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    if _is_admin(ctx):
+        return True
+    return {"$or": [{"owner": ctx.user.identity}, {"created_by": "system"}]}
+
+
+async def configured_with_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    _allowed_settings(value)
+    if _is_admin(ctx):
+        return True
+    if value.get("graph_id") == "ragloop_index":
+        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+    if ctx.action == "create":
+        _stamp(value, ctx.user.identity)
+    return {"owner": ctx.user.identity}
+
+
+async def own_store_namespace(ctx: Auth.types.AuthContext, value: Any) -> None:
+    """Store items live under namespaces that begin with the key's identity."""
+    if _is_admin(ctx):
+        return
+    namespace = tuple(value.get("namespace") or ())
+    if not namespace or namespace[0] != ctx.user.identity:
+        raise Auth.exceptions.HTTPException(
+            status_code=403,
+            detail=f"This key's store items live under namespaces that begin with {ctx.user.identity!r}.",
+        )
+
+
+auth.on(owned_only)
+auth.on.threads.create_run(runs_ask_for_per_request_settings)
+auth.on.assistants.read(own_and_system_assistants)
+auth.on.assistants.search(own_and_system_assistants)
+for register in (auth.on.assistants.create, auth.on.assistants.update, auth.on.crons.create):
+    register(configured_with_per_request_settings)
+auth.on.store()(own_store_namespace)

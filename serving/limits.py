@@ -26,12 +26,31 @@ def today() -> str:
 
 
 class MemoryLimits:
-    """This process's counters: a token bucket per key (bursts up to the per-minute rate), tokens per day."""
+    """This process's counters: a token bucket per key (bursts up to the per-minute rate), tokens per day,
+    and the tokens each run in flight has reserved."""
 
     def __init__(self) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}  # identity -> (requests left, last refill)
         self._tokens: dict[tuple[str, str], int] = {}
+        self._reserved: dict[str, int] = {}  # run id -> tokens reserved when it was created
         self._lock = threading.Lock()
+
+    def try_reserve(self, identity: str, run: str, budget: int, tokens: int) -> int:
+        """Reserve up to `tokens` of today's `budget` for a run; the tokens reserved (0: the budget is spent)."""
+        with self._lock:
+            key = (identity, today())
+            granted = max(0, min(tokens, budget - self._tokens.get(key, 0)))
+            if granted:
+                self._tokens[key] = self._tokens.get(key, 0) + granted
+                self._reserved[run] = granted
+            return granted
+
+    def settle(self, identity: str, run: str | None, tokens: int) -> None:
+        """A run's real spend replaces its reservation (a run that never settles keeps it charged)."""
+        with self._lock:
+            reserved = self._reserved.pop(run, 0) if run else 0
+            key = (identity, today())
+            self._tokens[key] = self._tokens.get(key, 0) + tokens - reserved
 
     def allow_request(self, identity: str, per_minute: float) -> bool:
         now = time.monotonic()
@@ -69,6 +88,31 @@ class RedisLimits:
             self._fail_open(exc, "the request rate")
             return True
         return count <= per_minute
+
+    def try_reserve(self, identity: str, run: str, budget: int, tokens: int) -> int:
+        key = f"{self.prefix}tokens:{identity}:{today()}"
+        try:
+            total = int(self.redis.incrby(key, tokens))  # atomic: concurrent runs see each other's reservations
+            over = total - budget
+            granted = tokens if over <= 0 else max(0, tokens - over)
+            if granted < tokens:
+                self.redis.decrby(key, tokens - granted)
+            if granted:
+                self.redis.pipeline().expire(key, 2 * 86_400).set(
+                    f"{self.prefix}reserved:{run}", granted, ex=2 * 86_400
+                ).execute()
+            return granted
+        except Exception as exc:
+            self._fail_open(exc, "the daily token budget")
+            return tokens
+
+    def settle(self, identity: str, run: str | None, tokens: int) -> None:
+        try:
+            reserved = int(self.redis.getdel(f"{self.prefix}reserved:{run}") or 0) if run else 0
+        except Exception as exc:
+            self._fail_open(exc, "the daily token budget")
+            reserved = 0
+        self.add_tokens(identity, tokens - reserved)
 
     def add_tokens(self, identity: str, tokens: int) -> None:
         key = f"{self.prefix}tokens:{identity}:{today()}"

@@ -66,11 +66,12 @@ def observe_node(node: str, seconds: float, error: BaseException | None = None) 
         m["errors"].labels(node, type(error).__name__).inc()
 
 
-def observe_run(state: dict, report: dict, identity: str | None) -> None:
-    """Record a finished run: its state at `finish` plus what `finish` added."""
+def observe_run(state: dict, report: dict, identity: str | None, run_id: str | None = None) -> None:
+    """Record a finished run: its state at `finish` plus what `finish` added. Its tokens replace what the run
+    reserved of its key's daily budget when it was created (serving/auth.py)."""
     tokens = int((report.get("compute") or {}).get("tokens", 0))
-    if identity and tokens:
-        limits().add_tokens(identity, tokens)
+    if identity:
+        limits().settle(identity, run_id, tokens)
     found = registry()
     if found is None:
         return
@@ -111,8 +112,8 @@ class MetricsObserver:
     def node_finished(self, node: str, seconds: float, error: BaseException | None) -> None:
         observe_node(node, seconds, error)
 
-    def run_finished(self, state: dict, update: dict, identity: str | None) -> None:
-        observe_run(state, update, identity)
+    def run_finished(self, state: dict, update: dict, identity: str | None, run_id: str | None) -> None:
+        observe_run(state, update, identity, run_id)
 
 
 OBSERVER = MetricsObserver()

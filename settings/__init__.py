@@ -14,6 +14,8 @@ This package is the bottom layer: it imports nothing of ragloop but errors.
 from __future__ import annotations
 
 import functools
+import json
+import os
 import typing
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
@@ -75,6 +77,9 @@ class Context(
     """Run-time configuration of the ragloop graphs."""
 
     def __post_init__(self) -> None:
+        for name, value in operator_settings().items():  # the deployment's own defaults ($RAGLOOP_SETTINGS)
+            if getattr(self, name) == _code_default(name):
+                setattr(self, name, value)
         self.validate()
 
     def validate(self) -> None:
@@ -111,6 +116,41 @@ class Context(
                 raise ConfigError(f"Unknown setting {name!r}: `ragloop settings` lists them.")
             typed[name] = coerce(by_name[name], hints[name], value)
         return cls(**typed)
+
+
+OPERATOR_ENV = "RAGLOOP_SETTINGS"
+
+
+def operator_settings() -> dict[str, Any]:
+    """The deployment settings the operator sets for this process: $RAGLOOP_SETTINGS, a JSON object such as
+    {"chat_provider": "bedrock", "local_n_ctx": 4096}. They replace those settings' defaults; on a shared
+    server they are the only way to set them (a request may not: serving/policy.py)."""
+    return _parse_operator_settings(os.environ.get(OPERATOR_ENV, "").strip())
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_operator_settings(raw: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        given = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{OPERATOR_ENV} is not JSON: {exc.msg}.") from exc
+    if not isinstance(given, dict):
+        raise ConfigError(f'{OPERATOR_ENV} must be a JSON object of setting -> value, e.g. {{"local_n_ctx": 4096}}.')
+    per_request = set(Context.field_names()) - set(deployment_fields())
+    if misplaced := sorted(set(given) & per_request):
+        raise ConfigError(f"{OPERATOR_ENV} holds deployment settings only; {', '.join(misplaced)} are per-request.")
+    by_name, hints = {f.name: f for f in fields(Context)}, type_hints()
+    for name in given:
+        if name not in by_name:
+            raise ConfigError(f"{OPERATOR_ENV} names no setting {name!r}: `ragloop settings` lists them.")
+    return {name: coerce(by_name[name], hints[name], value) for name, value in given.items()}
+
+
+def _code_default(name: str) -> Any:
+    f = next(f for f in fields(Context) if f.name == name)
+    return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
 @functools.cache

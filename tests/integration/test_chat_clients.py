@@ -18,19 +18,16 @@ QUESTION = "What is the atomic number of oxygen?"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with dev_server(tmp_path_factory.mktemp("chat") / "server.log", env={"RAGLOOP_API_KEYS": KEY}) as url:
+def server(tmp_path_factory, small_model_context):
+    settings = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+    env = {"RAGLOOP_API_KEYS": KEY, "RAGLOOP_SETTINGS": json.dumps(settings)}
+    with dev_server(tmp_path_factory.mktemp("chat") / "server.log", env=env) as url:
         yield url
 
 
 @pytest.fixture
-def context(small_model_context):
-    return {
-        "index_path": small_model_context.index_path,
-        "local_chat_model": "smollm2-135m",
-        "local_n_ctx": 4096,
-        "answer_cache_ttl_seconds": 0,  # both runs below are answered, not served from the cache
-    }
+def context():
+    return {"answer_cache_ttl_seconds": 0}  # both runs below are answered, not served from the cache
 
 
 def tokens_counted(server: str) -> float:

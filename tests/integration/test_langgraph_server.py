@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.error
 import urllib.request
 
@@ -14,9 +15,15 @@ pytestmark = pytest.mark.integration
 KEY = "test-key-7f3a"
 
 
+def deployment(index_path: str) -> dict[str, str]:
+    """The operator's deployment settings, in the server's environment (a run may not set them)."""
+    settings = {"index_path": index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+    return {"RAGLOOP_API_KEYS": f"{KEY},second-key", "RAGLOOP_SETTINGS": json.dumps(settings)}
+
+
 @pytest.fixture
-def server(tmp_path):
-    with dev_server(tmp_path / "server.log", env={"RAGLOOP_API_KEYS": f"{KEY},second-key"}) as url:
+def server(tmp_path, small_model_context):
+    with dev_server(tmp_path / "server.log", env=deployment(small_model_context.index_path)) as url:
         yield url
 
 
@@ -28,12 +35,7 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
         assistants = await client.assistants.search(graph_id="ragloop")
         assert assistants, "the ragloop graph is not registered"
         thread = await client.threads.create()
-        context = {
-            "index_path": small_model_context.index_path,
-            "local_chat_model": "smollm2-135m",
-            "local_n_ctx": 4096,
-            "easy_from_draft": False,
-        }  # every node streams, whatever the level
+        context = {"easy_from_draft": False}  # every node streams, whatever the level
         nodes = []
         async for part in client.runs.stream(
             thread["thread_id"],
@@ -62,12 +64,12 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
     assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
 
 
-def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_form(server, tmp_path):
+def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_form(tmp_path):
     from langgraph_sdk import get_client
 
     index = str(tmp_path / "served-index")
 
-    async def scenario():
+    async def scenario(server):
         client = get_client(url=server, api_key=KEY)
         schemas = {}
         for graph_id in ("ragloop", "ragloop_index"):
@@ -77,20 +79,15 @@ def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_
             {"source": "zebra.txt", "text": "Zebras have black and white stripes."},
             {"source": "okapi.txt", "text": "The okapi is a relative of the giraffe."},
         ]
-        added = await client.runs.wait(None, "ragloop_index", input={"documents": docs}, context={"index_path": index})
-        deleted = await client.runs.wait(
-            None, "ragloop_index", input={"delete": ["okapi.txt"]}, context={"index_path": index}
-        )
+        added = await client.runs.wait(None, "ragloop_index", input={"documents": docs})
+        deleted = await client.runs.wait(None, "ragloop_index", input={"delete": ["okapi.txt"]})
         bad = await client.runs.wait(
-            None,
-            "ragloop_index",
-            input={"documents": [{"text": "no source"}]},
-            context={"index_path": index},
-            raise_error=False,
+            None, "ragloop_index", input={"documents": [{"text": "no source"}]}, raise_error=False
         )
         return schemas, added, deleted, bad
 
-    schemas, added, deleted, bad = asyncio.run(asyncio.wait_for(scenario(), timeout=300))
+    with dev_server(tmp_path / "server.log", env=deployment(index)) as server:
+        schemas, added, deleted, bad = asyncio.run(asyncio.wait_for(scenario(server), timeout=300))
     for schema in schemas.values():
         fields = schema["context_schema"]["properties"]
         assert {"index_path", "chunk_size"} <= set(fields) and fields["chunk_size"].get("description")

@@ -70,15 +70,37 @@ def test_the_per_key_request_rate_is_limited(monkeypatch):
     authenticate({b"x-api-key": b"beta-key-456"})  # another key has its own bucket
 
 
-def test_a_key_over_its_daily_token_budget_is_refused_before_running(monkeypatch):
+def start_run(key: str, run_id: str, context: dict | None = None):
+    """What the server's create-run authorization does for this key's run (serving/auth.py)."""
+    from types import SimpleNamespace
+
+    ctx = SimpleNamespace(user=SimpleNamespace(identity=auth_module.identity_of(key)), action="create_run")
+    value = {"run_id": run_id, "assistant_id": "any", "kwargs": {"context": context or {}}}
+    return asyncio.run(auth_module.runs_ask_for_per_request_settings(ctx, value))
+
+
+def test_a_key_over_its_daily_token_budget_cannot_start_runs_but_can_read(monkeypatch):
     monkeypatch.setenv("RAGLOOP_DAILY_TOKENS", "1000")
     identity = auth_module.identity_of("alpha-key-123")
-    authenticate({b"x-api-key": b"alpha-key-123"})
-    metrics.observe_run({}, {"compute": {"tokens": 1200}}, identity)
+    start_run("alpha-key-123", "run-1", {"max_tokens_per_query": 600})  # reserves 600
+    start_run("alpha-key-123", "run-2")  # no cap of its own: reserves the 400 left
+    assert limits().tokens_today(identity) == 1000
     with pytest.raises(Auth.exceptions.HTTPException, match="daily budget") as refused:
-        authenticate({b"x-api-key": b"alpha-key-123"})
-    assert refused.value.status_code == 429
-    authenticate({b"x-api-key": b"beta-key-456"})
+        start_run("alpha-key-123", "run-3")  # concurrent runs cannot overrun the budget
+    assert refused.value.status_code == 429 and int(refused.value.headers["Retry-After"]) > 0
+    metrics.observe_run({}, {"compute": {"tokens": 100}}, identity, "run-1")  # settles: 500 of 600 back
+    assert limits().tokens_today(identity) == 500
+    start_run("alpha-key-123", "run-4", {"max_tokens_per_query": 500})
+    authenticate({b"x-api-key": b"alpha-key-123"})  # reads still pass
+    start_run("beta-key-456", "run-5")  # another key has its own budget
+
+
+def test_a_run_that_fails_keeps_its_reservation_charged(monkeypatch):
+    monkeypatch.setenv("RAGLOOP_DAILY_TOKENS", "3000")
+    for n in range(3):
+        start_run("alpha-key-123", f"failing-{n}", {"max_tokens_per_query": 1000})  # none of them settles
+    with pytest.raises(Auth.exceptions.HTTPException, match="daily budget"):
+        start_run("alpha-key-123", "one-more", {"max_tokens_per_query": 1000})
 
 
 def test_metrics_parse_and_move_after_a_run(use_provider, context):
@@ -133,6 +155,7 @@ def index_api(fake_index, monkeypatch, use_provider):
 
     use_provider(scripts())
     monkeypatch.setenv("RAGLOOP_INDEX", str(fake_index))
+    monkeypatch.setenv("RAGLOOP_ADMIN_KEYS", "alpha-key-123")  # changing the shared index takes an operator key
     client = TestClient(app, headers={"x-api-key": "alpha-key-123"})
 
     def wait(job: dict) -> dict:
@@ -197,3 +220,54 @@ def test_the_index_route_takes_a_pdf_as_base64(index_api):
     assert "handbook.pdf" in client.get("/index").json()["sources"]
     refused = client.post("/index/documents", json={"documents": [{"source": "x.pdf", "base64": "bm9wZQ=="}]})
     assert refused.status_code == 422 and "x.pdf is not a readable PDF" in refused.json()["detail"]
+
+
+def test_only_an_operator_key_changes_the_shared_index_and_jobs_are_their_owners(index_api, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from ragloop.serving.app import app
+
+    client, wait = index_api
+    job = client.post("/index/documents", json={"documents": [{"source": "zebra.txt", "text": "Zebras."}]}).json()
+    other = TestClient(app, headers={"x-api-key": "beta-key-456"})
+    refused = other.post("/index/documents", json={"documents": [{"source": "z.txt", "text": "Z."}]})
+    assert refused.status_code == 403 and "operator key" in refused.json()["detail"]
+    assert other.delete("/index/sources/zebra.txt").status_code == 403
+    assert other.get(f"/index/jobs/{job['id']}").status_code == 404  # another key's job does not exist
+    assert wait(job)["status"] == "done"
+    assert other.get("/index").status_code == 200  # reading the shared index is every key's
+
+
+@pytest.mark.parametrize("source", ["../../etc/passwd", "/etc/passwd", "a/../../b", "bell\x07.txt", "x" * 513, "   "])
+def test_source_names_that_are_paths_or_garbage_are_refused(index_api, source):
+    client, _ = index_api
+    before = client.get("/index").json()
+    refused = client.post("/index/documents", json={"documents": [{"source": source, "text": "Text."}]})
+    assert refused.status_code == 422
+    assert client.get("/index").json() == before
+
+
+def test_oversized_malformed_and_deeply_nested_bodies_get_4xx(index_api, monkeypatch):
+    client, _ = index_api
+    monkeypatch.setenv("RAGLOOP_MAX_BODY_BYTES", "1000")
+    big = {"documents": [{"source": "big.txt", "text": "x" * 2000}]}
+    assert client.post("/index/documents", json=big).status_code == 413
+    nested = "[" * 100_000 + "]" * 100_000
+    monkeypatch.setenv("RAGLOOP_MAX_BODY_BYTES", str(10**6))
+    deep = client.post("/index/documents", content=nested, headers={"content-type": "application/json"})
+    assert deep.status_code == 422
+    assert (
+        client.post("/index/documents", content=b"{oops", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
+    assert client.delete("/index/sources/..%2F..%2Fetc").status_code in (404, 422)
+
+
+def test_the_rate_limit_answers_429_on_the_servers_own_routes_too(monkeypatch):
+    from starlette.exceptions import HTTPException
+
+    monkeypatch.setenv("RAGLOOP_REQUESTS_PER_MINUTE", "1")
+    authenticate({b"x-api-key": b"alpha-key-123"})
+    with pytest.raises(HTTPException) as refused:  # LangGraph passes Starlette's through with its status
+        authenticate({b"x-api-key": b"alpha-key-123"})
+    assert refused.value.status_code == 429 and refused.value.headers == {"Retry-After": "5"}

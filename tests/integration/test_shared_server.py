@@ -1,0 +1,157 @@
+"""A server many keys share, tried as a hostile key holder would: deployment settings are the operator's,
+each key sees only what it owns, and one request cannot buy unbounded work (a real `langgraph dev`)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from ragloop.serving.devserver import dev_server
+from ragloop.settings import deployment_fields
+
+pytestmark = pytest.mark.integration
+ALICE, BOB, ADMIN = "alice-key-1f2e", "bob-key-9a8b", "admin-key-77aa"
+SECRET = "nvapi-secret-do-not-leak-5151"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, small_model_context):
+    settings = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+    env = {
+        "RAGLOOP_API_KEYS": f"{ALICE},{BOB},{ADMIN}",
+        "RAGLOOP_ADMIN_KEYS": ADMIN,
+        "RAGLOOP_SETTINGS": json.dumps(settings),
+        "RAGLOOP_REQUESTS_PER_MINUTE": "0",
+        "NVIDIA_API_KEY": SECRET,
+        "COHERE_API_KEY": SECRET,
+    }
+    with dev_server(tmp_path_factory.mktemp("shared") / "server.log", env=env) as url:
+        yield url
+
+
+@pytest.fixture
+def listener():
+    """An HTTP server on loopback that records any request: a leaked credential would land here."""
+    seen: list[str] = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.headers.get("Authorization", "") + " " + self.path)
+            self.send_response(500)
+            self.end_headers()
+
+        do_GET = do_POST
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", seen
+    httpd.shutdown()
+
+
+def call(server: str, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict | list | str]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        server + path, data=data, method=method, headers={"x-api-key": key, "content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            text = response.read().decode()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        text, status = error.read().decode(), error.code
+    try:
+        return status, json.loads(text)
+    except json.JSONDecodeError:
+        return status, text
+
+
+def ask(server: str, key: str, context: dict, thread: str | None = None) -> tuple[int, dict | list | str]:
+    path = f"/threads/{thread}/runs/wait" if thread else "/runs/wait"
+    body = {"assistant_id": "ragloop", "input": {"question": "What is the atomic number of oxygen?"}}
+    return call(server, key, "POST", path, {**body, "context": context})
+
+
+def test_every_deployment_setting_is_refused_by_name_and_nothing_is_called(server, listener):
+    url, seen = listener
+    values = {"nvidia_base_url": url, "cohere_base_url": url, "bedrock_endpoint_url": url, "index_path": "/etc"}
+    for name in deployment_fields():
+        for where in ("context", "configurable"):
+            value = values.get(name, "x" if name not in ("local_n_ctx", "local_threads") else 1024)
+            body = {"assistant_id": "ragloop", "input": {"question": "Hi?"}}
+            body |= {"context": {name: value}} if where == "context" else {"config": {"configurable": {name: value}}}
+            status, detail = call(server, ALICE, "POST", "/runs/wait", body)
+            assert status == 403 and f"{name} is a deployment setting" in json.dumps(detail), (name, where, detail)
+            assert SECRET not in json.dumps(detail)
+    status, detail = call(
+        server, ALICE, "POST", "/assistants", {"graph_id": "ragloop", "context": {"price_table": "/dev/zero"}}
+    )
+    assert status == 403 and "price_table is a deployment setting" in json.dumps(detail)
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"k": 500}, "k=500 is over this server's ceiling of 100"),
+        ({"max_samples": 40}, "max_samples=40 is over this server's ceiling of 8"),
+        ({"max_tokens_per_query": 0}, "max_tokens_per_query=0 (no budget) is over this server's ceiling"),
+        ({"rrf_c": -1}, "rrf_c must be between 0 and 10000, got -1"),
+        ({"k": "abc"}, "Setting k takes a whole number, got 'abc'"),
+        ({"not_a_setting": 1}, "Unknown setting 'not_a_setting'"),
+    ],
+)
+def test_out_of_bounds_unknown_and_mistyped_settings_are_refused_with_a_sentence(server, context, message):
+    status, detail = ask(server, ALICE, context)
+    assert status == 422 and message in json.dumps(detail), detail
+
+
+def test_each_key_sees_only_what_it_owns_and_the_operator_sees_everything(server):
+    status, thread = call(server, ALICE, "POST", "/threads", {"metadata": {"owner": "someone-else"}})
+    assert status == 200 and thread["metadata"]["owner"] != "someone-else"  # stamped, not taken from the client
+    tid = thread["thread_id"]
+    status, answered = ask(server, ALICE, {}, thread=tid)
+    assert status == 200 and answered["answer"]
+    for method, path, body in [
+        ("GET", f"/threads/{tid}", None),
+        ("GET", f"/threads/{tid}/state", None),
+        ("POST", f"/threads/{tid}/state", {"values": {"answer": "PWNED"}}),
+        ("GET", f"/threads/{tid}/runs", None),
+        ("PATCH", f"/threads/{tid}", {"metadata": {"x": 1}}),
+        ("DELETE", f"/threads/{tid}", None),
+    ]:
+        assert call(server, BOB, method, path, body)[0] == 404, (method, path)
+    assert ask(server, BOB, {}, thread=tid)[0] == 404
+    status, found = call(server, BOB, "POST", "/threads/search", {"limit": 100})
+    assert status == 200 and tid not in {t["thread_id"] for t in found}
+    assert call(server, ALICE, "GET", f"/threads/{tid}/state")[1]["values"]["answer"] == answered["answer"]
+    assert call(server, ADMIN, "GET", f"/threads/{tid}")[0] == 200
+
+    status, mine = call(server, ALICE, "POST", "/assistants", {"graph_id": "ragloop", "context": {"top_n": 3}})
+    assert status == 200
+    found = call(server, BOB, "POST", "/assistants/search", {"limit": 100})[1]
+    ids = {a["assistant_id"] for a in found}
+    assert mine["assistant_id"] not in ids and any(a["metadata"].get("created_by") == "system" for a in found)
+    assert call(server, BOB, "DELETE", f"/assistants/{mine['assistant_id']}")[0] == 404
+    system = next(a for a in found if a["metadata"].get("created_by") == "system" and a["graph_id"] == "ragloop")
+    assert call(server, BOB, "PATCH", f"/assistants/{system['assistant_id']}", {"context": {"top_n": 1}})[0] == 404
+    assert call(server, ADMIN, "PATCH", f"/assistants/{system['assistant_id']}", {"metadata": {"note": "ok"}})[0] == 200
+
+    from ragloop.serving.auth import identity_of
+
+    alice_ns = [identity_of(ALICE), "notes"]
+    assert call(server, ALICE, "PUT", "/store/items", {"namespace": alice_ns, "key": "k", "value": {"v": 1}})[0] in (
+        200,
+        204,
+    )
+    assert call(server, BOB, "PUT", "/store/items", {"namespace": alice_ns, "key": "k", "value": {"v": 2}})[0] == 403
+    status, _ = call(server, BOB, "GET", f"/store/items?namespace={'.'.join(alice_ns)}&key=k")
+    assert status == 403
