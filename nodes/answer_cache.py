@@ -13,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from ragloop.logic.messages import answer_message
 from ragloop.logic.questions import is_follow_up
+from ragloop.logic.tenancy import scoped
 from ragloop.persistence.cache_keys import ANSWERS, answer_key
 from ragloop.settings import Context, get_context
 from ragloop.state import State
@@ -31,7 +32,7 @@ def make_lookup(cache: BaseCache | None):
         ctx = get_context(runtime)
         if cache is None or not _cacheable(state, ctx):
             return {}
-        key = answer_key(state["question"], ctx, state.get("filter"))
+        key = answer_key(state["question"], ctx, scoped(state.get("filter"), state.get("tenant")))
         record = cache.get([(ANSWERS, key)]).get((ANSWERS, key))
         if record is None:
             return {

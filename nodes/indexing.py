@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop.errors import InputError
+from ragloop.logic.tenancy import tenant_of_this_run
 from ragloop.retrieval.loaders import load_bytes
 from ragloop.retrieval.store import index_documents
 from ragloop.settings import Context, get_context
@@ -60,10 +61,12 @@ def check(state: IndexState) -> dict:
 
 
 def update(state: IndexState, runtime: Runtime[Context]) -> dict:
+    ctx = get_context(runtime)
     manifest = index_documents(
-        get_context(runtime),
+        ctx,
         add=state["parsed"],
         delete_sources=state.get("delete") or [],
         progress=lambda done, total: runtime.stream_writer({"embedded": done, "to_embed": total}),
+        tenant=(tenant_of_this_run() or None) if ctx.tenancy == "per-key" else None,
     )
     return {"chunks": manifest["chunks"], "update": manifest["last_update"]}

@@ -11,6 +11,7 @@ from langgraph.types import Overwrite
 
 from ragloop.logic.messages import asked_in, turns_before
 from ragloop.logic.questions import validate_question
+from ragloop.logic.tenancy import tenant_of_this_run
 from ragloop.persistence.cache_keys import cache_scope
 from ragloop.settings import Context, get_context
 from ragloop.state import State
@@ -28,6 +29,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         conversation = {"history": Overwrite(turns_before(messages))}
     return {
         **conversation,
+        "tenant": tenant_of_this_run() if ctx.tenancy == "per-key" else "",
         "cache_scope": cache_scope(ctx),
         "asked": question,
         "question": question,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from ragloop.logic.tenancy import scoped
 from ragloop.retrieval.store import hybrid_search
 from ragloop.settings import Context, get_context
 from ragloop.state import State
@@ -11,4 +12,8 @@ from ragloop.state import State
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    return {"candidates": hybrid_search(ctx, state.get("query") or state["question"], where=state.get("filter"))}
+    return {
+        "candidates": hybrid_search(
+            ctx, state.get("query") or state["question"], where=scoped(state.get("filter"), state.get("tenant"))
+        )
+    }

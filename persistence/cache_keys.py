@@ -107,7 +107,10 @@ def cache_report(state: dict) -> dict[str, dict[str, int]]:
 
 def _retrieve_key(state: dict) -> str:
     scope = state.get("cache_scope", {}).get("retrieve")
-    return _digest([scope, state.get("query") or state.get("question"), state.get("filter") or {}])
+    where = state.get("filter") or {}
+    return _digest(
+        [scope, state.get("query") or state.get("question"), where, *([state["tenant"]] if state.get("tenant") else [])]
+    )
 
 
 def _rerank_key(state: dict) -> str:

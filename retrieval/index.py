@@ -124,8 +124,12 @@ def update_index(
     chunk_overlap: int = 50,
     batch_size: int = 64,
     progress: Progress | None = None,
+    tenant: str | None = None,
 ) -> dict:
     """Add, replace or delete documents by source and publish the result as a new version, atomically.
+
+    With a `tenant` (per-key tenancy) the added documents are stamped with it and sources are that tenant's
+    alone: another tenant's source of the same name is neither replaced nor deleted.
 
     A document whose ``source`` the index already holds replaces every chunk of
     that source; ``delete_sources`` removes sources from BM25 and FAISS alike.
@@ -135,11 +139,14 @@ def update_index(
     target = Path(target).expanduser()
     with writer_lock(target):
         old = _current(target, embedder_name, chunk_size, chunk_overlap, keep_sources=not replace_all)
+        if tenant:
+            add = [Document(page_content=d.page_content, metadata={**d.metadata, "tenant": tenant}) for d in add]
+        mine = [d for d in (old.documents if old else []) if (d.metadata.get("tenant") or None) == (tenant or None)]
         renamed: dict[str, str] = {}
         if old is not None and not replace_all:
-            add, renamed = keep_apart(add, old.documents)
+            add, renamed = keep_apart(add, mine)
         replaced = {d.metadata.get("source") for d in add} | set(delete_sources)
-        missing = set(delete_sources) - {d.metadata.get("source") for d in (old.documents if old else [])}
+        missing = set(delete_sources) - {d.metadata.get("source") for d in mine}
         if missing:
             raise InputError(
                 f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows the sources."
@@ -147,7 +154,11 @@ def update_index(
         kept = (
             []
             if (replace_all or old is None)
-            else [d for d in old.documents if d.metadata.get("source") not in replaced]
+            else [
+                d
+                for d in old.documents
+                if d.metadata.get("source") not in replaced or (d.metadata.get("tenant") or None) != (tenant or None)
+            ]
         )
         taken = {d.metadata["id"] for d in kept}
         new = chunk_documents(add, chunk_size, chunk_overlap, taken, length=token_counter(embeddings))

@@ -52,9 +52,10 @@ def index_documents(
     delete_sources: Sequence[str] = (),
     replace_all: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    tenant: str | None = None,
 ) -> dict[str, Any]:
     """Update the index at ctx.index_path with ctx's embedder and chunking (retrieval/index.py: update_index);
-    returns the new manifest."""
+    with a tenant, only that tenant's sources are replaced or deleted. Returns the new manifest."""
     from ragloop.retrieval.index import update_index
 
     name, embedder = providers.embeddings(ctx)
@@ -69,4 +70,5 @@ def index_documents(
         chunk_overlap=ctx.chunk_overlap,
         batch_size=ctx.embed_batch_size,
         progress=progress,
+        tenant=tenant,
     )

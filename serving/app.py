@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from ragloop.serving import metrics
 from ragloop.serving.auth import authenticate
+from ragloop.settings import Context
 
 _jobs: dict[str, dict] = {}
 _jobs_lock = threading.Lock()
@@ -50,7 +51,6 @@ def health(request: Request) -> JSONResponse:
     from ragloop import providers
     from ragloop.errors import RagloopError
     from ragloop.retrieval.store import load_index
-    from ragloop.settings import Context
 
     ctx, checks = Context(), dict[str, dict[str, Any]]()
     try:
@@ -87,7 +87,7 @@ async def _caller(request: Request, *, writes: bool = False) -> JSONResponse | d
         user = await authenticate(headers)
     except Auth.exceptions.HTTPException as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    if writes and "admin" not in user.get("permissions", []):
+    if writes and "admin" not in user.get("permissions", []) and Context().tenancy != "per-key":
         return JSONResponse(
             {"detail": "Only an operator key (RAGLOOP_ADMIN_KEYS) may change the shared index."}, status_code=403
         )
@@ -121,10 +121,9 @@ async def _json_body(request: Request) -> object:
         return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'}, status_code=422)
 
 
-def _run_job(job_id: str, add: list, delete: list[str]) -> None:
+def _run_job(job_id: str, add: list, delete: list[str], tenant: str | None) -> None:
     from ragloop.errors import RagloopError
     from ragloop.retrieval.store import index_documents
-    from ragloop.settings import Context
 
     def progress(done: int, total: int) -> None:
         with _jobs_lock:
@@ -133,7 +132,7 @@ def _run_job(job_id: str, add: list, delete: list[str]) -> None:
     with _jobs_lock:
         _jobs[job_id]["status"] = "running"
     try:
-        manifest = index_documents(Context(), add=add, delete_sources=delete, progress=progress)
+        manifest = index_documents(Context(), add=add, delete_sources=delete, progress=progress, tenant=tenant)
         result = {"status": "done", "chunks": manifest["chunks"], **manifest["last_update"]}
     except RagloopError as exc:
         result = {"status": "failed", "error": str(exc)}
@@ -148,7 +147,8 @@ def _submit(add: list, delete: list[str], owner: str) -> JSONResponse:
     job = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
     with _jobs_lock:
         _jobs[job_id] = {**job, "owner": owner}
-    _writer.submit(_run_job, job_id, add, delete)
+    tenant = owner if Context().tenancy == "per-key" else None  # per-key: the documents are the caller's
+    _writer.submit(_run_job, job_id, add, delete, tenant)
     return JSONResponse(job, status_code=202)  # as submitted: the worker may already be updating its own copy
 
 
@@ -200,18 +200,25 @@ async def job_status(request: Request) -> JSONResponse:
 async def index_summary(request: Request) -> JSONResponse:
     from ragloop.errors import RagloopError
     from ragloop.retrieval.store import load_index
-    from ragloop.settings import Context
 
     caller = await _caller(request)
     if isinstance(caller, JSONResponse):
         return caller
     try:
-        manifest = (await asyncio.to_thread(load_index, Context())).manifest
+        index = await asyncio.to_thread(load_index, Context())
     except RagloopError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
-    return JSONResponse(
-        {k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created", "last_update")}
-    )
+    manifest = index.manifest
+    summary = {k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created", "last_update")}
+    if Context().tenancy == "per-key" and "admin" not in caller.get("permissions", []):
+        mine = [d for d in index.documents if d.metadata.get("tenant") == caller["identity"]]
+        summary |= {
+            "chunks": len(mine),
+            "documents": len({d.metadata.get("doc_key") for d in mine}),
+            "sources": sorted({str(d.metadata.get("source")) for d in mine}),
+            "last_update": None,  # the index's last change may be another key's
+        }
+    return JSONResponse(summary)
 
 
 app = Starlette(

@@ -122,6 +122,11 @@ def _is_admin(ctx: Auth.types.AuthContext) -> bool:
     return ctx.user.identity in admin_identities()
 
 
+def _per_key() -> bool:
+    """Per-key tenancy (the operator's `tenancy` setting): every key writes its own documents."""
+    return Context().tenancy == "per-key"
+
+
 def _stamp(value: dict, identity: str) -> None:
     """The creator's identity in the new resource's metadata, whatever the client sent there."""
     metadata = value.setdefault("metadata", {})
@@ -156,7 +161,7 @@ async def owned_only(ctx: Auth.types.AuthContext, value: Any) -> Filter:
 
 async def runs_ask_for_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
     settings = _allowed_settings(value.get("kwargs"))
-    if str(value.get("assistant_id")) == INDEX_ASSISTANT and not _is_admin(ctx):
+    if str(value.get("assistant_id")) == INDEX_ASSISTANT and not _is_admin(ctx) and not _per_key():
         raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
     _reserve_daily_tokens(ctx.user.identity, str(value.get("run_id")), settings.max_tokens_per_query)
     if _is_admin(ctx):
@@ -175,7 +180,7 @@ async def configured_with_per_request_settings(ctx: Auth.types.AuthContext, valu
     _allowed_settings(value)
     if _is_admin(ctx):
         return True
-    if value.get("graph_id") == "ragloop_index":
+    if value.get("graph_id") == "ragloop_index" and not _per_key():
         raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
     if ctx.action == "create":
         _stamp(value, ctx.user.identity)

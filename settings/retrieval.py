@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ragloop.settings.metadata import NO_CACHE, RETRIEVAL, setting
 
 Provider = Literal["local", "nvidia", "bedrock"]
+Tenancy = Literal["shared", "per-key"]
 
 
 def ragloop_home() -> str:
@@ -25,6 +26,13 @@ class RetrievalSettings:
     index_path: str = setting(
         _default_index,
         "Folder of the index written by `ragloop index` (default $RAGLOOP_INDEX, else $RAGLOOP_HOME/index).",
+        kind="deployment",
+        invalidates=RETRIEVAL,
+    )
+    tenancy: Tenancy = setting(
+        "shared",
+        "On a server many API keys share: shared (one collection every key reads; only operator keys "
+        "change it) or per-key (each key indexes into, and is answered from, its own documents only).",
         kind="deployment",
         invalidates=RETRIEVAL,
     )

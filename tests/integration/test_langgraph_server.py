@@ -86,7 +86,8 @@ def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_
         )
         return schemas, added, deleted, bad
 
-    with dev_server(tmp_path / "server.log", env=deployment(index)) as server:
+    operator = {**deployment(index), "RAGLOOP_ADMIN_KEYS": KEY}  # changing the shared index is the operator's
+    with dev_server(tmp_path / "server.log", env=operator) as server:
         schemas, added, deleted, bad = asyncio.run(asyncio.wait_for(scenario(server), timeout=300))
     for schema in schemas.values():
         fields = schema["context_schema"]["properties"]

@@ -155,3 +155,41 @@ def test_each_key_sees_only_what_it_owns_and_the_operator_sees_everything(server
     assert call(server, BOB, "PUT", "/store/items", {"namespace": alice_ns, "key": "k", "value": {"v": 2}})[0] == 403
     status, _ = call(server, BOB, "GET", f"/store/items?namespace={'.'.join(alice_ns)}&key=k")
     assert status == 403
+
+
+def test_per_key_tenancy_keeps_each_keys_documents_its_own(tmp_path):
+    index = str(tmp_path / "tenants")
+    settings = {"index_path": index, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096, "tenancy": "per-key"}
+    env = {
+        "RAGLOOP_API_KEYS": f"{ALICE},{BOB}",
+        "RAGLOOP_SETTINGS": json.dumps(settings),
+        "RAGLOOP_REQUESTS_PER_MINUTE": "0",
+    }
+    secret = "The launch code of the Okapi project is 4471."
+    with dev_server(tmp_path / "server.log", env=env) as server:
+        for key, text in ((ALICE, secret), (BOB, "Bob's plan mentions giraffes only.")):
+            body = {"assistant_id": "ragloop_index", "input": {"documents": [{"source": "plan.txt", "text": text}]}}
+            status, out = call(server, key, "POST", "/runs/wait", body)
+            assert status == 200 and out["chunks"] >= 1, out
+        assert call(server, BOB, "GET", "/index")[1]["sources"] == ["plan.txt"]
+        status, answer = call(
+            server,
+            BOB,
+            "POST",
+            "/runs/wait",
+            {"assistant_id": "ragloop", "input": {"question": "What is the launch code of the Okapi project?"}},
+        )
+        assert status == 200 and "4471" not in json.dumps(answer)
+        assert all(c["source"] == "plan.txt" for c in answer["citations"])
+        deleted = call(
+            server, BOB, "POST", "/runs/wait", {"assistant_id": "ragloop_index", "input": {"delete": ["plan.txt"]}}
+        )
+        assert deleted[0] == 200
+        status, answer = call(
+            server,
+            ALICE,
+            "POST",
+            "/runs/wait",
+            {"assistant_id": "ragloop", "input": {"question": "What is the launch code of the Okapi project?"}},
+        )
+        assert status == 200 and any(c["source"] == "plan.txt" for c in answer["citations"])  # Bob's delete left hers
