@@ -54,6 +54,12 @@ def call_cost(messages: Sequence[BaseMessage], max_tokens: int) -> int:
     return estimate_tokens(messages) + max_tokens
 
 
+def window(ctx: Context) -> float:
+    """The most one call may hold, prompt and output: the local model's context window (`local_n_ctx`);
+    unbounded for hosted models, whose windows are far larger than any prompt ragloop builds."""
+    return ctx.local_n_ctx if ctx.chat_provider == "local" else float("inf")
+
+
 def remaining(ctx: Context, usage: dict[str, dict[str, int]] | None) -> float:
     """Tokens left in the question's budget (infinite when there is none)."""
     if not ctx.max_tokens_per_query:
@@ -62,4 +68,5 @@ def remaining(ctx: Context, usage: dict[str, dict[str, int]] | None) -> float:
 
 
 def affordable(ctx: Context, usage: dict[str, dict[str, int]] | None, cost: int) -> bool:
-    return cost <= remaining(ctx, usage)
+    """Whether a call of this cost fits what is left of the question's token budget and the model's window."""
+    return cost <= min(remaining(ctx, usage), window(ctx))

@@ -19,6 +19,12 @@ def validate_question(question: object, ctx: Context) -> str:
             f"The question is {len(question)} characters long, over the limit of "
             f"{ctx.max_question_chars}; shorten it or raise max_question_chars."
         )
+    # a token per 3 bytes at most (logic/budget.py): past local_n_ctx bytes it could take a third of the window
+    if ctx.chat_provider == "local" and len(question.encode()) > ctx.local_n_ctx:
+        raise InputError(
+            f"The question is too long for the local model's context window of {ctx.local_n_ctx} tokens "
+            "(local_n_ctx), which must also hold the passages and the answer; shorten it."
+        )
     return question
 
 

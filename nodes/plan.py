@@ -11,7 +11,7 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop.logic.answers import NOT_FOUND
-from ragloop.logic.budget import call_cost, partition, remaining
+from ragloop.logic.budget import call_cost, partition, remaining, window
 from ragloop.logic.passages import format_passages
 from ragloop.prompts.generate import ANSWER_PROMPTS
 from ragloop.settings import Context, get_context
@@ -35,7 +35,7 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
             f"No document was graded relevant; the answer comes from the reranker's top {len(docs)} documents."
         )
     if len(state.get("relevant", [])) < ctx.min_relevant and state.get("rewrites", 0) < ctx.max_rewrites:
-        update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query")
+        update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query or the context window")
     if docs and len(docs) < ctx.min_relevant:
         update["warnings"].append(
             f"Only {len(docs)} relevant document(s) found after {state.get('rewrites', 0)} query "
@@ -61,10 +61,11 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
         samples -= 1
     if samples < budget["samples"]:
         update["degraded"].append(f"generate: {samples} of {budget['samples']} samples fit max_tokens_per_query")
-    kept = len(docs)
-    while kept > 1 and sample_cost(docs[:kept], question, ctx) > left:
+    kept, per_call = len(docs), min(left, window(ctx))
+    while kept > 1 and sample_cost(docs[:kept], question, ctx) > per_call:
         kept -= 1  # the one answer always made: fewer documents rather than none
     if kept < len(docs):
-        update["degraded"].append(f"generate: {kept} of {len(docs)} documents fit max_tokens_per_query")
+        limit = "max_tokens_per_query" if per_call == left else "the model's context window (local_n_ctx)"
+        update["degraded"].append(f"generate: {kept} of {len(docs)} documents fit {limit}")
         slices = [[n for n in s if n <= kept] for s in slices]
     return {**update, "plan": {"samples": samples, "partitions": parts, "docs": kept, "slices": slices}}

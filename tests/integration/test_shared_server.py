@@ -193,3 +193,29 @@ def test_per_key_tenancy_keeps_each_keys_documents_its_own(tmp_path):
             {"assistant_id": "ragloop", "input": {"question": "What is the launch code of the Okapi project?"}},
         )
         assert status == 200 and any(c["source"] == "plan.txt" for c in answer["citations"])  # Bob's delete left hers
+
+
+def test_rate_and_budget_limits_hold_through_the_server(tmp_path, small_model_context):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+    env = {
+        "RAGLOOP_API_KEYS": f"{ALICE},{BOB}",
+        "RAGLOOP_SETTINGS": json.dumps(settings),
+        "RAGLOOP_REQUESTS_PER_MINUTE": "10",
+        "RAGLOOP_DAILY_TOKENS": "3000",
+    }
+    with dev_server(tmp_path / "server.log", env=env) as server:
+        # Five concurrent runs each reserve 1000 of Alice's 3000 tokens: at most three start.
+        context = {"max_tokens_per_query": 1000, "answer_cache_ttl_seconds": 0}
+        with ThreadPoolExecutor(5) as pool:
+            statuses = sorted(s for s, _ in pool.map(lambda _: ask(server, ALICE, context), range(5)))
+        assert statuses.count(200) <= 3 and statuses.count(429) >= 2, statuses
+        assert call(server, ALICE, "POST", "/threads/search", {})[0] == 200  # over budget, reads still work
+        # Bob's bucket of ten requests a minute runs out on LangGraph's routes and ragloop's alike: 429, not 500.
+        seen = [call(server, BOB, "POST", "/threads/search", {})[0] for _ in range(12)]
+        assert seen[:10] == [200] * 10 and seen[10:] == [429, 429], seen
+        request = urllib.request.Request(server + "/index", headers={"x-api-key": BOB})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 429 and refused.value.headers["Retry-After"] == "5"
