@@ -9,7 +9,7 @@ MYPY_ROOT := $(VENV)/src
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
 .PHONY: help setup setup-train demo test test-unit lint format docs bench-retrieval bench-answers bench-adaptive \
-        bench-latency bench-load clean
+        bench-latency bench-load bench-isolation clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +66,9 @@ bench-adaptive: setup ## fixed compute budgets against the adaptive default (hou
 
 bench-load: setup ## 20 concurrent runs against `langgraph dev` for 2 minutes
 	$(BIN)/python -m ragloop.benchmarks.load --concurrency 20 --seconds 120
+
+bench-isolation: setup ## a maximal request on a shared server: its wall time, other keys' reads, memory
+	$(BIN)/python -m ragloop.benchmarks.isolation --json bench-results/isolation.json
 
 bench-latency: setup ## per-question latency of the local stack on the demo corpus
 	$(BIN)/python -m ragloop.benchmarks.latency --json bench-results/latency.json

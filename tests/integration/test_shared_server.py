@@ -74,9 +74,15 @@ def call(server: str, key: str, method: str, path: str, body: dict | None = None
         return status, text
 
 
-def ask(server: str, key: str, context: dict, thread: str | None = None) -> tuple[int, dict | list | str]:
+def ask(
+    server: str,
+    key: str,
+    context: dict,
+    thread: str | None = None,
+    question: str = "What is the atomic number of oxygen?",
+) -> tuple[int, dict | list | str]:
     path = f"/threads/{thread}/runs/wait" if thread else "/runs/wait"
-    body = {"assistant_id": "ragloop", "input": {"question": "What is the atomic number of oxygen?"}}
+    body = {"assistant_id": "ragloop", "input": {"question": question}}
     return call(server, key, "POST", path, {**body, "context": context})
 
 
@@ -172,26 +178,15 @@ def test_per_key_tenancy_keeps_each_keys_documents_its_own(tmp_path):
             status, out = call(server, key, "POST", "/runs/wait", body)
             assert status == 200 and out["chunks"] >= 1, out
         assert call(server, BOB, "GET", "/index")[1]["sources"] == ["plan.txt"]
-        status, answer = call(
-            server,
-            BOB,
-            "POST",
-            "/runs/wait",
-            {"assistant_id": "ragloop", "input": {"question": "What is the launch code of the Okapi project?"}},
-        )
+        launch_code = "What is the launch code of the Okapi project?"
+        status, answer = ask(server, BOB, {}, question=launch_code)
         assert status == 200 and "4471" not in json.dumps(answer)
         assert all(c["source"] == "plan.txt" for c in answer["citations"])
         deleted = call(
             server, BOB, "POST", "/runs/wait", {"assistant_id": "ragloop_index", "input": {"delete": ["plan.txt"]}}
         )
         assert deleted[0] == 200
-        status, answer = call(
-            server,
-            ALICE,
-            "POST",
-            "/runs/wait",
-            {"assistant_id": "ragloop", "input": {"question": "What is the launch code of the Okapi project?"}},
-        )
+        status, answer = ask(server, ALICE, {}, question=launch_code)
         assert status == 200 and any(c["source"] == "plan.txt" for c in answer["citations"])  # Bob's delete left hers
 
 
