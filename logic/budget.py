@@ -68,5 +68,5 @@ def remaining(ctx: Context, usage: dict[str, dict[str, int]] | None) -> float:
 
 
 def affordable(ctx: Context, usage: dict[str, dict[str, int]] | None, cost: int) -> bool:
-    """Whether a call of this cost fits what is left of the question's token budget and the model's window."""
-    return cost <= min(remaining(ctx, usage), window(ctx))
+    """Whether a call of this cost fits what is left of the question's token budget."""
+    return cost <= remaining(ctx, usage)

@@ -31,7 +31,7 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
         return {
             "relevant": docs,
             "degraded": [
-                "grade: skipped to stay within max_tokens_per_query or the context window; the reranked documents are used ungraded"
+                "grade: skipped to stay within max_tokens_per_query; the reranked documents are used ungraded"
             ],
         }
     reply = providers.chat_model(

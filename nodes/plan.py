@@ -35,7 +35,7 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
             f"No document was graded relevant; the answer comes from the reranker's top {len(docs)} documents."
         )
     if len(state.get("relevant", [])) < ctx.min_relevant and state.get("rewrites", 0) < ctx.max_rewrites:
-        update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query or the context window")
+        update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query")
     if docs and len(docs) < ctx.min_relevant:
         update["warnings"].append(
             f"Only {len(docs)} relevant document(s) found after {state.get('rewrites', 0)} query "

@@ -25,7 +25,7 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
     if not affordable(ctx, state.get("usage"), cost):
         return {
             "stop_reason": "token budget",
-            "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query or the context window"],
+            "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"],
         }
     model = providers.chat_model(
         ctx,

@@ -78,7 +78,5 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
             answer = max(answers, key=lambda d: scores[normalize_answer(d["text"])])["text"]
     update = spent("select", *replies) if replies else {}
     if cut:
-        update["degraded"] = [
-            f"select: {ctx.selection} skipped to stay within max_tokens_per_query or the context window; voted instead"
-        ]
+        update["degraded"] = [f"select: {ctx.selection} skipped to stay within max_tokens_per_query; voted instead"]
     return {**update, "answer": answer or majority([d["text"] for d in answers])}

@@ -27,7 +27,9 @@ def server(tmp_path_factory, small_model_context):
 
 @pytest.fixture
 def context():
-    return {"answer_cache_ttl_seconds": 0}  # both runs below are answered, not served from the cache
+    # Both runs are answered, not served from the cache, along the same path (the logprob draft's confidence
+    # can land either side of a threshold when the model's prompt cache differs between runs).
+    return {"answer_cache_ttl_seconds": 0, "difficulty_estimator": "fixed"}
 
 
 def tokens_counted(server: str) -> float:
@@ -86,8 +88,10 @@ def test_a_messages_stream_carries_only_the_answer_and_usage_is_counted(server, 
     assert ai and "".join(m["content"] for m in ai) == final["answer"]
     assert {m["id"] for m in ai} == {final["messages"][-1]["id"]}  # one message: nothing internal leaked
     assert final["messages"][-1]["response_metadata"]["citations"] == final["citations"]
-    assert final["compute"]["tokens"] > 0 and final["compute"]["tokens"] == plain["compute"]["tokens"]
-    assert streamed_counted == plain_counted == final["compute"]["tokens"]
+    assert final["compute"]["tokens"] > 0 and plain["compute"]["tokens"] > 0
+    # Every streamed call's usage is counted, in the run's report and the server's counter alike, as in a plain run.
+    assert streamed_counted == final["compute"]["tokens"] and plain_counted == plain["compute"]["tokens"]
+    assert final["usage"].keys() == plain["usage"].keys()  # the same calls were made and counted
 
 
 def test_the_a2a_endpoint_answers_a_conversational_message(server, context):

@@ -111,11 +111,13 @@ def test_a_malformed_response_is_not_retried_but_falls_back_when_configured(nim,
     assert result["usage"]["difficulty"]["fallbacks"] == 1
 
 
-def test_a_stream_cut_short_falls_back_when_the_graph_streams_tokens(nim, graph, nvidia_context, use_provider):
+def test_a_reply_cut_short_falls_back_in_messages_mode(nim, graph, nvidia_context, use_provider):
+    """In messages mode every call is made whole (not streamed, so its usage is counted) and a truncated
+    reply still falls back; the client sees only the answer message."""
     from dataclasses import replace
 
     local = use_provider({"difficulty": lambda n: reply("Answer: France\nConfidence: 90")})
-    nim.fail("/v1/chat/completions", "truncated")
+    nim.fail("/v1/chat/completions", "drop")  # the connection dies before the reply is whole
     final, tokens = None, 0
     ctx = replace(nvidia_context, fallback_chat_provider="local")
     for mode, chunk in graph.stream(QUESTION, context=ctx, stream_mode=["messages", "values"]):
@@ -124,7 +126,7 @@ def test_a_stream_cut_short_falls_back_when_the_graph_streams_tokens(nim, graph,
         else:
             final = chunk
     assert nim.calls("/chat/completions") >= 3 and tokens > 0
-    assert all(body["stream"] for path, body, _ in nim.requests if path.endswith("/chat/completions"))
+    assert not any(body.get("stream") for path, body, _ in nim.requests if path.endswith("/chat/completions"))
     assert final["answer"] == "France"
     assert local.calls == {"difficulty": 1} and final["compute"]["fallbacks"] == {"difficulty": 1}
 
