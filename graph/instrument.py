@@ -82,10 +82,12 @@ def instrumented(
             update["retries"] = {name: attempt - 1}
         if cached:
             update["node_runs"] = [(name, state["cache_scope"]["run"])]
+        answered = _answers_run(update)
+        who = (dict(state), _identity(config), _run_id(config)) if answered and _observers else None
         for observer in list(_observers):
             observer.node_finished(name, seconds, None)
-            if _answers_run(update):
-                observer.run_finished(dict(state), update, _identity(config), _run_id(config))
+            if who is not None:
+                observer.run_finished(who[0], update, who[1], who[2])
         return update
 
     run.__name__ = name

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from langgraph.types import CachePolicy
 
+from ragloop.logic.tenancy import scoped
 from ragloop.settings import STORE_SECONDS, Context, fields_invalidating
 
 #: The Context fields each cached node's result depends on, and those an answer does (settings/metadata.py).
@@ -107,10 +108,8 @@ def cache_report(state: dict) -> dict[str, dict[str, int]]:
 
 def _retrieve_key(state: dict) -> str:
     scope = state.get("cache_scope", {}).get("retrieve")
-    where = state.get("filter") or {}
-    return _digest(
-        [scope, state.get("query") or state.get("question"), where, *([state["tenant"]] if state.get("tenant") else [])]
-    )
+    where = scoped(state.get("filter"), state.get("tenant")) or {}  # the search's filter, as retrieve passes it
+    return _digest([scope, state.get("query") or state.get("question"), where])
 
 
 def _rerank_key(state: dict) -> str:

@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ragloop.serving import metrics
-from ragloop.serving.auth import authenticate
+from ragloop.serving.auth import INDEX_IS_THE_OPERATORS, authenticate, is_operator, per_key
 from ragloop.settings import Context
 
 _jobs: dict[str, dict] = {}
@@ -87,10 +87,8 @@ async def _caller(request: Request, *, writes: bool = False) -> JSONResponse | d
         user = await authenticate(headers)
     except Auth.exceptions.HTTPException as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    if writes and "admin" not in user.get("permissions", []) and Context().tenancy != "per-key":
-        return JSONResponse(
-            {"detail": "Only an operator key (RAGLOOP_ADMIN_KEYS) may change the shared index."}, status_code=403
-        )
+    if writes and not is_operator(user["identity"]) and not per_key():
+        return JSONResponse({"detail": INDEX_IS_THE_OPERATORS}, status_code=403)
     return dict(user)
 
 
@@ -147,7 +145,7 @@ def _submit(add: list, delete: list[str], owner: str) -> JSONResponse:
     job = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
     with _jobs_lock:
         _jobs[job_id] = {**job, "owner": owner}
-    tenant = owner if Context().tenancy == "per-key" else None  # per-key: the documents are the caller's
+    tenant = owner if per_key() else None  # per-key: the documents are the caller's
     _writer.submit(_run_job, job_id, add, delete, tenant)
     return JSONResponse(job, status_code=202)  # as submitted: the worker may already be updating its own copy
 
@@ -192,7 +190,7 @@ async def job_status(request: Request) -> JSONResponse:
         return caller
     with _jobs_lock:
         job = dict(_jobs.get(request.path_params["job_id"]) or {})
-    if not job or (job.pop("owner") != caller["identity"] and "admin" not in caller.get("permissions", [])):
+    if not job or (job.pop("owner") != caller["identity"] and not is_operator(caller["identity"])):
         return JSONResponse({"detail": "No such job."}, status_code=404)  # another key's job does not exist
     return JSONResponse(job)
 
@@ -210,7 +208,7 @@ async def index_summary(request: Request) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     manifest = index.manifest
     summary = {k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created", "last_update")}
-    if Context().tenancy == "per-key" and "admin" not in caller.get("permissions", []):
+    if per_key() and not is_operator(caller["identity"]):
         mine = [d for d in index.documents if d.metadata.get("tenant") == caller["identity"]]
         summary |= {
             "chunks": len(mine),

@@ -41,8 +41,8 @@ from ragloop.settings import Context
 
 auth = Auth()
 ADMIN_ENV = "RAGLOOP_ADMIN_KEYS"
-#: The server's own assistant of the indexing graph (LangGraph names a graph's system assistant uuid5 of its id).
 INDEX_IS_THE_OPERATORS = "Only an operator key (RAGLOOP_ADMIN_KEYS) may change the shared index."
+#: The server's own assistant of the indexing graph (LangGraph names a graph's system assistant uuid5 of its id).
 INDEX_ASSISTANT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "ragloop_index"))
 
 
@@ -84,7 +84,7 @@ async def authenticate(headers: dict) -> Auth.types.MinimalUserDict:
     rate = float(os.environ.get("RAGLOOP_REQUESTS_PER_MINUTE", "120"))
     if rate > 0 and not counters.allow_request(identity, rate):
         raise TooManyRequests(detail="Too many requests for this API key; slow down.", headers={"Retry-After": "5"})
-    return {"identity": identity, "permissions": ["admin"] if identity in admin_identities() else []}
+    return {"identity": identity, "permissions": ["admin"] if is_operator(identity) else []}
 
 
 class TooManyRequests(Auth.exceptions.HTTPException, StarletteHTTPException):
@@ -114,15 +114,16 @@ def _seconds_to_midnight() -> int:
     return max(1, int((midnight - now).total_seconds()))
 
 
-def admin_identities() -> set[str]:
-    return {identity_of(k.strip()) for k in os.environ.get(ADMIN_ENV, "").split(",") if k.strip()}
+def is_operator(identity: str) -> bool:
+    """Whether the key behind this identity is one of $RAGLOOP_ADMIN_KEYS."""
+    return identity in {identity_of(k.strip()) for k in os.environ.get(ADMIN_ENV, "").split(",") if k.strip()}
 
 
 def _is_admin(ctx: Auth.types.AuthContext) -> bool:
-    return ctx.user.identity in admin_identities()
+    return is_operator(ctx.user.identity)
 
 
-def _per_key() -> bool:
+def per_key() -> bool:
     """Per-key tenancy (the operator's `tenancy` setting): every key writes its own documents."""
     return Context().tenancy == "per-key"
 
@@ -161,7 +162,7 @@ async def owned_only(ctx: Auth.types.AuthContext, value: Any) -> Filter:
 
 async def runs_ask_for_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
     settings = _allowed_settings(value.get("kwargs"))
-    if str(value.get("assistant_id")) == INDEX_ASSISTANT and not _is_admin(ctx) and not _per_key():
+    if str(value.get("assistant_id")) == INDEX_ASSISTANT and not _is_admin(ctx) and not per_key():
         raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
     _reserve_daily_tokens(ctx.user.identity, str(value.get("run_id")), settings.max_tokens_per_query)
     if _is_admin(ctx):
@@ -180,7 +181,7 @@ async def configured_with_per_request_settings(ctx: Auth.types.AuthContext, valu
     _allowed_settings(value)
     if _is_admin(ctx):
         return True
-    if value.get("graph_id") == "ragloop_index" and not _per_key():
+    if value.get("graph_id") == "ragloop_index" and not per_key():
         raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
     if ctx.action == "create":
         _stamp(value, ctx.user.identity)
