@@ -76,7 +76,9 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
             escape(f"{path} is indexed as {source}: another file's source is named as it is."), soft_wrap=True
         )
     console.print(
-        f"Index: {manifest['chunks']} chunks from {len(manifest['sources'])} source(s); "
+        f"Index: {manifest['chunks']} chunks"
+        + (f" from {len(manifest['sources'])} source(s)" if "sources" in manifest else "")
+        + "; "
         f"{change['added_chunks']} chunks added, {change['removed_chunks']} removed, "
         f"{change['embedded_chunks']} embedded, {change['reused_vectors']} vectors reused."
     )
@@ -191,9 +193,9 @@ def print_result(result: dict) -> None:
 def cmd_index(args) -> int:
     ctx = build_context(args)
     if args.list:
-        from ragloop.retrieval.index import HybridIndex
+        from ragloop.retrieval.store import index_summary
 
-        for source in HybridIndex.load(ctx.index_path).manifest.get("sources", []):
+        for source in index_summary(ctx)["sources"]:
             out.print(source, markup=False, highlight=False)
         return 0
     if not args.paths and not args.delete:
@@ -234,6 +236,11 @@ def cmd_bench(args) -> int:
     from ragloop.benchmarks.datasets import load_dataset
     from ragloop.benchmarks.harness import make_variants, parse_variant, pick_variants, read_variant_file
 
+    if args.kind == "scale":
+        return _bench_scale(args)
+    if len(args.data) != 1:
+        raise ConfigError(f"`ragloop bench {args.kind}` takes one data file or folder.")
+    args.data = args.data[0]
     data = load_dataset(args.data)  # bad data is named before any model loads
     if args.join:
         report, show = _joined_report(args, data, answers), answers.print_report
@@ -252,13 +259,46 @@ def cmd_bench(args) -> int:
         questions = args.questions if args.questions is not None else (1000 if args.kind == "retrieval" else 50)
         common = {"questions": questions, "seed": args.seed, "index_dir": Path(args.index_dir), "out_dir": out_dir}
         if args.kind == "retrieval":
-            report, show = retrieval.run_retrieval(data, variants, **common), retrieval.print_report
+            report = retrieval.run_retrieval(data, variants, backend=args.backend, **common)
+            show = retrieval.print_report
         else:
             report, show = answers.run_answers(data, variants, fresh=args.fresh, **common), answers.print_report
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     else:
         show(report)
+    return 0
+
+
+def _bench_scale(args) -> int:
+    """`bench scale [DATA...]`: index cost by size and backend, and real-text indexing throughput."""
+    from ragloop.benchmarks import scale
+
+    files = [Path(f) for f in args.data] or sorted(Path("../shared/data/squad").glob("*.json.gz"))
+    if not files:
+        raise ConfigError("Give SQuAD-format files to draw sentences and questions from (e.g. ../shared/data/squad/*).")
+    for file in files:
+        scale.load_dataset(file)  # bad data is named before anything is built
+    out_dir = Path(args.out or "bench-results/scale")
+    sizes = [int(n) for n in (args.sizes or ",".join(map(str, scale.SIZES))).split(",")]
+    if args.throughput:
+        result = scale.run_throughput(files[0], build_context(args), out_dir)
+        out.print(f"{result['chunks']} chunks in {result['seconds']} s: {result['chunks_per_s']} chunks/s")
+    from ragloop import providers
+
+    report = scale.run_scale(
+        files,
+        providers.embeddings(build_context(args))[1],
+        sizes=sizes,
+        backends=args.backends.split(","),
+        out_dir=out_dir,
+        fresh=args.fresh,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        scale.print_report(report)
     return 0
 
 
@@ -379,10 +419,25 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_demo)
 
-    sp = sub.add_parser("bench", help="measure retrieval or answer quality on SQuAD-format or BEIR data")
-    sp.add_argument("kind", choices=("retrieval", "answers"))
+    sp = sub.add_parser(
+        "bench", help="measure retrieval or answer quality on SQuAD-format or BEIR data, or the index's cost by size"
+    )
+    sp.add_argument("kind", choices=("retrieval", "answers", "scale"))
     sp.add_argument(
-        "data", help="SQuAD-format .json/.json.gz file or BEIR folder (corpus.jsonl, queries.jsonl, qrels/)"
+        "data",
+        nargs="*",
+        help="SQuAD-format .json/.json.gz file or BEIR folder (corpus.jsonl, queries.jsonl, qrels/); scale: "
+        "SQuAD files to draw sentences and questions from (default ../shared/data/squad/*.json.gz)",
+    )
+    sp.add_argument(
+        "--backend",
+        metavar="LOCATION",
+        help="retrieval: search through this index backend instead (milvus:///file.db, http://host:19530)",
+    )
+    sp.add_argument("--sizes", help="scale: chunk counts, comma-separated (default 10000,100000,1000000)")
+    sp.add_argument("--backends", default="local,milvus", help="scale: backends to measure (default local,milvus)")
+    sp.add_argument(
+        "--throughput", action="store_true", help="scale: also index the first file with the configured embedder"
     )
     sp.add_argument("--questions", type=int, help="questions to sample (default: 1000 for retrieval, 50 for answers)")
     sp.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
@@ -409,7 +464,11 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--out", help="folder for report.json, results.jsonl and the PNGs (default bench-results/KIND-DATA)"
     )
-    sp.add_argument("--fresh", action="store_true", help="answers: start over (the old results file is kept as .bak)")
+    sp.add_argument(
+        "--fresh",
+        action="store_true",
+        help="answers: start over (the old results file is kept as .bak); scale: re-measure",
+    )
     sp.add_argument(
         "--from",
         dest="join",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class Dataset:
                 "SQuAD-format data with answers."
             )
 
-    def relevant_chunks(self, question: Question, chunks: list[Document]) -> dict[str, float]:
+    def relevant_chunks(self, question: Question, chunks: Sequence[Document]) -> dict[str, float]:
         """Chunk id -> gain for a question, given the index's chunks (each with metadata doc_key and id)."""
         by_doc = self._chunks_by_doc.get(id(chunks))
         if by_doc is None:

@@ -36,7 +36,7 @@ console = Console(stderr=True)  # progress and notes
 out = Console(width=None if sys.stdout.isatty() else 200)  # the tables (wide when piped to a file)
 
 #: Bump when the benchmark's cached indexes must be rebuilt.
-INDEX_CACHE_VERSION = 3  # 3: chunk_size counted in the embedder's tokens
+INDEX_CACHE_VERSION = 4  # 4: index format 2 (segments); 3: chunk_size counted in the embedder's tokens
 PACKAGES = (
     "ragloop",
     "langgraph",
@@ -46,7 +46,8 @@ PACKAGES = (
     "fastembed",
     "onnxruntime",
     "faiss-cpu",
-    "rank-bm25",
+    "pymilvus",
+    "milvus-lite",
     "numpy",
 )
 

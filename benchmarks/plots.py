@@ -117,3 +117,31 @@ def comparison_chart(comparison: dict, metrics: Sequence[str], path: Path, title
         ax.grid(alpha=0.3, axis="x")
     fig.suptitle(f"{title}: difference from {comparison['baseline']} (95% paired bootstrap)", fontsize=10)
     return _save(fig, path)
+
+
+def cost_versus_size(results: Sequence[dict], path: Path) -> Path:
+    """Log-log: each cost of an index against its chunks, per backend, with the fitted growth exponent."""
+    import numpy as np
+
+    plt = _pyplot()
+    costs = {
+        "build s": lambda r: r["build_s"],
+        "load s": lambda r: r["load_s"],
+        "RSS MiB": lambda r: r["rss_mib"],
+        "disk MiB": lambda r: r["disk_mib"],
+        "search p50 ms": lambda r: r["ms"]["search"]["p50"],
+        "add one source s": lambda r: r["add_source_s"],
+    }
+    fig, axes = plt.subplots(2, 3, figsize=(12, 7))
+    for ax, (label, cost) in zip(axes.flat, costs.items(), strict=True):
+        for backend in sorted({r["backend"] for r in results}):
+            rows = sorted((r for r in results if r["backend"] == backend), key=lambda r: r["chunks"])
+            x = np.array([r["chunks"] for r in rows], dtype=float)
+            y = np.array([max(cost(r), 1e-3) for r in rows], dtype=float)
+            exponent = f", N^{np.polyfit(np.log(x), np.log(y), 1)[0]:.2f}" if len(rows) > 1 else ""
+            ax.loglog(x, y, marker="o", label=f"{backend}{exponent}")
+        ax.set_title(label)
+        ax.set_xlabel("chunks")
+        ax.legend(fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+    return _save(fig, path)

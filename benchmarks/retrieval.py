@@ -23,6 +23,7 @@ from ragloop.benchmarks.datasets import Dataset, load_dataset
 from ragloop.benchmarks.harness import Variant, environment, out, progress, with_indexes, write_json
 from ragloop.benchmarks.metrics import mrr_at, ndcg_at, percentile, precision_at, recall_at
 from ragloop.benchmarks.report import compare, print_summary, summarise
+from ragloop.errors import RagloopError
 from ragloop.retrieval.index import HybridIndex
 from ragloop.settings import Context
 
@@ -63,14 +64,21 @@ def run_retrieval(
     seed: int = 0,
     index_dir: Path = Path("bench-results/indexes"),
     out_dir: Path | None = None,
+    backend: str | None = None,
 ) -> dict:
-    """Measure every variant on the same sampled questions; returns the report (also written to out_dir)."""
+    """Measure every variant on the same sampled questions; returns the report (also written to out_dir).
+
+    With `backend` (an index location: milvus:///file.db, http://host:19530) every search goes through that
+    backend, one collection per dataset and embedder family; relevance is judged on the local index's chunks,
+    which are the same chunks (the same chunking), and stage times are not split.
+    """
     started = time.perf_counter()
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     load_seconds = time.perf_counter() - started
     variants, index_seconds = with_indexes(dataset, variants, index_dir)
     sample = dataset.sample(questions, seed)
     indexes = {v.context.index_path: HybridIndex.load(v.context.index_path) for v in variants}
+    engines = _engines(backend, dataset, variants, indexes) if backend else {}
     embedders = {v.context.index_path: providers.embeddings(v.context)[1] for v in variants}
     rerankers = {v.name: providers.reranker(v.context) for v in variants}
     max_k = max(v.context.k for v in variants)
@@ -81,11 +89,11 @@ def run_retrieval(
         task = bar.add_task(f"retrieval on {dataset.name}", total=len(sample))
         for q in sample:
             scored = {}
-            for path, index in indexes.items():
+            for path, index in indexes.items() if not engines else ():
                 t0 = time.perf_counter()
                 vector = embedders[path].embed_query(q.text)
                 t1 = time.perf_counter()
-                bm25_scores = index.bm25.scores(q.text)
+                bm25_scores = index.bm25_scores(q.text)
                 t2 = time.perf_counter()
                 unit, dense_ranked = index.dense_search(vector, max_k)
                 t3 = time.perf_counter()
@@ -95,9 +103,16 @@ def run_retrieval(
                 scored[path] = (bm25_scores, unit, dense_ranked, t3 - t0)
             for v in variants:
                 ctx, index = v.context, indexes[v.context.index_path]
-                bm25_scores, unit, dense_ranked, search_seconds = scored[ctx.index_path]
                 t0 = time.perf_counter()
-                found = index.fuse(bm25_scores, unit, dense_ranked, ctx.k, **ctx.fusion())
+                if engines:
+                    vector = embedders[ctx.index_path].embed_query(q.text)
+                    found = engines[ctx.index_path].search(
+                        q.text, vector, ctx.k, where=None, probes=ctx.ann_probes, **ctx.fusion()
+                    )
+                    search_seconds = 0.0
+                else:
+                    bm25_scores, unit, dense_ranked, search_seconds = scored[ctx.index_path]
+                    found = index.fuse(bm25_scores, unit, dense_ranked, ctx.k, **ctx.fusion())
                 t1 = time.perf_counter()
                 ranked = rerankers[v.name].rerank(q.text, found, len(found))
                 t2 = time.perf_counter()
@@ -152,6 +167,35 @@ def run_retrieval(
         report["plots"] = _plots(report, rows, out_dir)
         write_json(out_dir / "report.json", report)
     return report
+
+
+def _engines(location: str, dataset: Dataset, variants: list[Variant], indexes: dict[str, HybridIndex]) -> dict:
+    """Per local index, the same chunks in the backend at `location` (loaded there once, then reused)."""
+    from ragloop.retrieval.milvus import MilvusBackend
+
+    engines = {}
+    for path, index in indexes.items():
+        ctx = next(v.context for v in variants if v.context.index_path == path)
+        name, embedder = providers.embeddings(ctx)
+        collection = re.sub(r"\W+", "_", Path(path).name)[:200]
+        engine = MilvusBackend(location, collection, name)
+        try:
+            held = engine.summary(None)["chunks"]
+        except RagloopError:
+            held = None
+        if held != len(index):
+            out.print(f"Loading {len(index)} chunks of {dataset.name} into {location} ({collection})")
+            engine.update(
+                embedder,
+                name,
+                add=dataset.documents,
+                replace_all=True,
+                chunk_size=ctx.chunk_size,
+                chunk_overlap=ctx.chunk_overlap,
+                batch_size=ctx.embed_batch_size,
+            )
+        engines[path] = engine
+    return engines
 
 
 def _row(

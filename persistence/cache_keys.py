@@ -27,15 +27,14 @@ import functools
 import hashlib
 import importlib
 import json
-import os
 import pkgutil
 import time
 import uuid
-from pathlib import Path
 
 from langgraph.types import CachePolicy
 
 from ragloop.logic.tenancy import scoped
+from ragloop.retrieval.store import index_version
 from ragloop.settings import STORE_SECONDS, Context, fields_invalidating
 
 #: The Context fields each cached node's result depends on, and those an answer does (settings/metadata.py).
@@ -48,14 +47,6 @@ ANSWERS = ("ragloop", "answers")
 
 def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-def index_version(ctx: Context) -> str:
-    """The published index version the path points at (and its manifest's mtime for plain folders)."""
-    path = Path(ctx.index_path).expanduser()
-    manifest = path / "manifest.json"
-    stamp = manifest.stat().st_mtime_ns if manifest.exists() else 0
-    return f"{os.path.realpath(path)}@{stamp}"
 
 
 @functools.cache

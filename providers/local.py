@@ -82,7 +82,7 @@ class LocalProvider:
         )
 
     def embeddings(self, ctx: Context) -> tuple[str, Embeddings]:
-        return MINILM_NAME, _minilm_embeddings(ctx.embed_batch_size)
+        return MINILM_NAME, _minilm_embeddings(min(ctx.embed_batch_size, ONNX_BATCH))
 
     def reranker(self, ctx: Context) -> Reranker:
         from ragloop.providers.rerankers import HybridScoreReranker
@@ -106,6 +106,11 @@ def _cross_encoder(folder: str, stamp: int | None) -> CrossEncoderReranker:
     from ragloop.providers.rerankers import CrossEncoderReranker
 
     return CrossEncoderReranker.from_folder(folder)
+
+
+#: Texts per ONNX call of the local embedder: on 2 cores, length-sorted SQuAD chunks ran at 31.3, 31.8, 30.2,
+#: 24.2 and 20.6 chunks/s in batches of 1, 4, 8, 16 and 32 (larger attention buffers fall out of cache).
+ONNX_BATCH = 4
 
 
 @lru_cache(maxsize=4)

@@ -1,20 +1,24 @@
-"""The on-disk hybrid index: BM25 + FAISS + documents, written atomically and without pickle.
+"""The local hybrid index: segments of BM25 postings, vectors and chunks, published atomically, no pickle.
 
-Layout of an index folder::
+Layout of an index version (retrieval/versions.py swaps versions)::
 
-    manifest.json     format version, embedder, counts, chunking, sha256 of every file
-    documents.jsonl   one chunk per line: id, text, metadata
-    dense.faiss       FAISS's own index file (inner product over unit vectors)
-    bm25.json         analysed terms per chunk and the BM25 parameters
+    manifest.json     format version, embedder, chunking, counts, sources, and per segment its sha256s
+    s-<time>/         one segment (retrieval/segment.py); later versions hard-link its files
+
+`build_index` writes one segment. `update_index` adds a segment holding only the new chunks and marks
+replaced or deleted chunks in the older segments' deletion masks; when there are more than
+`MAX_SEGMENTS` segments, or a quarter of the chunks are deleted, the small segments (or all of them) are
+merged into one. BM25 statistics are summed over segments at query time, so a search gives the same
+scores however the chunks are split into segments (retrieval/bm25.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,15 +29,26 @@ from langchain_core.embeddings import Embeddings
 
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.fileutil import sha256_file
-from ragloop.retrieval.bm25 import BM25, analyse, count_tokens
+from ragloop.retrieval.bm25 import count_tokens, idf_weights
 from ragloop.retrieval.fusion import weighted_rrf
+from ragloop.retrieval.segment import SHARED, Segment, matches, text_hash, top, write_segment
 from ragloop.retrieval.versions import new_staging, publish, writer_lock
 
-FORMAT_VERSION = 1
-FILES = ("documents.jsonl", "dense.faiss", "bm25.json")
+FORMAT_VERSION = 2
+MAX_SEGMENTS = 8
+#: A segment of this many chunks or more searches dense vectors approximately (FAISS IVF); the default of
+#: the `ann_threshold` setting.
+ANN_THRESHOLD = 50_000
+#: IVF lists searched per query: the default of the `ann_probes` setting.
+ANN_PROBES = 128
+
+__all__ = ["HybridIndex", "build_index", "chunk_documents", "matches", "update_index"]
 
 #: Called as progress(done, total) while chunks are embedded.
 Progress = Callable[[int, int], None]
+#: Segment files checked against the manifest's sha256 in this process: (device, inode, size, mtime, sha256).
+#: Later versions hard-link unchanged files, so each file is read once however many versions share it.
+_verified: set[tuple[int, int, int, int, str]] = set()
 
 
 def chunk_documents(
@@ -53,7 +68,9 @@ def chunk_documents(
     chunks: list[Document] = []
     seen: dict[str, int] = dict.fromkeys(taken, 0)
     for doc in docs:
-        pieces = splitter.split_text(doc.page_content)
+        text = doc.page_content
+        # A document that fits is its own chunk (what the splitter returns for it, at a fraction of the cost).
+        pieces = [text.strip()] if length(text) <= chunk_size and text.strip() else splitter.split_text(text)
         for n, piece in enumerate(pieces):
             key = doc.metadata["doc_key"] if len(pieces) == 1 else f"{doc.metadata['doc_key']}:{n}"
             if key in seen:  # the same key twice (e.g. one file given twice): keep both, apart
@@ -68,19 +85,20 @@ def chunk_documents(
 def _embed(
     chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, progress: Progress | None
 ) -> np.ndarray:
-    vectors: list[list[float]] = []
-    for start in range(0, len(chunks), batch_size):
-        batch = [c.page_content for c in chunks[start : start + batch_size]]
-        vectors.extend(embeddings.embed_documents(batch))
+    """Unit vectors of the chunks, embedded in batches of similar length (little padding), in their order."""
+    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].page_content))
+    matrix: np.ndarray | None = None
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        vectors = np.asarray(embeddings.embed_documents([chunks[i].page_content for i in batch]), dtype=np.float32)
+        if matrix is None:
+            matrix = np.zeros((len(chunks), vectors.shape[1]), dtype=np.float32)
+        matrix[batch] = vectors
         if progress:
             progress(min(start + batch_size, len(chunks)), len(chunks))
-    matrix = np.asarray(vectors, dtype=np.float32)
+    assert matrix is not None
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
-
-
-def _text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def build_index(
@@ -93,11 +111,12 @@ def build_index(
     chunk_overlap: int = 50,
     batch_size: int = 64,
     progress: Progress | None = None,
+    ann_threshold: int = ANN_THRESHOLD,
 ) -> dict:
     """An index of exactly these documents at target (replacing what is there); returns its manifest.
 
-    Chunks whose text the current index already holds keep their vectors: only
-    new or changed text is embedded.
+    Chunks whose text the current index already holds keep their vectors: only new or changed text is
+    embedded.
     """
     return update_index(
         target,
@@ -109,6 +128,7 @@ def build_index(
         chunk_overlap=chunk_overlap,
         batch_size=batch_size,
         progress=progress,
+        ann_threshold=ann_threshold,
     )
 
 
@@ -125,64 +145,150 @@ def update_index(
     batch_size: int = 64,
     progress: Progress | None = None,
     tenant: str | None = None,
+    ann_threshold: int = ANN_THRESHOLD,
 ) -> dict:
     """Add, replace or delete documents by source and publish the result as a new version, atomically.
 
     With a `tenant` (per-key tenancy) the added documents are stamped with it and sources are that tenant's
     alone: another tenant's source of the same name is neither replaced nor deleted.
 
-    A document whose ``source`` the index already holds replaces every chunk of
-    that source; ``delete_sources`` removes sources from BM25 and FAISS alike.
-    Only chunks whose text is not in the index yet are embedded. Returns the new
-    manifest, whose ``last_update`` counts what changed.
+    A document whose ``source`` the index holds replaces every chunk of that source; ``delete_sources``
+    removes sources from BM25 and dense search alike. Only chunks whose text is not among the replaced
+    ones (for a rebuild: not in the index) are embedded. Returns the new manifest, whose ``last_update``
+    counts what changed.
     """
     target = Path(target).expanduser()
     with writer_lock(target):
         old = _current(target, embedder_name, chunk_size, chunk_overlap, keep_sources=not replace_all)
         if tenant:
             add = [Document(page_content=d.page_content, metadata={**d.metadata, "tenant": tenant}) for d in add]
-        mine = [d for d in (old.documents if old else []) if (d.metadata.get("tenant") or None) == (tenant or None)]
         renamed: dict[str, str] = {}
         if old is not None and not replace_all:
-            add, renamed = keep_apart(add, mine)
-        replaced = {d.metadata.get("source") for d in add} | set(delete_sources)
-        missing = set(delete_sources) - {d.metadata.get("source") for d in mine}
-        if missing:
-            raise InputError(
-                f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows the sources."
-            )
-        kept = (
-            []
-            if (replace_all or old is None)
-            else [
-                d
-                for d in old.documents
-                if d.metadata.get("source") not in replaced or (d.metadata.get("tenant") or None) != (tenant or None)
-            ]
-        )
-        taken = {d.metadata["id"] for d in kept}
-        new = chunk_documents(add, chunk_size, chunk_overlap, taken, length=token_counter(embeddings))
-        chunks = kept + new
-        if not chunks:
+            add, renamed = keep_apart(add, old.origins(tenant, source_names(add)))
+            missing = set(delete_sources) - set(old.sources(tenant))
+            if missing:
+                raise InputError(
+                    f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows "
+                    "the sources."
+                )
+        segments = [] if (old is None or replace_all) else old.segments
+        replaced = {str(d.metadata.get("source")) for d in add} | set(delete_sources)
+        gone = [old.owned(s, replaced, tenant) for s in segments] if old else []
+        kept_ids = old.ids_of(replaced, exclude_tenant=tenant) if old and segments else set()
+        new = chunk_documents(add, chunk_size, chunk_overlap, kept_ids, length=token_counter(embeddings))
+        deleted = [~s.live() | g for s, g in zip(segments, gone, strict=True)]
+        live = sum(int((~d).sum()) for d in deleted) + len(new)
+        if not live:
             raise InputError("The index would hold no text; add documents with text in them.")
-        known = {}
-        if old is not None:
-            vectors = old.dense.reconstruct_n(0, old.dense.ntotal)
-            known = {_text_key(d.page_content): vectors[i] for i, d in enumerate(old.documents)}
-        todo = [c for c in chunks if _text_key(c.page_content) not in known]
-        if todo:
-            fresh = _embed(todo, embeddings, batch_size, progress)
-            known |= {_text_key(c.page_content): v for c, v in zip(todo, fresh, strict=True)}
-        matrix = np.stack([known[_text_key(c.page_content)] for c in chunks]).astype(np.float32)
-        removed = len(old.documents) - len(kept) if old else 0
+        # Vectors of unchanged text are reused: from the replaced chunks, or for a rebuild from every chunk.
+        reusable = old.vectors_by_hash(None if replace_all else gone) if old else {}
+        todo = [c for c in new if text_hash(c.page_content) not in reusable]
+        fresh = _embed(todo, embeddings, batch_size, progress) if todo else None
+        if fresh is not None:
+            reusable |= {text_hash(c.page_content): v for c, v in zip(todo, fresh, strict=True)}
+        matrix = np.stack([reusable[text_hash(c.page_content)] for c in new]) if new else None
+        removed = sum(int(g.sum()) for g in gone)
         stats = {
             "added_chunks": len(new),
-            "removed_chunks": removed,
+            "removed_chunks": removed if not replace_all else (len(old) if old else 0),
             "embedded_chunks": len(todo),
-            "reused_vectors": len(chunks) - len(todo),
+            "reused_vectors": len(new) - len(todo),
             **({"renamed": renamed} if renamed else {}),
         }
-        return _write(chunks, matrix, embedder_name, target, chunk_size, chunk_overlap, stats)
+        merge = _to_merge(segments, deleted, len(new))
+        if merge:  # the merged segments' live chunks join the new segment
+            for j in merge:
+                rows = np.flatnonzero(~deleted[j])
+                new = [segments[j].document(int(i)) for i in rows] + new
+                carried = np.asarray(segments[j].vectors[rows], dtype=np.float32)
+                matrix = carried if matrix is None else np.concatenate([carried, matrix])
+            segments = [s for j, s in enumerate(segments) if j not in merge]
+            deleted = [d for j, d in enumerate(deleted) if j not in merge]
+        meta = {"embedder": embedder_name, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
+        return _write(target, old, segments, deleted, new, matrix, meta, stats, ann_threshold)
+
+
+def _to_merge(segments: Sequence[Segment], deleted: Sequence[np.ndarray], adding: int) -> list[int]:
+    """Segments to fold into the new one: all when a quarter of the chunks are deleted, the small ones when
+    there would be more than MAX_SEGMENTS, else none."""
+    total = sum(s.size for s in segments) + adding
+    dead = sum(int(d.sum()) for d in deleted)
+    if segments and dead * 4 >= total:
+        return list(range(len(segments)))
+    if len(segments) + bool(adding) > MAX_SEGMENTS:
+        largest = max(range(len(segments)), key=lambda j: segments[j].size)
+        return [j for j in range(len(segments)) if j != largest]
+    return []
+
+
+def _write(
+    target: Path,
+    old: HybridIndex | None,
+    segments: Sequence[Segment],
+    deleted: Sequence[np.ndarray],
+    new: Sequence[Document],
+    matrix: np.ndarray | None,
+    meta: dict,
+    stats: dict,
+    ann_threshold: int,
+) -> dict:
+    staged = new_staging(target)
+    try:
+        described: list[dict[str, Any]] = []
+        for segment, dead in zip(segments, deleted, strict=True):
+            folder = staged / segment.folder.name
+            folder.mkdir()
+            sha = dict(old.segment_sha(segment.folder.name)) if old else {}
+            sha.pop("deleted.npy", None)
+            for name in sha:
+                _link(segment.folder / name, folder / name)
+            if dead.any():
+                np.save(folder / "deleted.npy", dead, allow_pickle=False)
+                sha["deleted.npy"] = sha256_file(folder / "deleted.npy")
+            described.append({"name": folder.name, "chunks": segment.size, "deleted": int(dead.sum()), "sha256": sha})
+        if new:
+            assert matrix is not None
+            name = f"s-{time.time_ns()}"
+            sha = write_segment(staged / name, new, matrix, ann_threshold=ann_threshold)
+            described.append({"name": name, "chunks": len(new), "deleted": 0, "sha256": sha})
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            **meta,
+            "dimension": int(matrix.shape[1]) if matrix is not None else int(segments[0].vectors.shape[1]),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "last_update": stats,
+            "segments": described,
+        }
+        opened = list(segments) + ([Segment.open(staged / described[-1]["name"])] if new else [])
+        manifest |= _counts(opened, [~d for d in deleted] + ([np.ones(len(new), bool)] if new else []))
+        (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        publish(staged, target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _link(source: Path, dest: Path) -> None:
+    """Share an immutable segment file with the next version (a copy where hard links are not possible)."""
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
+
+
+def _counts(segments: Sequence[Segment], masks: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Chunks, documents and sources of the chunks the masks select. A document's chunks are all in one
+    segment (adding a source replaces all of it), so documents are counted per segment."""
+    chunks, documents, sources = 0, 0, set()
+    for s, mask in zip(segments, masks, strict=True):
+        chunks += int(mask.sum())
+        if "doc_key" in s.columns:
+            documents += len(np.unique(s.codes_of("doc_key")[mask]))
+        if "source" in s.columns:
+            values = s.values("source")
+            sources |= {str(values[c]) for c in np.unique(s.codes_of("source")[mask])}
+    return {"chunks": chunks, "documents": documents, "sources": sorted(sources)}
 
 
 def token_counter(embeddings: Embeddings) -> Callable[[str], int]:
@@ -193,19 +299,32 @@ def token_counter(embeddings: Embeddings) -> Callable[[str], int]:
 
 def _well_formed(manifest: Any) -> bool:
     """Whether a manifest has the shape this version writes (a hand-edited or damaged one may not)."""
-    types = {"format_version": int, "chunks": int, "sources": list, "sha256": dict, "embedder": str}
-    return isinstance(manifest, dict) and all(isinstance(manifest.get(k), t) for k, t in types.items())
+    types = {"format_version": int, "chunks": int, "sources": list, "segments": list, "embedder": str}
+    return (
+        isinstance(manifest, dict)
+        and all(isinstance(manifest.get(k), t) for k, t in types.items())
+        and all(isinstance(s, dict) and isinstance(s.get("sha256"), dict) for s in manifest["segments"])
+    )
 
 
-def keep_apart(add: Sequence[Document], indexed: Sequence[Document]) -> tuple[list[Document], dict[str, str]]:
+def source_names(add: Sequence[Document]) -> list[str]:
+    """The sources added documents may take: their own, and each folder-qualified name keep_apart may give."""
+    names = set()
+    for doc in add:
+        names.add(str(doc.metadata.get("source")))
+        parts = Path(str(doc.metadata.get("path") or "")).parts
+        names |= {"/".join(parts[-depth:]).lstrip("/") for depth in range(2, len(parts) + 1)}
+    return sorted(names)
+
+
+def keep_apart(add: Sequence[Document], origin: Mapping[str, str | None]) -> tuple[list[Document], dict[str, str]]:
     """Added documents whose source the index holds from another file (its recorded `path` differs) get a
     source qualified by their folders ("b/notes.md"), so that adding one file never replaces another's text.
     Returns the documents and {path: new source} for those renamed."""
-    origin = {d.metadata.get("source"): d.metadata.get("path") for d in indexed}
     renamed: dict[str, str] = {}
     kept = []
     for doc in add:
-        source, path = doc.metadata.get("source"), str(doc.metadata.get("path") or "")
+        source, path = str(doc.metadata.get("source")), str(doc.metadata.get("path") or "")
         if path and source in origin and origin[source] and origin[source] != path:
             if path not in renamed:
                 parts = Path(path).parts
@@ -227,8 +346,8 @@ def _current(
 ) -> HybridIndex | None:
     """The index now at target, if there is one this update can build on.
 
-    A rebuild can start over from an unreadable index or one built with other
-    settings; an update that keeps the other sources cannot, and says so.
+    A rebuild can start over from an unreadable index or one built with other settings; an update that
+    keeps the other sources cannot, and says so.
     """
     if not target.exists():
         return None
@@ -259,75 +378,60 @@ def _current(
     return old if same else None
 
 
-def _write(
-    chunks: list[Document],
-    matrix: np.ndarray,
-    embedder_name: str,
-    target: Path,
-    chunk_size: int,
-    chunk_overlap: int,
-    stats: dict,
-) -> dict:
-    import faiss
-
-    staged = new_staging(target)
-    try:
-        with open(staged / "documents.jsonl", "w", encoding="utf-8") as fh:
-            for chunk in chunks:
-                record = {"id": chunk.metadata["id"], "text": chunk.page_content, "metadata": chunk.metadata}
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        dense = faiss.IndexFlatIP(matrix.shape[1])
-        dense.add(matrix)
-        faiss.write_index(dense, str(staged / "dense.faiss"))
-        bm25 = BM25([analyse(c.page_content) for c in chunks])
-        (staged / "bm25.json").write_text(json.dumps(bm25.to_json()), encoding="utf-8")
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "embedder": embedder_name,
-            "dimension": int(matrix.shape[1]),
-            "chunks": len(chunks),
-            "documents": len({c.metadata.get("doc_key") for c in chunks}),
-            "sources": sorted({str(c.metadata.get("source")) for c in chunks}),
-            "chunk_size": chunk_size,
-            "chunk_overlap": chunk_overlap,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "last_update": stats,
-            "sha256": {name: sha256_file(staged / name) for name in FILES},
-        }
-        (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        publish(staged, target)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    return manifest
+def _verify(folder: Path, sha256: Mapping[str, str], hint: str) -> None:
+    """Each file of a segment is the one the manifest names (checked once per file per process)."""
+    for name, digest in sha256.items():
+        file = folder / name
+        try:
+            st = file.stat()
+        except OSError:
+            raise IndexLoadError(f"The index file {file} is missing or corrupt (checksum mismatch); {hint}.") from None
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, digest)
+        if key in _verified:
+            continue
+        if sha256_file(file) != digest:
+            raise IndexLoadError(f"The index file {file} is missing or corrupt (checksum mismatch); {hint}.")
+        _verified.add(key)
+    missing = [n for n in SHARED if n not in sha256]
+    if missing:
+        raise IndexLoadError(f"The index segment {folder} lacks {', '.join(missing)}; {hint}.")
 
 
-def matches(metadata: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
-    """Whether a chunk's metadata matches a filter: every key equal to its value, or to one of a list's."""
-    for key, wanted in where.items():
-        value = metadata.get(key)
-        if isinstance(wanted, list | tuple | set):
-            if value not in wanted:
-                return False
-        elif value != wanted:
-            return False
-    return True
+class Documents(Sequence[Document]):
+    """The index's live chunks as a read-only sequence, each read from disk when asked for."""
+
+    def __init__(self, index: HybridIndex):
+        self._index = index
+        self._ids = np.flatnonzero(index.live)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._index.document(int(g)) for g in self._ids[i]]
+        return self._index.document(int(self._ids[i]))
+
+    def __iter__(self) -> Iterator[Document]:
+        return (self._index.document(int(g)) for g in self._ids)
 
 
 @dataclass
 class HybridIndex:
-    """A loaded index: BM25 and dense search, fused by weighted reciprocal rank."""
+    """A loaded index: BM25 and dense search over its segments, fused by weighted reciprocal rank.
+
+    Chunks are numbered across segments (segment after segment, deleted ones included), and
+    :meth:`document` reads one by that number.
+    """
 
     path: Path
     manifest: dict
-    documents: list[Document]
-    dense: Any  # faiss.Index (faiss ships no type hints)
-    bm25: BM25
+    segments: list[Segment]
+    live: np.ndarray  # bool per chunk number: not deleted
+    bases: np.ndarray  # first chunk number of each segment, and the total
 
     @classmethod
     def load(cls, path: str | Path, embedder_name: str | None = None) -> HybridIndex:
-        import faiss
-
         path = Path(path).expanduser()
         hint = "build it with `ragloop index PATH...` (or `ragloop demo`)"
         manifest_file = path / "manifest.json"
@@ -337,37 +441,146 @@ class HybridIndex:
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise IndexLoadError(f"The index manifest at {manifest_file} is unreadable; rebuild it: {hint}.") from exc
-        if not _well_formed(manifest):
-            raise IndexLoadError(
-                f"The index manifest at {manifest_file} is damaged (fields of the wrong type); {hint}."
-            )
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if isinstance(manifest, dict) and manifest.get("format_version") != FORMAT_VERSION:
             raise IndexLoadError(
                 f"The index at {path} has format version {manifest.get('format_version')!r}, "
                 f"this ragloop reads version {FORMAT_VERSION}; rebuild it: {hint}."
+            )
+        if not _well_formed(manifest):
+            raise IndexLoadError(
+                f"The index manifest at {manifest_file} is damaged (fields of the wrong type); {hint}."
             )
         if embedder_name is not None and manifest.get("embedder") != embedder_name:
             raise IndexLoadError(
                 f"The index at {path} was embedded with {manifest.get('embedder')!r} but the embedder "
                 f"configured is {embedder_name!r}; rebuild the index or configure the same embedder."
             )
-        for name in FILES:
-            file = path / name
-            if not file.exists() or sha256_file(file) != manifest.get("sha256", {}).get(name):
-                raise IndexLoadError(f"The index file {file} is missing or corrupt (checksum mismatch); {hint}.")
-        documents = []
-        with open(path / "documents.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                record = json.loads(line)
-                documents.append(Document(page_content=record["text"], metadata=record["metadata"]))
-        dense = faiss.read_index(str(path / "dense.faiss"))
-        bm25 = BM25.from_json(json.loads((path / "bm25.json").read_text(encoding="utf-8")))
-        if not (len(documents) == dense.ntotal == len(bm25.corpus_terms) == manifest.get("chunks")):
+        path = path.resolve()  # this version, even if the link moves on while it is read
+        segments = []
+        for described in manifest["segments"]:
+            folder = path / str(described.get("name"))
+            _verify(folder, described["sha256"], hint)
+            segment = Segment.open(folder)
+            if not segment.consistent() or segment.size != described.get("chunks"):
+                raise IndexLoadError(f"The index at {path} is inconsistent (counts differ between files); {hint}.")
+            segments.append(segment)
+        live = np.concatenate([s.live() for s in segments]) if segments else np.zeros(0, bool)
+        if int(live.sum()) != manifest["chunks"]:
             raise IndexLoadError(f"The index at {path} is inconsistent (counts differ between files); {hint}.")
-        return cls(path=path, manifest=manifest, documents=documents, dense=dense, bm25=bm25)
+        bases = np.cumsum([0] + [s.size for s in segments])
+        return cls(path=path, manifest=manifest, segments=segments, live=live, bases=bases)
 
     def __len__(self) -> int:
-        return len(self.documents)
+        return int(self.manifest["chunks"])
+
+    @property
+    def documents(self) -> Documents:
+        return Documents(self)
+
+    def document(self, number: int) -> Document:
+        j = int(np.searchsorted(self.bases, number, side="right")) - 1
+        return self.segments[j].document(number - int(self.bases[j]))
+
+    def _vectors(self, numbers: np.ndarray) -> np.ndarray:
+        j = np.searchsorted(self.bases, numbers, side="right") - 1
+        return np.stack([self.segments[s].vectors[n - self.bases[s]] for s, n in zip(j, numbers, strict=True)])
+
+    # --- what an update needs to know ----------------------------------------------------
+    def segment_sha(self, name: str) -> dict[str, str]:
+        return next(s["sha256"] for s in self.manifest["segments"] if s["name"] == name)
+
+    def _mine(self, segment: Segment, tenant: str | None) -> np.ndarray:
+        """Live chunks of the segment that belong to the tenant (those with no tenant, without one)."""
+        return segment.live() & segment.where({"tenant": tenant or None})
+
+    def sources(self, tenant: str | None = None) -> dict[str, int]:
+        """{source: live chunks} of the tenant's documents (those with no tenant, without one)."""
+        counts: dict[str, int] = {}
+        for s in self.segments:
+            if "source" in s.columns:
+                values = s.values("source")
+                codes, n = np.unique(s.codes_of("source")[self._mine(s, tenant)], return_counts=True)
+                for code, count in zip(codes, n, strict=True):
+                    counts[str(values[code])] = counts.get(str(values[code]), 0) + int(count)
+        return dict(sorted(counts.items()))
+
+    def tenant_summary(self, tenant: str) -> dict[str, Any]:
+        """chunks, documents and sources of one tenant's documents."""
+        return _counts(self.segments, [self._mine(s, tenant) for s in self.segments])
+
+    def origins(self, tenant: str | None, sources: Sequence[str]) -> dict[str, str | None]:
+        """{source: the file path it was indexed from} of the tenant's documents from these sources."""
+        origin: dict[str, str | None] = {}
+        for s in self.segments:
+            rows = np.flatnonzero(self._mine(s, tenant) & s.where({"source": list(sources)}))
+            if not len(rows):
+                continue
+            names, paths = s.values("source"), s.values("path") if "path" in s.columns else [None]
+            path_codes = s.codes_of("path")[rows] if "path" in s.columns else np.zeros(len(rows), np.int32)
+            for name, path in np.unique(np.column_stack([s.codes_of("source")[rows], path_codes]), axis=0):
+                origin[str(names[name])] = paths[path]
+        return origin
+
+    def owned(self, segment: Segment, sources: set[str], tenant: str | None) -> np.ndarray:
+        """Live chunks of the segment from these sources, the tenant's."""
+        return self._mine(segment, tenant) & segment.where({"source": sorted(sources)})
+
+    def ids_of(self, sources: set[str], exclude_tenant: str | None) -> set[str]:
+        """Chunk ids that stay in the index with these source names (other tenants' same-named sources)."""
+        ids = set()
+        for s in self.segments:
+            for i in np.flatnonzero(s.where({"source": sorted(sources)}) & s.live() & ~self._mine(s, exclude_tenant)):
+                ids.add(str(s.document(int(i)).metadata["id"]))
+        return ids
+
+    def vectors_by_hash(self, masks: Sequence[np.ndarray] | None) -> dict[bytes, np.ndarray]:
+        """{text hash: vector} of the chunks the masks select (None: every live chunk)."""
+        found = {}
+        for j, s in enumerate(self.segments):
+            rows = np.flatnonzero(s.live() if masks is None else masks[j])
+            for i in rows:
+                found[bytes(s.hashes[i])] = np.asarray(s.vectors[i])
+        return found
+
+    # --- search ----------------------------------------------------------------------
+    def matching(self, where: Mapping[str, Any] | None) -> np.ndarray | None:
+        """Which chunks (by number) are live and match `where`; None when every chunk is and there is no filter."""
+        if not where:
+            return None if self.live.all() else self.live
+        return self.live & np.concatenate([s.where(where) for s in self.segments])
+
+    def bm25_scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
+        """BM25 of every chunk by number (-inf where not allowed or deleted)."""
+        postings = [s.postings for s in self.segments]
+        live_lengths = sum(float(p.lengths[s.live()].sum()) for p, s in zip(postings, self.segments, strict=True))
+        chunks = max(len(self), 1)
+        weights = idf_weights(query, postings, chunks)
+        scores = np.concatenate([p.scores(weights, live_lengths / chunks) for p in postings])
+        mask = self.live if allowed is None else allowed
+        if not mask.all():
+            scores[~mask] = -np.inf
+        return scores
+
+    def dense_search(
+        self, query_vector: Sequence[float], k: int, allowed: np.ndarray | None = None, probes: int = ANN_PROBES
+    ) -> tuple[np.ndarray, list[int]]:
+        """(the unit query vector, numbers of the k nearest chunks by cosine, best first), among `allowed`."""
+        vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        mask = allowed if allowed is not None else (None if self.live.all() else self.live)
+        ids, sims = [], []
+        for j, s in enumerate(self.segments):
+            lo, hi = int(self.bases[j]), int(self.bases[j + 1])
+            local = None if mask is None else mask[lo:hi]
+            if local is not None and not local.any():
+                continue
+            found, cos = s.dense(vector, k, local, probes)
+            ids.append(found + lo)
+            sims.append(cos)
+        if not ids:
+            return vector, []
+        numbers, cosines = np.concatenate(ids), np.concatenate(sims)
+        return vector, [int(numbers[i]) for i in top(cosines, k)]
 
     def search(
         self,
@@ -379,6 +592,7 @@ class HybridIndex:
         dense_weight: float,
         rrf_c: int,
         where: Mapping[str, Any] | None = None,
+        probes: int = ANN_PROBES,
     ) -> list[Document]:
         """The top-k chunks by weighted RRF of BM25 and dense ranks: exactly min(k, chunks searched) unique.
 
@@ -387,48 +601,22 @@ class HybridIndex:
         ``dense_score`` (cosine) and ``retrieval_score`` (fused) in its metadata, for the rerankers.
         """
         allowed = self.matching(where)
-        if allowed is not None and not len(allowed):
+        searched = len(self) if allowed is None else int(allowed.sum())
+        if not searched:
             return []
-        if allowed is not None:
-            k = min(k, len(allowed))
-        vector, dense_ranked = self.dense_search(query_vector, k, allowed)
-        bm25_scores = self.bm25.scores(query)
-        if allowed is not None:  # the others rank below every allowed chunk, so the top k are all allowed
-            masked = np.full(len(self.documents), -np.inf)
-            masked[allowed] = bm25_scores[allowed]
-            bm25_scores = masked
+        k = min(k, searched)
+        vector, dense_ranked = (
+            self.dense_search(query_vector, k, allowed, probes) if dense_weight > 0 else (self._unit(query_vector), [])
+        )
+        bm25_scores = self.bm25_scores(query, allowed)
         return self.fuse(
-            bm25_scores,
-            vector,
-            dense_ranked,
-            k,
-            bm25_weight=bm25_weight,
-            dense_weight=dense_weight,
-            rrf_c=rrf_c,
+            bm25_scores, vector, dense_ranked, k, bm25_weight=bm25_weight, dense_weight=dense_weight, rrf_c=rrf_c
         )
 
-    def matching(self, where: Mapping[str, Any] | None) -> np.ndarray | None:
-        """Ids of the chunks whose metadata matches `where`; None when there is no filter."""
-        if not where:
-            return None
-        return np.array([i for i, d in enumerate(self.documents) if matches(d.metadata, where)], dtype=np.int64)
-
-    def dense_search(
-        self, query_vector: Sequence[float], k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, list[int]]:
-        """(the unit query vector, ids of the k nearest chunks by cosine, best first), among `allowed` ids."""
-        import faiss
-
-        vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-        vector /= max(float(np.linalg.norm(vector)), 1e-12)
-        if allowed is None:
-            _, dense_ids = self.dense.search(vector, min(k, len(self.documents)))
-        else:
-            selector = faiss.IDSelectorBatch(allowed)  # kept in a local: params does not own it
-            params = faiss.SearchParameters()
-            params.sel = selector
-            _, dense_ids = self.dense.search(vector, min(k, len(allowed)), params=params)
-        return vector[0], [int(i) for i in dense_ids[0] if i >= 0]
+    @staticmethod
+    def _unit(query_vector: Sequence[float]) -> np.ndarray:
+        vector = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def fuse(
         self,
@@ -445,19 +633,19 @@ class HybridIndex:
 
         Split from :meth:`search` so a benchmark can score a query once and fuse it several ways.
         """
-        k = min(k, len(self.documents))
+        k = min(k, int(np.isfinite(bm25_scores).sum()))
         rankings = []
         if bm25_weight > 0:
-            rankings.append((np.argsort(-bm25_scores, kind="stable")[:k].tolist(), bm25_weight))
+            rankings.append((bm25_top(bm25_scores, k).tolist(), bm25_weight))
         if dense_weight > 0:
             rankings.append((list(dense_ranked[:k]), dense_weight))
         # Each ranking holds k distinct ids, so their union holds at least k.
         fused = weighted_rrf(rankings, c=rrf_c)[:k]
-        ids = [i for i, _ in fused]
-        cosines = self.dense.reconstruct_batch(np.asarray(ids, dtype=np.int64)) @ vector
+        ids = np.asarray([i for i, _ in fused], dtype=np.int64)
+        cosines = self._vectors(ids) @ vector if len(ids) else []
         results = []
         for (i, fused_score), cosine in zip(fused, cosines, strict=True):
-            doc = self.documents[i]
+            doc = self.document(i)
             meta = {
                 **doc.metadata,
                 "retrieval_score": round(float(fused_score), 6),
@@ -466,3 +654,13 @@ class HybridIndex:
             }
             results.append(Document(page_content=doc.page_content, metadata=meta))
         return results
+
+
+def bm25_top(scores: np.ndarray, k: int) -> np.ndarray:
+    """The k best chunks by BM25, best first; when fewer than k score above zero, the lowest-numbered
+    zero-score chunks follow (as a stable sort of every score would give)."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) >= k:
+        return positive[top(scores[positive], k)]
+    ranked = positive[np.lexsort((positive, -scores[positive]))]
+    return np.concatenate([ranked, np.flatnonzero(scores == 0)[: k - len(positive)]])

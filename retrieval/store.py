@@ -1,48 +1,104 @@
-"""The index a Context names: loaded once per process, searched, and updated with the Context's embedder.
+"""The index a Context names, behind one interface whatever engine holds it.
 
-The one place where retrieval meets a provider (the embedder); nodes, the indexing
-graph, the CLI and the server routes all reach the index through here.
+`index_path` chooses the backend: a folder is ragloop's embedded local index (retrieval/local.py);
+``milvus:///path/file.db`` is Milvus Lite in this process and ``http(s)://host:19530`` a Milvus server
+(retrieval/milvus.py). Nodes, the indexing graph, the CLI, the server routes and the benchmarks reach an
+index only through the functions here, which also bring the Context's embedder (the one place retrieval
+meets a provider).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 
 from ragloop import providers
 from ragloop.settings import Context
 
-if TYPE_CHECKING:  # the index module brings numpy: imported when an index is first loaded, not with the graph
-    from ragloop.retrieval.index import HybridIndex
+#: Called as progress(done, total) while chunks are embedded.
+Progress = Callable[[int, int], None]
 
 
-def load_index(ctx: Context) -> HybridIndex:
-    """The index at ctx.index_path, loaded once per process and reloaded when it is rebuilt."""
-    path = Path(ctx.index_path).expanduser()
-    manifest = path / "manifest.json"
-    stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
+class Backend(Protocol):
+    """What ragloop needs of an index engine."""
+
+    def search(
+        self,
+        query: str,
+        vector: Sequence[float],
+        k: int,
+        *,
+        where: Mapping[str, Any] | None,
+        bm25_weight: float,
+        dense_weight: float,
+        rrf_c: int,
+        probes: int,
+    ) -> list[Document]:
+        """The k best chunks, BM25 and dense rankings fused by weighted reciprocal rank, among those whose
+        metadata matches `where` (a tenant is a `tenant` key in it); each Document carries its
+        ``bm25_score``, ``dense_score`` (cosine) and ``retrieval_score`` (fused)."""
+        ...
+
+    def update(
+        self,
+        embedder: Embeddings,
+        embedder_name: str,
+        *,
+        add: Sequence[Document],
+        delete_sources: Sequence[str],
+        replace_all: bool,
+        chunk_size: int,
+        chunk_overlap: int,
+        batch_size: int,
+        progress: Progress | None,
+        tenant: str | None,
+    ) -> dict[str, Any]:
+        """Add or replace documents by source, delete sources (the tenant's alone), or with `replace_all`
+        hold exactly `add`. Returns a manifest with at least ``chunks`` and ``last_update``."""
+        ...
+
+    def summary(self, tenant: str | None) -> dict[str, Any]:
+        """chunks, documents, sources (and embedder, created, last_update): of the whole index, or with a
+        tenant of that tenant's documents only."""
+        ...
+
+    def version(self) -> str:
+        """Changes whenever the index does (cached answers and candidates key on it)."""
+        ...
+
+
+def is_milvus(location: str) -> bool:
+    return location.startswith(("milvus://", "http://", "https://"))
+
+
+def backend(ctx: Context) -> Backend:
+    """The backend ctx.index_path names, one per location and settings in this process."""
     name, _ = providers.embeddings(ctx)
-    return _load_index(str(path), stamp, name)
+    return _backend(ctx.index_path, ctx.milvus_collection, ctx.ann_threshold, name)
 
 
-@lru_cache(maxsize=2)
-def _load_index(path: str, stamp: int | None, embedder_name: str) -> HybridIndex:
-    from ragloop.retrieval.index import HybridIndex
+@lru_cache(maxsize=8)
+def _backend(location: str, collection: str, ann_threshold: int, embedder_name: str) -> Backend:
+    if is_milvus(location):
+        from ragloop.retrieval.milvus import MilvusBackend
 
-    return HybridIndex.load(path, embedder_name)
+        return MilvusBackend(location, collection, embedder_name)
+    from ragloop.retrieval.local import LocalBackend
+
+    return LocalBackend(location, ann_threshold, embedder_name)
 
 
 def hybrid_search(ctx: Context, query: str, where: Mapping[str, Any] | None = None) -> list[Document]:
     """The ctx.k best chunks for the query from the index, BM25 and dense fused; with `where`, only chunks
     whose metadata matches it ({"source": "a.md"}, {"title": ["A", "B"]}: equal to the value, or to one of
     the list's)."""
-    index = load_index(ctx)
+    index = backend(ctx)
     _, embedder = providers.embeddings(ctx)
-    return index.search(query, embedder.embed_query(query), ctx.k, where=where, **ctx.fusion())
+    return index.search(query, embedder.embed_query(query), ctx.k, where=where, probes=ctx.ann_probes, **ctx.fusion())
 
 
 def index_documents(
@@ -51,16 +107,13 @@ def index_documents(
     add: Sequence[Document] = (),
     delete_sources: Sequence[str] = (),
     replace_all: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     tenant: str | None = None,
 ) -> dict[str, Any]:
-    """Update the index at ctx.index_path with ctx's embedder and chunking (retrieval/index.py: update_index);
-    with a tenant, only that tenant's sources are replaced or deleted. Returns the new manifest."""
-    from ragloop.retrieval.index import update_index
-
+    """Update the Context's index with its embedder and chunking; with a tenant, only that tenant's sources
+    are replaced or deleted. Returns the new manifest."""
     name, embedder = providers.embeddings(ctx)
-    return update_index(
-        ctx.index_path,
+    return backend(ctx).update(
         embedder,
         name,
         add=add,
@@ -72,3 +125,12 @@ def index_documents(
         progress=progress,
         tenant=tenant,
     )
+
+
+def index_summary(ctx: Context, tenant: str | None = None) -> dict[str, Any]:
+    """What the index holds (see Backend.summary); IndexLoadError when there is none."""
+    return backend(ctx).summary(tenant)
+
+
+def index_version(ctx: Context) -> str:
+    return backend(ctx).version()

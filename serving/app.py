@@ -50,12 +50,12 @@ _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-index")
 def health(request: Request) -> JSONResponse:
     from ragloop import providers
     from ragloop.errors import RagloopError
-    from ragloop.retrieval.store import load_index
+    from ragloop.retrieval.store import index_summary
 
     ctx, checks = Context(), dict[str, dict[str, Any]]()
     try:
-        index = load_index(ctx)
-        checks["index"] = {"ok": True, "chunks": len(index), "sources": len(index.manifest.get("sources", []))}
+        summary = index_summary(ctx)
+        checks["index"] = {"ok": True, "chunks": summary["chunks"], "sources": len(summary["sources"])}
     except RagloopError as exc:
         checks["index"] = {"ok": False, "error": str(exc)}
     try:
@@ -197,25 +197,16 @@ async def job_status(request: Request) -> JSONResponse:
 
 async def index_summary(request: Request) -> JSONResponse:
     from ragloop.errors import RagloopError
-    from ragloop.retrieval.store import load_index
+    from ragloop.retrieval.store import index_summary
 
     caller = await _caller(request)
     if isinstance(caller, JSONResponse):
         return caller
-    try:
-        index = await asyncio.to_thread(load_index, Context())
+    tenant = caller["identity"] if per_key() and not is_operator(caller["identity"]) else None
+    try:  # per-key: a key's own documents only
+        summary = await asyncio.to_thread(index_summary, Context(), tenant)
     except RagloopError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
-    manifest = index.manifest
-    summary = {k: manifest.get(k) for k in ("chunks", "documents", "sources", "embedder", "created", "last_update")}
-    if per_key() and not is_operator(caller["identity"]):
-        mine = [d for d in index.documents if d.metadata.get("tenant") == caller["identity"]]
-        summary |= {
-            "chunks": len(mine),
-            "documents": len({d.metadata.get("doc_key") for d in mine}),
-            "sources": sorted({str(d.metadata.get("source")) for d in mine}),
-            "last_update": None,  # the index's last change may be another key's
-        }
     return JSONResponse(summary)
 
 

@@ -25,8 +25,32 @@ def _default_index() -> str:
 class RetrievalSettings:
     index_path: str = setting(
         _default_index,
-        "Folder of the index written by `ragloop index` (default $RAGLOOP_INDEX, else $RAGLOOP_HOME/index).",
+        "Where the index lives: a folder (ragloop's embedded index; default $RAGLOOP_INDEX, else "
+        "$RAGLOOP_HOME/index), milvus:///path/file.db (Milvus Lite in this process) or http(s)://host:19530 "
+        "(a Milvus server; token from $MILVUS_TOKEN).",
         kind="deployment",
+        invalidates=RETRIEVAL,
+    )
+    milvus_collection: str = setting(
+        "ragloop",
+        "The Milvus collection ragloop reads and writes, when index_path names a Milvus.",
+        kind="deployment",
+        invalidates=RETRIEVAL,
+    )
+    ann_threshold: int = setting(
+        50_000,
+        "Local index: a segment of this many chunks or more searches dense vectors approximately (FAISS IVF "
+        "over 8-bit codes, re-scored exactly); smaller ones compare every vector.",
+        kind="deployment",
+        ge=1_000,
+        le=100_000_000,
+    )
+    ann_probes: int = setting(
+        128,
+        "Approximate dense search: IVF lists searched per query in the local index (more: closer to exact, "
+        "slower), HNSW ef at least this in Milvus.",
+        ge=1,
+        le=4096,
         invalidates=RETRIEVAL,
     )
     tenancy: Tenancy = setting(
@@ -74,7 +98,13 @@ class RetrievalSettings:
         le=100_000,
     )
     embed_batch_size: int = setting(
-        16, "Index time: texts embedded per batch.", kind="deployment", ge=1, le=4096, invalidates=NO_CACHE
+        16,
+        "Index time: texts per embedding request (texts of similar length together); the local embedder runs "
+        "them through ONNX four at a time, its fastest on CPU.",
+        kind="deployment",
+        ge=1,
+        le=4096,
+        invalidates=NO_CACHE,
     )
 
     def fusion(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -10,6 +11,7 @@ import urllib.request
 import pytest
 
 from ragloop.serving.devserver import dev_server
+from tests.servers.milvus import milvus_server
 
 pytestmark = pytest.mark.integration
 KEY = "test-key-7f3a"
@@ -64,10 +66,20 @@ def test_dev_server_streams_a_run_and_keeps_thread_state(server, small_model_con
     assert again["compute"]["cache"] == {"answer": {"hits": 1, "misses": 0}}
 
 
-def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_form(tmp_path):
+@pytest.mark.parametrize("backend", ["local", "milvus"])
+def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_form(tmp_path, backend):
+    """The same server on either index backend, one deployment setting apart (Milvus: a real Milvus Lite
+    server on loopback)."""
     from langgraph_sdk import get_client
 
-    index = str(tmp_path / "served-index")
+    with contextlib.ExitStack() as stack:
+        index = str(tmp_path / "served-index")
+        if backend == "milvus":
+            index = stack.enter_context(milvus_server()).url
+        _index_and_ask_on_the_server(tmp_path, index, get_client)
+
+
+def _index_and_ask_on_the_server(tmp_path, index: str, get_client) -> None:
 
     async def scenario(server):
         client = get_client(url=server, api_key=KEY)
@@ -84,11 +96,15 @@ def test_the_indexing_graph_runs_on_the_server_and_both_graphs_show_the_context_
         bad = await client.runs.wait(
             None, "ragloop_index", input={"documents": [{"text": "no source"}]}, raise_error=False
         )
-        return schemas, added, deleted, bad
+        asked = await client.runs.wait(None, "ragloop", input={"question": "What colour are zebras' stripes?"})
+        return schemas, added, deleted, bad, asked
 
     operator = {**deployment(index), "RAGLOOP_ADMIN_KEYS": KEY}  # changing the shared index is the operator's
     with dev_server(tmp_path / "server.log", env=operator) as server:
-        schemas, added, deleted, bad = asyncio.run(asyncio.wait_for(scenario(server), timeout=300))
+        schemas, added, deleted, bad, asked = asyncio.run(asyncio.wait_for(scenario(server), timeout=300))
+        status, summary = http(f"{server}/index", KEY)
+    assert status == 200 and json.loads(summary)["sources"] == ["zebra.txt"]
+    assert asked["answer"].strip() and {c["source"] for c in asked["citations"]} <= {"zebra.txt"}
     for schema in schemas.values():
         fields = schema["context_schema"]["properties"]
         assert {"index_path", "chunk_size"} <= set(fields) and fields["chunk_size"].get("description")

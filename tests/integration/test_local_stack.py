@@ -7,8 +7,12 @@ from dataclasses import replace
 import pytest
 
 from ragloop import providers
+from ragloop.application.demo import DEMO_QUESTIONS, demo_corpus
+from ragloop.application.indexing import index_files
 from ragloop.graph.builder import graph
 from ragloop.retrieval.index import HybridIndex
+from ragloop.retrieval.store import hybrid_search
+from ragloop.settings import Context
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +97,17 @@ def test_adaptive_compute_on_the_real_local_stack(small_model_context):
     assert capped["answer"].strip()
     assert capped["compute"]["samples"] < 3 and capped["compute"]["degraded"]
     assert capped["compute"]["tokens"] <= cap + ctx.generate_max_tokens + capped["usage"]["generate"]["input_tokens"]
+
+
+def test_the_demo_questions_on_a_milvus_backend(tmp_path):
+    """`ragloop demo`'s questions, the whole graph, with the index in Milvus Lite: only index_path differs."""
+    ctx = Context(index_path=f"milvus://{tmp_path}/demo.db", local_chat_model="smollm2-135m", local_n_ctx=4096)
+    with demo_corpus() as corpus:
+        manifest = index_files([str(corpus)], ctx)
+    assert manifest["chunks"] > 10 and manifest["last_update"]["embedded_chunks"] == manifest["chunks"]
+    answers = dict(zip(DEMO_QUESTIONS, ("France", "Crimea", "8"), strict=True))
+    for question, answer in answers.items():
+        assert any(answer in d.page_content for d in hybrid_search(ctx, question)[:5]), question
+        result = graph.invoke({"question": question}, context=ctx)
+        assert result["answer"].strip()
+        assert all(c["source"] == "squad_demo.json" for c in result["citations"])

@@ -23,7 +23,7 @@ def image_packages() -> list[str]:
     """What the image needs beyond the LangGraph server's own base image."""
     wanted = extras()
     server = [p for p in wanted["server"] if not p.startswith(("langgraph-cli", "langgraph-sdk"))]
-    return wanted["local"] + server + wanted["nvidia"] + wanted["bedrock"] + wanted["cohere"]
+    return wanted["local"] + server + wanted["milvus"] + wanted["nvidia"] + wanted["bedrock"] + wanted["cohere"]
 
 
 def test_langgraph_json_lists_what_pyproject_declares():

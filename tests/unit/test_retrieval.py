@@ -11,7 +11,7 @@ from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.retrieval.fusion import weighted_rrf
-from ragloop.retrieval.index import HybridIndex, build_index
+from ragloop.retrieval.index import FORMAT_VERSION, HybridIndex, build_index
 from ragloop.retrieval.loaders import load_documents
 from ragloop.retrieval.versions import versions_dir
 from tests.conftest import FACTS, fact_documents
@@ -51,12 +51,13 @@ def test_index_round_trip(fake_index):
     index = HybridIndex.load(fake_index, "fake-hash-32")
     assert len(index) == len(FACTS)
     assert {d.metadata["id"] for d in index.documents} == {t for t, _ in FACTS}
-    assert index.manifest["embedder"] == "fake-hash-32" and index.manifest["format_version"] == 1
+    assert index.manifest["embedder"] == "fake-hash-32" and index.manifest["format_version"] == FORMAT_VERSION
     assert not list(fake_index.parent.glob(".index.tmp-*"))
 
 
 def test_corrupt_index_is_refused(fake_index):
-    with open(fake_index / "documents.jsonl", "a") as fh:
+    (segment,) = HybridIndex.load(fake_index).segments
+    with open(segment.folder / "documents.jsonl", "a") as fh:
         fh.write('{"id": "evil"}\n')
     with pytest.raises(IndexLoadError, match="corrupt"):
         HybridIndex.load(fake_index)

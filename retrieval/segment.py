@@ -1,0 +1,249 @@
+"""One immutable piece of the local index: its chunks, vectors, BM25 postings and filter columns.
+
+A segment folder holds::
+
+    documents.jsonl   one chunk per line (id, text, metadata), read lazily through offsets.npy
+    offsets.npy       byte offset of every line, and the file's length
+    vectors.npy       unit float32 embeddings, memory-mapped
+    ann.faiss         only in segments of `ann_threshold` chunks or more: FAISS IVF over SQ8 codes
+    hashes.npy        sha256 (16 bytes) of every chunk's text: unchanged text keeps its vector
+    columns.json      every metadata key, and which are columns (scalar values); codes.npy: each chunk's value
+                      code per column; values-<n>.json: column n's distinct values (read when first needed)
+    terms.json, indptr.npy, docs.npy, tfs.npy, lengths.npy   BM25 postings (retrieval/bm25.py)
+    deleted.npy       which chunks a later version deleted (absent when none)
+
+Every file but deleted.npy is written once and shared, by hard link, with every later version that keeps
+the segment, so adding or deleting a source writes only the new chunks and a deletion mask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from ragloop.fileutil import sha256_file
+from ragloop.retrieval.bm25 import FILES as BM25_FILES
+from ragloop.retrieval.bm25 import Postings, analyse
+
+SHARED = ("documents.jsonl", "offsets.npy", "vectors.npy", "hashes.npy", "columns.json", "codes.npy", *BM25_FILES)
+#: Below this many allowed chunks a filtered search on an approximate segment compares them all, exactly.
+EXACT_BELOW = 20_000
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()[:16]
+
+
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first (ties: lower position first)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def matches(metadata: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    """Whether a chunk's metadata matches a filter: every key equal to its value, or to one of a list's."""
+    for key, wanted in where.items():
+        value = metadata.get(key)
+        if isinstance(wanted, list | tuple | set):
+            if value not in wanted:
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
+def write_segment(
+    folder: Path, chunks: Sequence[Document], matrix: np.ndarray, *, ann_threshold: int
+) -> dict[str, str]:
+    """Write chunks (with their unit vectors) as a segment in folder; returns the sha256 of every file."""
+    folder.mkdir(parents=True)
+    offsets = [0]
+    with open(folder / "documents.jsonl", "wb") as fh:
+        for chunk in chunks:
+            record = {"id": chunk.metadata["id"], "text": chunk.page_content, "metadata": chunk.metadata}
+            offsets.append(offsets[-1] + fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode()))
+    np.save(folder / "offsets.npy", np.asarray(offsets, dtype=np.int64), allow_pickle=False)
+    np.save(folder / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+    hashes = np.frombuffer(b"".join(text_hash(c.page_content) for c in chunks), dtype=np.uint8)
+    np.save(folder / "hashes.npy", hashes.reshape(len(chunks), 16), allow_pickle=False)
+    values, codes = _columns([c.metadata for c in chunks])
+    keys = sorted({k for c in chunks for k in c.metadata})
+    columns = {"keys": keys, "columns": list(values)}
+    (folder / "columns.json").write_text(json.dumps(columns, ensure_ascii=False), "utf-8")
+    np.save(folder / "codes.npy", codes, allow_pickle=False)
+    for n, column in enumerate(values.values()):
+        (folder / f"values-{n}.json").write_text(json.dumps(column, ensure_ascii=False), "utf-8")
+    Postings.build(analyse(c.page_content) for c in chunks).save(folder)
+    files = list(SHARED) + [f"values-{n}.json" for n in range(len(values))]
+    if len(chunks) >= ann_threshold:
+        _write_ann(folder / "ann.faiss", matrix)
+        files.append("ann.faiss")
+    return {name: sha256_file(folder / name) for name in files}
+
+
+def _columns(metadatas: Sequence[Mapping[str, Any]]) -> tuple[dict[str, list], np.ndarray]:
+    """Filter columns: per metadata key whose values are all scalars (not the unique `id`), the distinct
+    values and each chunk's code."""
+    keys = sorted({k for m in metadatas for k in m} - {"id"})
+    keys = [k for k in keys if all(isinstance(m.get(k), _SCALAR) for m in metadatas)]
+    codes = np.zeros((len(metadatas), len(keys)), dtype=np.int32)
+    values: dict[str, list] = {}
+    for j, key in enumerate(keys):
+        seen: dict[Any, int] = {}
+        codes[:, j] = [seen.setdefault((type(m.get(key)), m.get(key)), len(seen)) for m in metadatas]
+        values[key] = [v for _, v in seen]
+    return values, codes
+
+
+def _write_ann(file: Path, matrix: np.ndarray) -> None:
+    """FAISS IVF with 8-bit scalar-quantised codes (a quarter of the vectors' memory); searches re-score its
+    candidates exactly from vectors.npy."""
+    import faiss
+
+    lists = int(min(65_536, max(16, 4 * np.sqrt(len(matrix)))))
+    ann = faiss.index_factory(matrix.shape[1], f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(len(matrix), size=min(len(matrix), 40 * lists), replace=False)
+    ann.train(np.ascontiguousarray(matrix[np.sort(sample)], dtype=np.float32))
+    for start in range(0, len(matrix), 100_000):
+        ann.add(np.ascontiguousarray(matrix[start : start + 100_000], dtype=np.float32))
+    faiss.write_index(ann, str(file))
+
+
+@dataclass
+class Segment:
+    """A loaded segment: arrays memory-mapped, documents read on demand."""
+
+    folder: Path
+    size: int
+    vectors: np.ndarray
+    hashes: np.ndarray
+    postings: Postings
+    columns: list[str]
+    keys: frozenset[str]
+    codes: np.ndarray
+    deleted: np.ndarray | None
+    ann: Any  # faiss.Index or None
+    _offsets: np.ndarray
+    _text: mmap.mmap
+    _values: dict[str, list] = field(default_factory=dict)
+    _lookup: dict[str, dict[Any, list[int]]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, folder: Path) -> Segment:
+        offsets = np.load(folder / "offsets.npy", allow_pickle=False)
+        with open(folder / "documents.jsonl", "rb") as fh:
+            text = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        deleted = np.load(folder / "deleted.npy", allow_pickle=False) if (folder / "deleted.npy").exists() else None
+        columns = json.loads((folder / "columns.json").read_text(encoding="utf-8"))
+        ann = None
+        if (folder / "ann.faiss").exists():
+            import faiss
+
+            ann = faiss.read_index(str(folder / "ann.faiss"))
+        return cls(
+            folder=folder,
+            size=len(offsets) - 1,
+            vectors=np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False),
+            hashes=np.load(folder / "hashes.npy", mmap_mode="r", allow_pickle=False),
+            postings=Postings.load(folder),
+            columns=columns["columns"],
+            keys=frozenset(columns["keys"]),
+            codes=np.load(folder / "codes.npy", mmap_mode="r", allow_pickle=False),
+            deleted=deleted,
+            ann=ann,
+            _offsets=offsets,
+            _text=text,
+        )
+
+    def consistent(self) -> bool:
+        n = self.size
+        return (
+            len(self.vectors) == len(self.hashes) == len(self.codes) == len(self.postings.lengths) == n
+            and (self.deleted is None or len(self.deleted) == n)
+            and int(self._offsets[-1]) == len(self._text)
+        )
+
+    def document(self, i: int) -> Document:
+        record = json.loads(self._text[int(self._offsets[i]) : int(self._offsets[i + 1])])
+        return Document(page_content=record["text"], metadata=record["metadata"])
+
+    def live(self) -> np.ndarray:
+        return np.ones(self.size, dtype=bool) if self.deleted is None else ~self.deleted
+
+    def values(self, key: str) -> list:
+        """A column's distinct values, by code."""
+        if key not in self._values:
+            n = self.columns.index(key)
+            self._values[key] = json.loads((self.folder / f"values-{n}.json").read_text(encoding="utf-8"))
+        return self._values[key]
+
+    def codes_of(self, key: str) -> np.ndarray:
+        """Each chunk's code in a column."""
+        return np.asarray(self.codes[:, self.columns.index(key)])
+
+    def codes_matching(self, key: str, wanted: Any) -> np.ndarray:
+        """The codes of a column's values that match `wanted` (a value, or a list of values)."""
+        if key not in self._lookup:
+            lookup: dict[Any, list[int]] = {}
+            for code, value in enumerate(self.values(key)):
+                lookup.setdefault(value, []).append(code)
+            self._lookup[key] = lookup
+        wanted = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
+        return np.asarray([c for w in wanted for c in self._lookup[key].get(w, [])], dtype=np.int32)
+
+    def where(self, where: Mapping[str, Any]) -> np.ndarray:
+        """Which chunks match the filter (see :func:`matches`): from the columns, or from the documents for
+        keys that are not columns (`id`, lists)."""
+        mask = np.ones(self.size, dtype=bool)
+        rest = {}
+        for key, wanted in where.items():
+            if key in self.columns:
+                mask &= np.isin(self.codes_of(key), self.codes_matching(key, wanted))
+            elif key in self.keys:
+                rest[key] = wanted
+            elif not matches({}, {key: wanted}):  # no chunk has the key: only a filter on None matches
+                mask[:] = False
+        if rest:
+            for i in np.flatnonzero(mask):
+                mask[i] = matches(self.document(int(i)).metadata, rest)
+        return mask
+
+    def dense(self, vector: np.ndarray, k: int, mask: np.ndarray | None, probes: int) -> tuple[np.ndarray, np.ndarray]:
+        """(local ids, cosines) of the k chunks nearest the unit vector among `mask`, best first."""
+        import faiss
+
+        allowed = None if mask is None else np.flatnonzero(mask)
+        if allowed is not None and self.ann is not None and len(allowed) <= EXACT_BELOW:
+            sims = np.asarray(self.vectors[allowed] @ vector)
+            best = top(sims, k)
+            return allowed[best], sims[best]
+        if self.ann is None:
+            sims = np.asarray(self.vectors @ vector)
+            if mask is not None:
+                sims = np.where(mask, sims, -np.inf)
+                k = min(k, int(mask.sum()))
+            best = top(sims, k)
+            return best, sims[best]
+        params = faiss.SearchParametersIVF()
+        params.nprobe = probes
+        if mask is not None:
+            bits = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))  # kept in a local: params doesn't own it
+            params.sel = selector
+        _, found = self.ann.search(vector.reshape(1, -1), min(self.size, 2 * k + 20), params=params)
+        found = np.sort(found[0][found[0] >= 0])  # in file order: fewer page faults re-scoring them
+        sims = np.asarray(self.vectors[found] @ vector)
+        best = top(sims, k)
+        return found[best], sims[best]

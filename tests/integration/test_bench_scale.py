@@ -1,0 +1,28 @@
+"""`ragloop bench scale` on small sizes: both backends measured, a table's worth of numbers, a plot, resumable."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.embeddings.fake import DeterministicFakeEmbedding
+
+from ragloop.application.demo import demo_corpus
+from ragloop.benchmarks.scale import run_scale
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_scale_measures_both_backends_and_resumes(tmp_path):
+    out = tmp_path / "scale"
+    with demo_corpus() as corpus:
+        report = run_scale([corpus], DeterministicFakeEmbedding(size=16), sizes=[300, 1200], out_dir=out)
+        rows = {(r["backend"], r["chunks"]): r for r in report["results"]}
+        assert set(rows) == {("local", 300), ("local", 1200), ("milvus", 300), ("milvus", 1200)}
+        for row in rows.values():
+            assert row["build_s"] > 0 and row["disk_mib"] > 0 and row["rss_mib"] > 0
+            assert 0 < row["ms"]["search"]["p50"] <= row["ms"]["search"]["p95"]
+            assert row["dense_recall_at_45"] >= 0.9 and row["add_source_s"] > 0 and row["delete_source_s"] > 0
+        assert (out / "scale.png").stat().st_size > 10_000
+        stamps = {f: f.stat().st_mtime_ns for f in out.glob("*-*.json")}
+        again = run_scale([corpus], DeterministicFakeEmbedding(size=16), sizes=[300, 1200], out_dir=out)
+    assert again["results"] == report["results"]  # measured once: a second run reads them back
+    assert {f: f.stat().st_mtime_ns for f in out.glob("*-*.json")} == stamps

@@ -1,0 +1,147 @@
+"""The index backend contract, on both implementations: ragloop's local index and Milvus (Milvus Lite as an
+embedded file and as a real gRPC server on loopback, started here)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.embeddings.fake import DeterministicFakeEmbedding
+
+from ragloop.errors import IndexLoadError, InputError
+from ragloop.retrieval.local import LocalBackend
+from ragloop.retrieval.milvus import MilvusBackend
+from ragloop.serving.devserver import free_port
+from tests.conftest import FACTS, fact_documents
+from tests.servers.milvus import milvus_server
+
+EMBEDDER = DeterministicFakeEmbedding(size=32)
+FUSION = {"bm25_weight": 0.6, "dense_weight": 0.4, "rrf_c": 60, "probes": 32}
+
+
+class Counting(DeterministicFakeEmbedding):
+    embedded: list[str] = []
+
+    def embed_documents(self, texts):
+        self.embedded.extend(texts)
+        return super().embed_documents(texts)
+
+
+def doc(source: str, text: str) -> Document:
+    return Document(page_content=text, metadata={"source": source, "doc_key": source})
+
+
+@pytest.fixture(scope="module")
+def server():
+    with milvus_server() as running:
+        yield running
+
+
+def make(kind: str, tmp_path, server, embedder_name: str = "fake"):
+    if kind == "local":
+        return LocalBackend(str(tmp_path / "index"), 50_000, embedder_name)
+    if kind == "milvus-file":
+        return MilvusBackend(f"milvus://{tmp_path}/milvus.db", "facts", embedder_name)
+    return MilvusBackend(server.url, f"facts_{tmp_path.name[-12:].replace('-', '_')}", embedder_name)
+
+
+@pytest.fixture(params=["local", "milvus-file", "milvus-server"])
+def kind(request):
+    return request.param
+
+
+@pytest.fixture
+def index(kind, tmp_path, request):
+    server = request.getfixturevalue("server") if kind == "milvus-server" else None
+    backend = make(kind, tmp_path, server)
+    backend.update(EMBEDDER, "fake", add=fact_documents(), replace_all=True)
+    return backend
+
+
+def search(index, query, k=8, where=None, **fusion):
+    return index.search(query, EMBEDDER.embed_query(query), k, where=where, **{**FUSION, **fusion})
+
+
+@pytest.mark.parametrize("k", [3, 8])
+def test_search_returns_k_unique_candidates_with_every_score(index, k):
+    found = search(index, "Normandy France", k)
+    ids = [d.metadata["id"] for d in found]
+    assert len(ids) == k == len(set(ids))
+    assert all({"bm25_score", "dense_score", "retrieval_score"} <= set(d.metadata) for d in found)
+    bm25 = {d.metadata["id"]: d.metadata["bm25_score"] for d in found}
+    assert bm25["Normans"] > 0 and all(score == 0 for id_, score in bm25.items() if id_ != "Normans")
+    assert [d.metadata["retrieval_score"] for d in found] == sorted(
+        (d.metadata["retrieval_score"] for d in found), reverse=True
+    )
+
+
+def test_each_retriever_alone_ranks_its_own_match_first(index):
+    assert search(index, "atomic number of oxygen", 3, bm25_weight=1.0, dense_weight=0.0)[0].metadata["id"] == "Oxygen"
+    text = dict(FACTS)["Warsaw"]  # the fake embedder gives a text its own vector: cosine 1
+    best = search(index, text, 3, bm25_weight=0.0, dense_weight=1.0)[0]
+    assert best.metadata["id"] == "Warsaw" and best.metadata["dense_score"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_filters_keep_to_matching_chunks(index):
+    found = search(index, "river city", 8, where={"source": "facts.jsonl", "title": ["Oxygen", "Rhine"]})
+    assert sorted(d.metadata["id"] for d in found) == ["Oxygen", "Rhine"]
+    assert search(index, "river", 8, where={"title": "Atlantis"}) == []
+    assert len(search(index, "river", 8, where={"colour": None})) == 8  # no chunk has a colour
+    assert search(index, "river", 8, where={"colour": "blue"}) == []
+
+
+def test_tenants_see_and_change_only_their_own_documents(index):
+    index.update(EMBEDDER, "fake", add=[doc("z.md", "Zebras of tenant a.")], tenant="a")
+    index.update(EMBEDDER, "fake", add=[doc("z.md", "Zebras of tenant b.")], tenant="b")
+    for tenant in ("a", "b"):
+        found = search(index, "zebras", 8, where={"tenant": tenant})
+        assert [d.page_content for d in found] == [f"Zebras of tenant {tenant}."]
+        assert index.summary(tenant)["sources"] == ["z.md"]
+    assert "z.md" not in {d.metadata["source"] for d in search(index, "zebras", 8, where={"tenant": None})}
+    index.update(EMBEDDER, "fake", delete_sources=["z.md"], tenant="a")
+    assert search(index, "zebras", 8, where={"tenant": "a"}) == []
+    assert [d.page_content for d in search(index, "zebras", 8, where={"tenant": "b"})] == ["Zebras of tenant b."]
+
+
+def test_sources_are_added_replaced_and_deleted(index):
+    counting = Counting(size=32, embedded=[])
+    added = index.update(counting, "fake", add=[doc("z.md", "Zebras have stripes.")])
+    assert added["last_update"]["added_chunks"] == 1 and counting.embedded == ["Zebras have stripes."]
+    assert search(index, "zebras stripes", 1)[0].page_content == "Zebras have stripes."
+    counting.embedded.clear()
+    index.update(counting, "fake", add=[doc("z.md", "Zebras live in Africa.")])
+    assert counting.embedded == ["Zebras live in Africa."]  # only the new text is embedded
+    texts = [d.page_content for d in search(index, "zebras", 9)]
+    assert "Zebras live in Africa." in texts and "Zebras have stripes." not in texts
+    assert index.summary(None)["sources"] == ["facts.jsonl", "z.md"]
+    deleted = index.update(EMBEDDER, "fake", delete_sources=["z.md"])
+    assert deleted["chunks"] == len(FACTS) and deleted["last_update"]["removed_chunks"] == 1
+    assert "z.md" not in {d.metadata["source"] for d in search(index, "zebras", 9)}
+    with pytest.raises(InputError, match="Nothing indexed comes from nowhere.md"):
+        index.update(EMBEDDER, "fake", delete_sources=["nowhere.md"])
+
+
+def test_an_index_of_another_embedder_is_refused_by_name(kind, tmp_path, request, index):
+    server = request.getfixturevalue("server") if kind == "milvus-server" else None
+    other = make(kind, tmp_path, server, embedder_name="other-embedder")
+    with pytest.raises(IndexLoadError, match="fake") as refused:
+        other.search("rivers", EMBEDDER.embed_query("rivers"), 3, where=None, **FUSION)
+    assert "other-embedder" in str(refused.value) or kind == "local"
+
+
+def test_an_unreachable_milvus_is_one_clear_error():
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(IndexLoadError, match=f"Milvus at {url} is unreachable"):
+        MilvusBackend(url, "facts", "fake").search("rivers", EMBEDDER.embed_query("rivers"), 3, where=None, **FUSION)
+    assert time.monotonic() - started < 30
+
+
+def test_a_restarted_milvus_server_is_reconnected(server, tmp_path):
+    backend = make("milvus-server", tmp_path, server)
+    backend.update(EMBEDDER, "fake", add=fact_documents(), replace_all=True)
+    assert search(backend, "oxygen", 1)[0].metadata["id"] == "Oxygen"
+    server.stop()
+    server.start()
+    assert search(backend, "oxygen", 1)[0].metadata["id"] == "Oxygen"  # same client object, new connection
