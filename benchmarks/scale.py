@@ -70,12 +70,12 @@ class Synthetic:
             self.sentence_vectors = np.load(cached, allow_pickle=False)
         else:
             console.print(f"Embedding {len(self.sentences):,} sentences once (cached in {cached})")
-            from ragloop.retrieval.index import _embed
+            from ragloop.retrieval.index import embed_chunks
 
             docs = [Document(page_content=t) for t in self.sentences]
             with progress() as bar:
                 task = bar.add_task("embedding sentences", total=len(docs))
-                vectors = _embed(docs, embedder, 64, lambda done, total: bar.update(task, completed=done))
+                vectors = embed_chunks(docs, embedder, 64, lambda done, total: bar.update(task, completed=done))
             cache.mkdir(parents=True, exist_ok=True)
             np.save(cached, vectors.astype(np.float32), allow_pickle=False)
             self.sentence_vectors = vectors.astype(np.float32)

@@ -82,7 +82,7 @@ def chunk_documents(
     return chunks
 
 
-def _embed(
+def embed_chunks(
     chunks: Sequence[Document], embeddings: Embeddings, batch_size: int, progress: Progress | None
 ) -> np.ndarray:
     """Unit vectors of the chunks, embedded in batches of similar length (little padding), in their order."""
@@ -183,7 +183,7 @@ def update_index(
         # Vectors of unchanged text are reused: from the replaced chunks, or for a rebuild from every chunk.
         reusable = old.vectors_by_hash(None if replace_all else gone) if old else {}
         todo = [c for c in new if text_hash(c.page_content) not in reusable]
-        fresh = _embed(todo, embeddings, batch_size, progress) if todo else None
+        fresh = embed_chunks(todo, embeddings, batch_size, progress) if todo else None
         if fresh is not None:
             reusable |= {text_hash(c.page_content): v for c, v in zip(todo, fresh, strict=True)}
         matrix = np.stack([reusable[text_hash(c.page_content)] for c in new]) if new else None

@@ -36,7 +36,7 @@ from langchain_core.embeddings import Embeddings
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.retrieval.bm25 import analyse
 from ragloop.retrieval.fusion import weighted_rrf
-from ragloop.retrieval.index import _embed, chunk_documents, keep_apart, source_names, token_counter
+from ragloop.retrieval.index import chunk_documents, embed_chunks, keep_apart, source_names, token_counter
 from ragloop.retrieval.segment import text_hash
 
 COLUMNS = ("tenant", "source", "doc_key")
@@ -327,7 +327,9 @@ class MilvusBackend:
         if todo:
             reuse |= dict(
                 zip(
-                    (text_hash(c.page_content) for c in todo), _embed(todo, embedder, batch_size, progress), strict=True
+                    (text_hash(c.page_content) for c in todo),
+                    embed_chunks(todo, embedder, batch_size, progress),
+                    strict=True,
                 )
             )
         if new and (replace_all or not exists):
