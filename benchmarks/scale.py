@@ -38,6 +38,7 @@ from ragloop.benchmarks.datasets import load_dataset
 from ragloop.benchmarks.harness import console, progress, write_json
 from ragloop.retrieval.bm25 import analyse
 from ragloop.retrieval.segment import text_hash
+from ragloop.serving.devserver import free_port
 
 SIZES = (10_000, 100_000, 1_000_000)
 K, QUESTIONS, PER_SOURCE, SENTENCES = 45, 50, 10, 4
@@ -135,12 +136,6 @@ def _disk_mib(path: Path) -> float:
     return total / 2**20
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _exact(vectors: np.ndarray, queries: np.ndarray, docs: Sequence[Document]) -> list[list[str]]:
     """Ids of each query's K nearest chunks by exact cosine."""
     truth = []
@@ -206,7 +201,7 @@ def _measure(name: str, n: int, synthetic: Synthetic, out_dir: Path) -> dict:
     server = None
     try:
         if name == "milvus":
-            port = _free_port()
+            port = free_port()
             server = subprocess.Popen(
                 [
                     str(Path(sys.executable).with_name("milvus-lite")),

@@ -105,6 +105,20 @@ class FakeProvider:
         return HybridScoreReranker(bm25_weight=ctx.hybrid_score_bm25_weight)
 
 
+class CountingEmbedding(DeterministicFakeEmbedding):
+    """The fake embedder, recording every text it embeds (what an index update had to embed)."""
+
+    embedded: list[str] = []
+
+    def embed_documents(self, texts):
+        self.embedded.extend(texts)
+        return super().embed_documents(texts)
+
+
+def doc(source: str, text: str) -> Document:
+    return Document(page_content=text, metadata={"source": source, "doc_key": source})
+
+
 def fact_documents() -> list[Document]:
     return [
         Document(page_content=text, metadata={"source": "facts.jsonl", "title": t, "doc_key": t}) for t, text in FACTS

@@ -6,30 +6,17 @@ from __future__ import annotations
 import time
 
 import pytest
-from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.retrieval.local import LocalBackend
 from ragloop.retrieval.milvus import MilvusBackend
 from ragloop.serving.devserver import free_port
-from tests.conftest import FACTS, fact_documents
+from tests.conftest import FACTS, CountingEmbedding, doc, fact_documents
 from tests.servers.milvus import milvus_server
 
 EMBEDDER = DeterministicFakeEmbedding(size=32)
 FUSION = {"bm25_weight": 0.6, "dense_weight": 0.4, "rrf_c": 60, "probes": 32}
-
-
-class Counting(DeterministicFakeEmbedding):
-    embedded: list[str] = []
-
-    def embed_documents(self, texts):
-        self.embedded.extend(texts)
-        return super().embed_documents(texts)
-
-
-def doc(source: str, text: str) -> Document:
-    return Document(page_content=text, metadata={"source": source, "doc_key": source})
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +92,7 @@ def test_tenants_see_and_change_only_their_own_documents(index):
 
 
 def test_sources_are_added_replaced_and_deleted(index):
-    counting = Counting(size=32, embedded=[])
+    counting = CountingEmbedding(size=32, embedded=[])
     added = index.update(counting, "fake", add=[doc("z.md", "Zebras have stripes.")])
     assert added["last_update"]["added_chunks"] == 1 and counting.embedded == ["Zebras have stripes."]
     assert search(index, "zebras stripes", 1)[0].page_content == "Zebras have stripes."

@@ -8,25 +8,12 @@ import sys
 import textwrap
 
 import pytest
-from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 
 from ragloop.errors import InputError
 from ragloop.retrieval.index import HybridIndex, build_index, update_index
 from ragloop.retrieval.versions import versions_dir
-from tests.conftest import fact_documents
-
-
-class CountingEmbedding(DeterministicFakeEmbedding):
-    embedded: list[str] = []
-
-    def embed_documents(self, texts):
-        self.embedded.extend(texts)
-        return super().embed_documents(texts)
-
-
-def doc(source: str, text: str) -> Document:
-    return Document(page_content=text, metadata={"source": source, "doc_key": source})
+from tests.conftest import CountingEmbedding, doc, fact_documents
 
 
 @pytest.fixture
