@@ -82,7 +82,7 @@ class LocalProvider:
         )
 
     def embeddings(self, ctx: Context) -> tuple[str, Embeddings]:
-        return MINILM_NAME, _minilm_embeddings(min(ctx.embed_batch_size, ONNX_BATCH))
+        return MINILM_NAME, _minilm_embeddings(ctx.local_threads or os.cpu_count() or 1)
 
     def reranker(self, ctx: Context) -> Reranker:
         from ragloop.providers.rerankers import HybridScoreReranker
@@ -108,13 +108,8 @@ def _cross_encoder(folder: str, stamp: int | None) -> CrossEncoderReranker:
     return CrossEncoderReranker.from_folder(folder)
 
 
-#: Texts per ONNX call of the local embedder: on 2 cores, length-sorted SQuAD chunks ran at 31.3, 31.8, 30.2,
-#: 24.2 and 20.6 chunks/s in batches of 1, 4, 8, 16 and 32 (larger attention buffers fall out of cache).
-ONNX_BATCH = 4
-
-
-@lru_cache(maxsize=4)
-def _minilm_embeddings(batch_size: int) -> Embeddings:
+@lru_cache(maxsize=2)
+def _minilm_embeddings(workers: int) -> Embeddings:
     from ragloop.providers.fastembed_embeddings import FastEmbedEmbeddings
 
-    return FastEmbedEmbeddings.from_folder(MINILM_NAME, minilm_folder(), dim=384, batch_size=batch_size)
+    return FastEmbedEmbeddings.from_folder(MINILM_NAME, minilm_folder(), dim=384, workers=workers)

@@ -39,7 +39,12 @@ class ModelSettings:
         invalidates=NO_CACHE,
     )
     local_threads: int = setting(
-        0, "CPU threads for the local model; 0 uses every core.", kind="deployment", ge=0, le=1024, invalidates=NO_CACHE
+        0,
+        "CPU threads for the local chat model and embedder; 0 uses every core.",
+        kind="deployment",
+        ge=0,
+        le=1024,
+        invalidates=NO_CACHE,
     )
     nvidia_chat_model: str = setting("meta/llama-3.1-8b-instruct", "NVIDIA NIM chat model id.", kind="deployment")
     bedrock_chat_model: str = setting(

@@ -99,8 +99,8 @@ class RetrievalSettings:
     )
     embed_batch_size: int = setting(
         16,
-        "Index time: texts per embedding request (texts of similar length together); the local embedder runs "
-        "them through ONNX four at a time, its fastest on CPU.",
+        "Index time: texts per embedding request (texts of similar length together; progress is reported "
+        "after each); the local embedder spreads each request over local_threads workers, one text at a time.",
         kind="deployment",
         ge=1,
         le=4096,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from ragloop import providers
@@ -27,6 +28,19 @@ def test_real_embedder_finds_the_right_paragraph(demo_index, small_model_context
         )
         assert len({d.metadata["id"] for d in docs}) == 45
         assert "Oxygen#p0" in [d.metadata["id"] for d in docs[:5]], weights
+
+
+def test_parallel_embedding_gives_each_text_its_own_vector_in_order(small_model_context):
+    """Texts run through ONNX one at a time on several workers: same vectors as one worker, same order."""
+    serial = providers.embeddings(replace(small_model_context, local_threads=1))[1]
+    parallel = providers.embeddings(replace(small_model_context, local_threads=3))[1]
+    texts = [f"Paragraph {i}: " + "the Normans settled in Normandy. " * (1 + i * 7 % 23) for i in range(17)]
+    one, many = np.array(serial.embed_documents(texts)), np.array(parallel.embed_documents(texts))
+    assert one.shape == (17, 384)
+    np.testing.assert_allclose(many, one, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(many, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(parallel.embed_query(texts[5]), one[5], atol=1e-5)
+    assert len({tuple(np.round(row, 4)) for row in many}) == 17
 
 
 def test_local_reranker_keeps_the_answering_paragraph(demo_index, small_model_context):
