@@ -9,8 +9,9 @@ ever made over budget is the one answer a question always gets.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 
 from ragloop.logic.usage import tokens_spent
@@ -58,6 +59,41 @@ def window(ctx: Context) -> float:
     """The most one call may hold, prompt and output: the local model's context window (`local_n_ctx`);
     unbounded for hosted models, whose windows are far larger than any prompt ragloop builds."""
     return ctx.local_n_ctx if ctx.chat_provider == "local" else float("inf")
+
+
+Prompt = Callable[[Sequence[Document]], Sequence[BaseMessage]]
+
+
+def fitting(docs: Sequence[Document], prompt: Prompt, max_tokens: int, limit: float) -> list[Document]:
+    """The longest prefix of `docs` (one document at least) whose prompt, with `max_tokens` of output, costs
+    at most `limit` tokens: the ranking's tail is what a call that cannot hold every passage goes without."""
+    kept = len(docs)
+    while kept > 1 and call_cost(prompt(docs[:kept]), max_tokens) > limit:
+        kept -= 1
+    return list(docs[:kept])
+
+
+def window_note(node: str, kept: int, given: int) -> str:
+    """What a call that held fewer passages than it was given says in compute.degraded."""
+    return f"{node}: {kept} of {given} documents fit the model's context window (local_n_ctx)"
+
+
+def window_batches(
+    docs: Sequence[Document], prompt: Prompt, max_tokens: Callable[[int], int], limit: float
+) -> list[list[Document]]:
+    """`docs` in order, cut into consecutive groups each of whose prompts (with `max_tokens(len(group))` of
+    output) costs at most `limit`: one call per group judges them all where one call cannot hold them."""
+    if call_cost(prompt(docs), max_tokens(len(docs))) <= limit:
+        return [list(docs)] if docs else []
+    batches: list[list[Document]] = []
+    start = 0
+    while start < len(docs):
+        end = start + 1
+        while end < len(docs) and call_cost(prompt(docs[start : end + 1]), max_tokens(end + 1 - start)) <= limit:
+            end += 1
+        batches.append(list(docs[start:end]))
+        start = end
+    return batches
 
 
 def remaining(ctx: Context, usage: dict[str, dict[str, int]] | None) -> float:

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.logic.answers import found
-from ragloop.logic.budget import affordable, budget_for, call_cost
+from ragloop.logic.budget import affordable, budget_for, call_cost, fitting, window, window_note
 from ragloop.logic.difficulty import classify, escalates, retrieval_confidence, stated_answer, stated_confidence
 from ragloop.logic.logprobs import cut_off, mean_token_probability
 from ragloop.logic.passages import format_passages
@@ -50,7 +50,14 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     answers = False  # whether the draft can stand as the answer: a whole reply that found one
     if estimator in ("logprob", "verbal"):
         prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
-        messages = prompt.format_messages(passages=format_passages(read), question=state["question"])
+
+        def messages_for(some):
+            return prompt.format_messages(passages=format_passages(some), question=state["question"])
+
+        given, read = len(read), fitting(read, messages_for, ctx.difficulty_max_tokens, window(ctx))
+        if len(read) < given:
+            update["degraded"] = [window_note("difficulty", len(read), given)]
+        messages = messages_for(read)
         if affordable(ctx, state.get("usage"), call_cost(messages, ctx.difficulty_max_tokens)):
             model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
             draft = model.invoke(messages)
@@ -65,7 +72,8 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]
         else:
             update["degraded"] = [
-                "difficulty: the draft answer would pass max_tokens_per_query; estimated from retrieval scores instead"
+                *update.get("degraded", []),
+                "difficulty: the draft answer would pass max_tokens_per_query; estimated from retrieval scores instead",
             ]
         if confidence is None:
             estimator = "retrieval"

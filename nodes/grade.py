@@ -2,6 +2,8 @@
 
 After a rewrite the search returns many of the documents already judged against the same
 question: only the new ones are graded (the relevant ones from before are already kept).
+Documents that one prompt cannot hold within the model's context window are judged in as
+many calls as it takes.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.budget import affordable, call_cost, window, window_batches
 from ragloop.logic.logprobs import yes_probabilities
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent
@@ -25,21 +27,31 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
     docs = [d for d in state.get("reranked", [])[: state["budget"]["docs"]] if d.metadata["id"] not in judged]
     if not docs:
         return {"relevant": []}
-    messages = GRADE_PROMPT.format_messages(passages=format_passages(docs), question=state["question"], n=len(docs))
-    max_tokens = ctx.grade_max_tokens * len(docs)
-    if not affordable(ctx, state.get("usage"), call_cost(messages, max_tokens)):
+    question = state["question"]
+
+    def prompt(some):
+        return GRADE_PROMPT.format_messages(passages=format_passages(some), question=question, n=len(some))
+
+    def max_tokens(n: int) -> int:
+        return ctx.grade_max_tokens * n
+
+    batches = window_batches(docs, prompt, max_tokens, window(ctx))
+    cost = sum(call_cost(prompt(batch), max_tokens(len(batch))) for batch in batches)
+    if not affordable(ctx, state.get("usage"), cost):
         return {
             "relevant": docs,
             "degraded": [
                 "grade: skipped to stay within max_tokens_per_query; the reranked documents are used ungraded"
             ],
         }
-    reply = providers.chat_model(
-        ctx, "grade", max_tokens=max_tokens, level=state["difficulty"].get("level", "")
-    ).invoke(messages)
-    kept = [
-        Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})
-        for doc, p_yes in zip(docs, yes_probabilities(reply, len(docs)), strict=True)
-        if p_yes is not None and p_yes >= ctx.grade_threshold
-    ]
-    return {"relevant": kept, "graded": [d.metadata["id"] for d in docs], **spent("grade", reply)}
+    level = state["difficulty"].get("level", "")
+    kept, replies = [], []
+    for batch in batches:
+        reply = providers.chat_model(ctx, "grade", max_tokens=max_tokens(len(batch)), level=level).invoke(prompt(batch))
+        replies.append(reply)
+        kept += [
+            Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})
+            for doc, p_yes in zip(batch, yes_probabilities(reply, len(batch)), strict=True)
+            if p_yes is not None and p_yes >= ctx.grade_threshold
+        ]
+    return {"relevant": kept, "graded": [d.metadata["id"] for d in docs], **spent("grade", *replies)}

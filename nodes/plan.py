@@ -7,20 +7,26 @@ the one answer a question always gets, documents from the end of the ranking.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from langchain_core.documents import Document
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from ragloop.logic.answers import NOT_FOUND
-from ragloop.logic.budget import call_cost, partition, remaining, window
+from ragloop.logic.budget import call_cost, fitting, partition, remaining, window
 from ragloop.logic.passages import format_passages
 from ragloop.prompts.generate import ANSWER_PROMPTS
 from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
+def answer_prompt(docs: Sequence[Document], question: str, sliced: bool = False) -> list[BaseMessage]:
+    return ANSWER_PROMPTS[sliced].format_messages(passages=format_passages(docs), question=question)
+
+
 def sample_cost(docs: list[Document], question: str, ctx: Context, sliced: bool = False) -> int:
-    messages = ANSWER_PROMPTS[sliced].format_messages(passages=format_passages(docs), question=question)
-    return call_cost(messages, ctx.generate_max_tokens)
+    return call_cost(answer_prompt(docs, question, sliced), ctx.generate_max_tokens)
 
 
 def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
@@ -61,9 +67,9 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
         samples -= 1
     if samples < budget["samples"]:
         update["degraded"].append(f"generate: {samples} of {budget['samples']} samples fit max_tokens_per_query")
-    kept, per_call = len(docs), min(left, window(ctx))
-    while kept > 1 and sample_cost(docs[:kept], question, ctx) > per_call:
-        kept -= 1  # the one answer always made: fewer documents rather than none
+    per_call = min(left, window(ctx))
+    # the one answer always made: fewer documents rather than none
+    kept = len(fitting(docs, lambda some: answer_prompt(some, question), ctx.generate_max_tokens, per_call))
     if kept < len(docs):
         limit = "max_tokens_per_query" if per_call == left else "the model's context window (local_n_ctx)"
         update["degraded"].append(f"generate: {kept} of {len(docs)} documents fit {limit}")

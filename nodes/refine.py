@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.logic.answers import normalize_answer
-from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.budget import affordable, call_cost, fitting, window, window_note
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent
 from ragloop.prompts.refine import CRITIQUE_PROMPT, NO_ISSUES, REVISE_PROMPT
@@ -16,8 +16,19 @@ from ragloop.state import State
 
 def refine(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    docs = state.get("relevant", [])[: state["plan"]["docs"]]
-    passages, question, draft = format_passages(docs), state["question"], state["answer"]
+    given = state.get("relevant", [])[: state["plan"]["docs"]]
+    question, draft = state["question"], state["answer"]
+    # the revision holds the critique's prompt, the critique and its own output: fit the passages to that
+    docs = fitting(
+        given,
+        lambda some: REVISE_PROMPT.format_messages(
+            passages=format_passages(some), question=question, draft=draft, critique=""
+        ),
+        2 * ctx.refine_max_tokens,
+        window(ctx),
+    )
+    passages = format_passages(docs)
+    trimmed = [window_note("refine", len(docs), len(given))] if len(docs) < len(given) else []
     rounds = state.get("refine_rounds", 0) + 1
     critique_prompt = CRITIQUE_PROMPT.format_messages(passages=passages, question=question, draft=draft)
     # A round is two calls; the revision's prompt is the critique's plus at most max_tokens of critique.
@@ -25,7 +36,7 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
     if not affordable(ctx, state.get("usage"), cost):
         return {
             "stop_reason": "token budget",
-            "degraded": [f"refine: round {rounds} skipped to stay within max_tokens_per_query"],
+            "degraded": [*trimmed, f"refine: round {rounds} skipped to stay within max_tokens_per_query"],
         }
     model = providers.chat_model(
         ctx,
@@ -37,12 +48,12 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
     critique = model.invoke(critique_prompt)
     verdict = critique.text.strip()
     if not verdict or verdict.rstrip(".").upper() == NO_ISSUES:
-        return {"refine_rounds": rounds, "stop_reason": "converged", **spent("refine", critique)}
+        return {"refine_rounds": rounds, "stop_reason": "converged", "degraded": trimmed, **spent("refine", critique)}
     revision = model.invoke(
         REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft, critique=verdict)
     )
     revised = revision.text.strip()
-    update = {"refine_rounds": rounds, **spent("refine", critique, revision)}
+    update = {"refine_rounds": rounds, "degraded": trimmed, **spent("refine", critique, revision)}
     if not revised or normalize_answer(revised) == normalize_answer(draft):
         return {**update, "stop_reason": "converged"}
     return {**update, "answer": revised}

@@ -7,7 +7,7 @@ from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.logic.answers import NOT_FOUND, found, majority, normalize_answer
-from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.budget import affordable, call_cost, fitting, window, window_note
 from ragloop.logic.logprobs import yes_probabilities
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent, usage_of
@@ -33,8 +33,19 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
             }
         return {"answer": max(answers, key=lambda d: d["confidence"] or 0.0)["text"]}  # max keeps the earliest tie
 
-    docs = state.get("relevant", [])[: state["plan"]["docs"]]
-    passages, question, usage = format_passages(docs), state["question"], dict(state.get("usage") or {})
+    given = state.get("relevant", [])[: state["plan"]["docs"]]
+    question, usage = state["question"], dict(state.get("usage") or {})
+    listed = "\n".join(f"{i}. {d['text']}" for i, d in enumerate(answers, start=1))
+    longest = max((d["text"] for d in answers), key=len)
+
+    def prompt(some):
+        if ctx.selection == "merge":
+            return MERGE_PROMPT.format_messages(passages=format_passages(some), question=question, candidates=listed)
+        return VERIFY_PROMPT.format_messages(passages=format_passages(some), question=question, answer=longest)
+
+    out_cap = ctx.generate_max_tokens if ctx.selection == "merge" else ctx.grade_max_tokens
+    docs = fitting(given, prompt, out_cap, window(ctx))
+    passages = format_passages(docs)
     replies: list[AIMessage] = []
     cut = []
 
@@ -55,7 +66,6 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
 
     answer = None
     if ctx.selection == "merge":
-        listed = "\n".join(f"{i}. {d['text']}" for i, d in enumerate(answers, start=1))
         reply = call(
             MERGE_PROMPT.format_messages(passages=passages, question=question, candidates=listed),
             ctx.generate_max_tokens,
@@ -77,6 +87,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
         if scores:
             answer = max(answers, key=lambda d: scores[normalize_answer(d["text"])])["text"]
     update = spent("select", *replies) if replies else {}
+    update["degraded"] = [window_note("select", len(docs), len(given))] if len(docs) < len(given) else []
     if cut:
-        update["degraded"] = [f"select: {ctx.selection} skipped to stay within max_tokens_per_query; voted instead"]
+        update["degraded"].append(f"select: {ctx.selection} skipped to stay within max_tokens_per_query; voted instead")
     return {**update, "answer": answer or majority([d["text"] for d in answers])}

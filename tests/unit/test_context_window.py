@@ -9,7 +9,8 @@ import pytest
 
 from ragloop.errors import InputError
 from ragloop.graph.builder import graph
-from tests.unit.test_graph import scripts
+from tests.conftest import reply
+from tests.unit.test_graph import grades, scripts
 
 
 def test_a_question_too_long_for_the_window_is_refused_before_any_call(use_provider, context):
@@ -40,3 +41,47 @@ def test_passages_that_do_not_fit_are_trimmed_and_the_cut_is_reported(use_provid
     assert kept < given, cuts
     for role, settings in provider.requests:
         assert settings["max_tokens"] < 512, role
+
+
+def test_every_call_of_a_maximal_run_fits_the_window(use_provider, context):
+    """Grading, the difficulty draft, sampling, the verifier and refinement all hold the passages they are given
+    within the window: grading in as many calls as it takes, the others with the ranking's tail cut."""
+    prompts: list[tuple[str, str]] = []
+
+    def recorded(role, script):
+        def reply_to(n, prompt):
+            prompts.append((role, prompt))
+            return script(n)
+
+        return reply_to
+
+    roles = scripts(grade=grades("yes", 8), select=lambda n: reply("yes"), refine=lambda n: reply("Too vague."))
+    provider = use_provider({role: recorded(role, script) for role, script in roles.items()})
+    window = 512
+    out = graph.invoke(
+        {"question": "In what country is Normandy located?"},
+        context=context(
+            local_n_ctx=window,
+            difficulty_estimator="fixed",
+            selection="verifier",
+            k=8,
+            top_n=8,
+            max_docs=8,
+            medium_docs=8,
+            medium_samples=3,
+            medium_refine_rounds=1,
+            grade_threshold=0.0,
+            generate_max_tokens=64,
+            grade_max_tokens=24,
+            refine_max_tokens=64,
+            answer_cache_ttl_seconds=0,
+        ),
+    )
+    assert out["answer"] and provider.calls["grade"] > 1  # eight passages did not fit one grading call
+    assert provider.calls["select"] >= 1 and provider.calls["refine"] >= 1
+    caps: dict[str, int] = {}
+    for role, settings in provider.requests:
+        caps[role] = max(caps.get(role, 0), settings["max_tokens"])
+    for role, prompt in prompts:
+        assert len(prompt.encode()) / 3 + caps[role] <= window, (role, len(prompt))
+    assert any("fit the model's context window" in cut for cut in out["compute"]["degraded"])
