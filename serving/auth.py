@@ -152,10 +152,12 @@ Filter = Any  # a LangGraph filter ({"owner": ...}, {"$or": [...]}) or True for 
 
 async def owned_only(ctx: Auth.types.AuthContext, value: Any) -> Filter:
     """Default for every resource and action: an operator key sees all; any other key only what it created
-    (creations are stamped with it)."""
+    (creations are stamped with it, and an update's metadata cannot hand the resource to another key)."""
     if _is_admin(ctx):
         return True
-    if ctx.action == "create" and isinstance(value, dict):
+    if isinstance(value, dict) and (
+        ctx.action == "create" or (ctx.action == "update" and isinstance(value.get("metadata"), dict))
+    ):
         _stamp(value, ctx.user.identity)
     return {"owner": ctx.user.identity}
 
@@ -178,14 +180,22 @@ async def own_and_system_assistants(ctx: Auth.types.AuthContext, value: Any) -> 
 
 
 async def configured_with_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    """An assistant's context and configurable: per-request settings only; the index graph is the operator's."""
     _allowed_settings(value)
-    if _is_admin(ctx):
-        return True
-    if value.get("graph_id") == "ragloop_index" and not per_key():
+    if value.get("graph_id") == "ragloop_index" and not _is_admin(ctx) and not per_key():
         raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
-    if ctx.action == "create":
-        _stamp(value, ctx.user.identity)
-    return {"owner": ctx.user.identity}
+    return await owned_only(ctx, value)
+
+
+async def crons_run_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    """A cron's payload is the run it starts on schedule: the same settings rule as a run, when it is created
+    or changed. Its runs are then created as the cron's owner, through the run handler (ceilings, budget)."""
+    payload = value.get("payload") or {}
+    _allowed_settings(payload)
+    index_graph = str(payload.get("assistant_id")) in (INDEX_ASSISTANT, "ragloop_index")
+    if index_graph and not _is_admin(ctx) and not per_key():
+        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+    return await owned_only(ctx, value)
 
 
 async def own_store_namespace(ctx: Auth.types.AuthContext, value: Any) -> None:
@@ -204,6 +214,8 @@ auth.on(owned_only)
 auth.on.threads.create_run(runs_ask_for_per_request_settings)
 auth.on.assistants.read(own_and_system_assistants)
 auth.on.assistants.search(own_and_system_assistants)
-for register in (auth.on.assistants.create, auth.on.assistants.update, auth.on.crons.create):
-    register(configured_with_per_request_settings)
+auth.on.assistants.create(configured_with_per_request_settings)
+auth.on.assistants.update(configured_with_per_request_settings)
+auth.on.crons.create(crons_run_per_request_settings)
+auth.on.crons.update(crons_run_per_request_settings)
 auth.on.store()(own_store_namespace)

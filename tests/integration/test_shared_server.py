@@ -6,11 +6,13 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from ragloop.serving.auth import identity_of
 from ragloop.serving.devserver import dev_server
 from ragloop.settings import deployment_fields
 
@@ -151,8 +153,6 @@ def test_each_key_sees_only_what_it_owns_and_the_operator_sees_everything(server
     assert call(server, BOB, "PATCH", f"/assistants/{system['assistant_id']}", {"context": {"top_n": 1}})[0] == 404
     assert call(server, ADMIN, "PATCH", f"/assistants/{system['assistant_id']}", {"metadata": {"note": "ok"}})[0] == 200
 
-    from ragloop.serving.auth import identity_of
-
     alice_ns = [identity_of(ALICE), "notes"]
     assert call(server, ALICE, "PUT", "/store/items", {"namespace": alice_ns, "key": "k", "value": {"v": 1}})[0] in (
         200,
@@ -161,6 +161,47 @@ def test_each_key_sees_only_what_it_owns_and_the_operator_sees_everything(server
     assert call(server, BOB, "PUT", "/store/items", {"namespace": alice_ns, "key": "k", "value": {"v": 2}})[0] == 403
     status, _ = call(server, BOB, "GET", f"/store/items?namespace={'.'.join(alice_ns)}&key=k")
     assert status == 403
+
+    # Metadata sent with an update cannot hand a thread to another key (nor plant one in its list).
+    status, _ = call(server, ALICE, "PATCH", f"/threads/{tid}", {"metadata": {"owner": identity_of(BOB)}})
+    assert status == 200 and call(server, BOB, "GET", f"/threads/{tid}")[0] == 404
+    assert call(server, ALICE, "GET", f"/threads/{tid}")[1]["metadata"]["owner"] == identity_of(ALICE)
+
+
+def test_crons_take_per_request_settings_only_and_run_as_their_owner(server):
+    """A cron is a run on a schedule: its payload is held to the run's rules when it is created or changed,
+    only its owner sees or changes it, and what it starts runs as that owner."""
+    body = {"assistant_id": "ragloop", "schedule": "* * * * *", "input": {"question": "What is oxygen?"}}
+    for path in ("/runs/crons", f"/threads/{call(server, ALICE, 'POST', '/threads', {})[1]['thread_id']}/runs/crons"):
+        status, detail = call(server, ALICE, "POST", path, {**body, "context": {"index_path": "/etc"}})
+        assert status == 403 and "index_path is a deployment setting" in json.dumps(detail), (path, detail)
+        status, detail = call(server, ALICE, "POST", path, {**body, "context": {"max_samples": 40}})
+        assert status == 422 and "over this server's ceiling" in json.dumps(detail), (path, detail)
+    status, detail = call(server, ALICE, "POST", "/runs/crons", {**body, "assistant_id": "ragloop_index"})
+    assert status == 403 and "operator key" in json.dumps(detail)
+
+    tid = call(server, ALICE, "POST", "/threads", {})[1]["thread_id"]
+    status, cron = call(server, ALICE, "POST", f"/threads/{tid}/runs/crons", {**body, "context": {"top_n": 3}})
+    assert status == 200, cron
+    cron_id = cron["cron_id"]
+    assert call(server, BOB, "POST", f"/threads/{tid}/runs/crons", body)[0] == 404  # not on another key's thread
+    assert cron_id not in {c["cron_id"] for c in call(server, BOB, "POST", "/runs/crons/search", {"limit": 100})[1]}
+    assert cron_id in {c["cron_id"] for c in call(server, ALICE, "POST", "/runs/crons/search", {"limit": 100})[1]}
+    assert cron_id in {c["cron_id"] for c in call(server, ADMIN, "POST", "/runs/crons/search", {"limit": 100})[1]}
+    for method, change in (("PATCH", {"schedule": "0 0 1 1 *"}), ("DELETE", None)):
+        assert call(server, BOB, method, f"/runs/crons/{cron_id}", change)[0] == 404, method
+    status, detail = call(server, ALICE, "PATCH", f"/runs/crons/{cron_id}", {"context": {"price_table": "/dev/zero"}})
+    assert status == 403 and "price_table is a deployment setting" in json.dumps(detail)
+
+    deadline = time.monotonic() + 150  # the schedule fires at the next minute; the scheduler looks every 5 s
+    runs: list = []
+    while time.monotonic() < deadline and not any(r["status"] == "success" for r in runs):
+        time.sleep(3)
+        runs = call(server, ALICE, "GET", f"/threads/{tid}/runs")[1]
+    assert any(r["status"] == "success" for r in runs), runs
+    assert call(server, ALICE, "GET", f"/threads/{tid}/state")[1]["values"]["answer"]
+    assert call(server, BOB, "GET", f"/threads/{tid}/runs")[0] == 404
+    assert call(server, ALICE, "DELETE", f"/runs/crons/{cron_id}")[0] in (200, 204)
 
 
 def test_per_key_tenancy_keeps_each_keys_documents_its_own(tmp_path):
