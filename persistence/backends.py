@@ -4,8 +4,10 @@ Both are deployment settings, not per-run tunables, so they come from the
 environment (or the caller), never from the Context:
 
 ``RAGLOOP_CACHE_URL`` (node results and answers, persistence/cache_keys.py):
-    ``memory`` (default: this process only), ``sqlite:////var/lib/ragloop/cache.sqlite``
-    (survives restarts; one machine), ``redis://host:6379/0`` (shared by replicas).
+    ``memory`` (default: this process only, at most ``RAGLOOP_CACHE_MAX_MIB`` of cached values, 256 by
+    default, least recently used first out), ``sqlite:////var/lib/ragloop/cache.sqlite``
+    (survives restarts; one machine), ``redis://host:6379/0`` (shared by replicas; bound it with Redis's
+    own ``maxmemory`` and an LRU policy).
 
 ``RAGLOOP_THREADS_URL`` (the CLI's checkpointer for ``ragloop ask --thread``):
     ``sqlite:////abs/path/threads.sqlite`` (default: $RAGLOOP_HOME/threads.sqlite) or
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit
 from ragloop.errors import ConfigError
 
 CACHE_ENV = "RAGLOOP_CACHE_URL"
+CACHE_MAX_MIB_ENV = "RAGLOOP_CACHE_MAX_MIB"
 THREADS_ENV = "RAGLOOP_THREADS_URL"
 
 
@@ -51,9 +54,9 @@ def open_cache(url: str | None = None):
     url = (url if url is not None else os.environ.get(CACHE_ENV, "")).strip() or "memory"
     scheme = urlsplit(url).scheme
     if url == "memory":
-        from langgraph.cache.memory import InMemoryCache
+        from ragloop.persistence.memory_cache import BoundedMemoryCache
 
-        return InMemoryCache()
+        return BoundedMemoryCache(_cache_max_mib() * 2**20)
     if scheme == "sqlite":
         from langgraph.cache.sqlite import SqliteCache
 
@@ -67,6 +70,17 @@ def open_cache(url: str | None = None):
 
         return RedisCache(redis.Redis.from_url(url), prefix="ragloop:")
     raise ConfigError(f"{CACHE_ENV}={url!r} is not a cache: use memory, sqlite:///path or redis://host:port/db.")
+
+
+def _cache_max_mib() -> int:
+    raw = os.environ.get(CACHE_MAX_MIB_ENV, "").strip() or "256"
+    try:
+        mib = int(raw)
+    except ValueError:
+        mib = -1
+    if not 1 <= mib <= 1_048_576:
+        raise ConfigError(f"{CACHE_MAX_MIB_ENV}={raw!r}: give the in-memory cache's size in MiB, 1 to 1048576.")
+    return mib
 
 
 def threads_url() -> str:

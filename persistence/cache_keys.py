@@ -14,7 +14,7 @@ whose metadata says it shapes the answer, the index version and the
 prompts' fingerprint (so a release with other prompts does not serve old answers).
 
 The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``),
-chosen by $RAGLOOP_CACHE_URL (persistence/backends.py): LangGraph's ``InMemoryCache``,
+chosen by $RAGLOOP_CACHE_URL (persistence/backends.py): a bounded in-memory cache (memory_cache.py),
 ``SqliteCache`` or ``RedisCache``. Node entries are stored for ``STORE_SECONDS`` at most.
 
 Whether a node's result came from the cache is told by the run id it was computed

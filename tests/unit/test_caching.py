@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
-from langgraph.cache.memory import InMemoryCache
 
 from ragloop.errors import ConfigError
 from ragloop.graph.builder import compile_graph
 from ragloop.persistence.backends import open_cache
+from ragloop.persistence.memory_cache import BoundedMemoryCache
 from ragloop.providers.rerankers import HybridScoreReranker
 from ragloop.retrieval.index import update_index
 from tests.conftest import reply
@@ -47,7 +47,7 @@ def counted(use_provider, monkeypatch):
 
 def test_a_repeated_question_is_served_from_the_cache(counted, context):
     provider, searches = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     first = graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     second = graph.invoke(QUESTION, context=context(temperature=0.3, **NO_ANSWER_CACHE))  # not a retrieval setting
     assert len(searches) == 1 and CountingReranker.calls == 1
@@ -62,7 +62,7 @@ def test_a_repeated_question_is_served_from_the_cache(counted, context):
 )
 def test_a_setting_that_changes_the_result_misses(counted, context, change):
     _, searches = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     graph.invoke(QUESTION, context=context(**change, **NO_ANSWER_CACHE))
     assert CountingReranker.calls == 2
@@ -72,7 +72,7 @@ def test_a_setting_that_changes_the_result_misses(counted, context, change):
 
 def test_a_new_index_version_misses(counted, context, fake_index):
     _, searches = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     update_index(
         fake_index,
@@ -86,7 +86,7 @@ def test_a_new_index_version_misses(counted, context, fake_index):
 
 def test_with_caching_off_nothing_is_reused(counted, context):
     _, searches = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     for _ in range(2):
         graph.invoke(QUESTION, context=context(cache_ttl_seconds=0, **NO_ANSWER_CACHE))
     assert len(searches) == 2 and CountingReranker.calls == 2
@@ -97,7 +97,7 @@ def test_with_caching_off_nothing_is_reused(counted, context):
 
 def test_a_repeated_question_is_answered_from_the_answer_cache_with_no_model_call(counted, context):
     provider, searches = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     first = graph.invoke(QUESTION, context=context())
     calls = dict(provider.calls)
     again = graph.invoke({"question": "  in what country is NORMANDY located? "}, context=context(request_timeout=5))
@@ -112,7 +112,7 @@ def test_a_repeated_question_is_answered_from_the_answer_cache_with_no_model_cal
 @pytest.mark.parametrize("change", [{"temperature": 0.3}, {"top_n": 3}, {"chat_provider": "local", "seed": 7}])
 def test_an_answer_setting_changes_the_answer_cache_key(counted, context, change):
     provider, _ = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     graph.invoke(QUESTION, context=context())
     graph.invoke(QUESTION, context=context(**change))
     assert provider.calls["generate"] == 2
@@ -126,7 +126,7 @@ def test_answers_written_under_other_prompts_are_not_served(counted, context, mo
     from ragloop.prompts import rewrite
 
     provider, _ = counted
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     graph.invoke(QUESTION, context=context())
     monkeypatch.setattr(rewrite, "REWRITE_PROMPT", ChatPromptTemplate.from_messages([("human", "{question}?")]))
     caching.prompts_fingerprint.cache_clear()
@@ -137,24 +137,18 @@ def test_answers_written_under_other_prompts_are_not_served(counted, context, mo
     assert provider.calls["generate"] == 2
 
 
-def test_the_answer_cache_is_off_at_ttl_0_and_expires_after_its_ttl(counted, context, monkeypatch):
+def test_the_answer_cache_is_off_at_ttl_0_and_expires_after_its_ttl(counted, context):
     provider, _ = counted
-    graph = compile_graph(cache=InMemoryCache())
+    now = [1_000_000.0]
+    graph = compile_graph(cache=BoundedMemoryCache(2**20, clock=lambda: now[0]))
     for _ in range(2):
         graph.invoke(QUESTION, context=context(**NO_ANSWER_CACHE))
     assert provider.calls["generate"] == 2
     graph.invoke(QUESTION, context=context(answer_cache_ttl_seconds=60))
     assert provider.calls["generate"] == 3
-    import datetime as real_datetime
-
-    later = real_datetime.datetime.now(real_datetime.UTC) + real_datetime.timedelta(seconds=61)
-
-    class Later(real_datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return later
-
-    monkeypatch.setattr("langgraph.cache.memory.datetime.datetime", Later)
+    graph.invoke(QUESTION, context=context(answer_cache_ttl_seconds=60))
+    assert provider.calls["generate"] == 3  # answered from the cache
+    now[0] += 61
     graph.invoke(QUESTION, context=context(answer_cache_ttl_seconds=60))
     assert provider.calls["generate"] == 4  # the entry expired
 
@@ -166,7 +160,7 @@ def test_an_answer_from_the_fallback_provider_is_not_cached(use_provider, contex
         return message
 
     provider = use_provider(scripts(generate=fallback_answer))
-    graph = compile_graph(cache=InMemoryCache())
+    graph = compile_graph(cache=open_cache("memory"))
     for _ in range(2):
         result = graph.invoke(QUESTION, context=context())
     assert result["compute"]["fallbacks"] == {"generate": 1}
@@ -191,6 +185,40 @@ def test_an_unusable_cache_url_is_a_clear_error(url):
         open_cache(url)
 
 
-def test_the_memory_cache_is_the_default(monkeypatch):
+def test_the_memory_cache_is_the_default_and_bounded(monkeypatch):
     monkeypatch.delenv("RAGLOOP_CACHE_URL", raising=False)
-    assert type(open_cache()) is InMemoryCache
+    monkeypatch.delenv("RAGLOOP_CACHE_MAX_MIB", raising=False)
+    assert open_cache().max_bytes == 256 * 2**20
+    monkeypatch.setenv("RAGLOOP_CACHE_MAX_MIB", "16")
+    assert open_cache().max_bytes == 16 * 2**20
+    for bad in ("0", "lots", "-5"):
+        monkeypatch.setenv("RAGLOOP_CACHE_MAX_MIB", bad)
+        with pytest.raises(ConfigError, match="RAGLOOP_CACHE_MAX_MIB"):
+            open_cache()
+
+
+def test_the_memory_cache_keeps_to_its_budget_least_recently_used_out():
+    now = [0.0]
+    cache = BoundedMemoryCache(20_000, clock=lambda: now[0])
+    ns = ("retrieve",)
+    value = "x" * 3_000  # about 3.2 kB an entry with its overhead
+    cache.set({(ns, f"q{i}"): (value, None) for i in range(5)})
+    assert len(cache) == 5
+    assert cache.get([(ns, "q0")]) == {(ns, "q0"): value}  # q0 is now the most recently used
+    cache.set({(ns, f"q{i}"): (value, None) for i in range(5, 9)})
+    assert cache.size_bytes <= 20_000
+    held = {key for _, key in cache.get([(ns, f"q{i}") for i in range(9)])}
+    assert "q0" in held and "q1" not in held and "q8" in held
+    assert len(held) == len(cache) < 9
+
+    cache.set({(ns, "big"): ("y" * 50_000, None)})  # larger than the whole budget: not kept, nothing evicted
+    assert cache.get([(ns, "big")]) == {} and len(cache) == len(held)
+
+    cache.set({(("answer",), "a"): ("42", 60)})
+    now[0] += 61
+    assert cache.get([(("answer",), "a")]) == {}
+    cache.set({(("answer",), "b"): ("43", 60)})
+    cache.clear([ns])
+    assert len(cache) == 1 and cache.get([(("answer",), "b")]) == {(("answer",), "b"): "43"}
+    cache.clear()
+    assert len(cache) == 0 and cache.size_bytes == 0
