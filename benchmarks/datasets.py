@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -40,8 +40,6 @@ class Dataset:
     sha256: str
     documents: list[Document]
     questions: list[Question]
-    #: per chunk list (one per index): doc_key -> its chunks
-    _chunks_by_doc: dict[int, dict[str, list[Document]]] = field(default_factory=dict, repr=False)
 
     def sample(self, n: int | None, seed: int) -> list[Question]:
         """n questions drawn with the seed (all when n is None or larger), in a stable order."""
@@ -58,13 +56,8 @@ class Dataset:
                 "SQuAD-format data with answers."
             )
 
-    def relevant_chunks(self, question: Question, chunks: Sequence[Document]) -> dict[str, float]:
-        """Chunk id -> gain for a question, given the index's chunks (each with metadata doc_key and id)."""
-        by_doc = self._chunks_by_doc.get(id(chunks))
-        if by_doc is None:
-            by_doc = self._chunks_by_doc[id(chunks)] = {}
-            for chunk in chunks:
-                by_doc.setdefault(chunk.metadata.get("doc_key", chunk.metadata["id"]), []).append(chunk)
+    def relevant_chunks(self, question: Question, by_doc: Mapping[str, Sequence[Document]]) -> dict[str, float]:
+        """Chunk id -> gain for a question, given the index's chunks grouped by `chunks_by_doc`."""
         relevant: dict[str, float] = {}
         for doc_key, gain in question.relevant.items():
             pieces = by_doc.get(doc_key, [])
@@ -72,6 +65,15 @@ class Dataset:
             for chunk in holding or pieces:
                 relevant[chunk.metadata["id"]] = gain
         return relevant
+
+
+def chunks_by_doc(chunks: Iterable[Document]) -> dict[str, list[Document]]:
+    """An index's chunks by the document they came from (metadata doc_key, else id): what
+    `Dataset.relevant_chunks` reads. Build it once per index: a format-2 index reads every chunk from disk."""
+    by_doc: dict[str, list[Document]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.metadata.get("doc_key", chunk.metadata["id"]), []).append(chunk)
+    return by_doc
 
 
 def load_dataset(path: str | Path) -> Dataset:

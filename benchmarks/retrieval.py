@@ -19,7 +19,7 @@ import numpy as np
 
 from ragloop import providers
 from ragloop.benchmarks import plots
-from ragloop.benchmarks.datasets import Dataset, load_dataset
+from ragloop.benchmarks.datasets import Dataset, chunks_by_doc, load_dataset
 from ragloop.benchmarks.harness import Variant, environment, out, progress, with_indexes, write_json
 from ragloop.benchmarks.metrics import mrr_at, ndcg_at, percentile, precision_at, recall_at
 from ragloop.benchmarks.report import compare, print_summary, summarise
@@ -78,6 +78,7 @@ def run_retrieval(
     variants, index_seconds = with_indexes(dataset, variants, index_dir)
     sample = dataset.sample(questions, seed)
     indexes = {v.context.index_path: HybridIndex.load(v.context.index_path) for v in variants}
+    grouped = {path: chunks_by_doc(index.documents) for path, index in indexes.items()}
     engines = _engines(backend, dataset, variants, indexes) if backend else {}
     embedders = {v.context.index_path: providers.embeddings(v.context)[1] for v in variants}
     rerankers = {v.name: providers.reranker(v.context) for v in variants}
@@ -116,7 +117,9 @@ def run_retrieval(
                 t1 = time.perf_counter()
                 ranked = rerankers[v.name].rerank(q.text, found, len(found))
                 t2 = time.perf_counter()
-                rows[v.name].append(_row(q, dataset, index, ranked, ctx, search_seconds + t1 - t0, t2 - t1))
+                rows[v.name].append(
+                    _row(q, dataset, grouped[ctx.index_path], ranked, ctx, search_seconds + t1 - t0, t2 - t1)
+                )
                 stage["fuse"] += t1 - t0
                 stage["rerank"] += t2 - t1
                 stage["metrics"] += time.perf_counter() - t2
@@ -199,9 +202,9 @@ def _engines(location: str, dataset: Dataset, variants: list[Variant], indexes: 
 
 
 def _row(
-    q, dataset: Dataset, index: HybridIndex, ranked: list, ctx: Context, retrieve_s: float, rerank_s: float
+    q, dataset: Dataset, by_doc: dict[str, list], ranked: list, ctx: Context, retrieve_s: float, rerank_s: float
 ) -> dict:
-    relevant = dataset.relevant_chunks(q, index.documents)
+    relevant = dataset.relevant_chunks(q, by_doc)
     ids = [d.metadata["id"] for d in ranked]
     return {
         "qid": q.id,

@@ -78,10 +78,14 @@ def mine_groups(
 ) -> list[tuple[str, str, list[str]]]:
     """(question, positive passage, hard negative passages) for every question that has both,
     the negatives from hybrid retrieval fused as ``ctx`` says."""
-    by_id = {d.metadata["id"]: d for d in index.documents}
+    from ragloop.benchmarks.datasets import chunks_by_doc
+
+    chunks = list(index.documents)  # read from disk once
+    by_id = {d.metadata["id"]: d for d in chunks}
+    by_doc = chunks_by_doc(chunks)
     groups = []
     for q in questions:
-        relevant = dataset.relevant_chunks(q, index.documents)
+        relevant = dataset.relevant_chunks(q, by_doc)
         positives = [by_id[i] for i in relevant]
         hits = index.search(q.text, embedder.embed_query(q.text), k, **ctx.fusion())
         hard = [

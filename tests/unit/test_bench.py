@@ -14,7 +14,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from ragloop import providers
 from ragloop.benchmarks.answers import RESULTS, SETTINGS, run_answers
-from ragloop.benchmarks.datasets import load_dataset
+from ragloop.benchmarks.datasets import chunks_by_doc, load_dataset
 from ragloop.benchmarks.harness import make_variants, parse_variant, pick_variants, read_variant_file
 from ragloop.benchmarks.retrieval import presets, run_retrieval
 from ragloop.cli import main
@@ -84,7 +84,7 @@ def test_relevant_chunks_are_those_holding_the_answer(tmp_path):
         Document(page_content=t, metadata={"id": f"Long#p0:{i}", "doc_key": "Long#p0"})
         for i, t in enumerate(["Alpha beta.", "The answer is Zanzibar.", "Gamma delta."])
     ]
-    assert dataset.relevant_chunks(dataset.questions[0], chunks) == {"Long#p0:1": 1.0}
+    assert dataset.relevant_chunks(dataset.questions[0], chunks_by_doc(chunks)) == {"Long#p0:1": 1.0}
 
 
 def test_beir_folder(tmp_path):
