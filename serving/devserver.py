@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -24,17 +25,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _config_in(folder: Path) -> Path:
+    """This checkout's langgraph.json, written into `folder` with its `./` paths made absolute (the server
+    resolves them from its working directory)."""
+    config = json.loads((ROOT / "langgraph.json").read_text())
+
+    def absolute(value: str) -> str:
+        return str(ROOT / value[2:]) if value.startswith("./") else str(ROOT) if value == "." else value
+
+    config["dependencies"] = [absolute(d) for d in config.get("dependencies", [])]
+    config["graphs"] = {name: absolute(path) for name, path in config.get("graphs", {}).items()}
+    for section, key in (("auth", "path"), ("http", "app")):
+        if key in config.get(section, {}):
+            config[section][key] = absolute(config[section][key])
+    target = folder / "langgraph.json"
+    target.write_text(json.dumps(config, indent=2))
+    return target
+
+
 @contextmanager
 def dev_server(
     log: Path, *, env: dict[str, str] | None = None, jobs: int = 10, start_seconds: float = 120.0
 ) -> Iterator[str]:
-    """`langgraph dev` with this checkout's langgraph.json, its output in `log`; yields its base URL."""
+    """`langgraph dev` with this checkout's langgraph.json, its output in `log`; yields its base URL.
+
+    The server starts empty: it runs in a fresh folder beside `log`, where the in-memory runtime keeps its
+    `.langgraph_api` state (run from the checkout, every server would load and re-save what all earlier
+    ones stored there: threads, runs, even crons that then fire again)."""
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or shutil.which("langgraph")
     if not cli:
         raise ConfigError("The langgraph CLI is missing: pip install 'ragloop[server]'.")
     port = free_port()
     environment = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false", **(env or {})}
     url = f"http://127.0.0.1:{port}"
+    state = log.parent / f"langgraph-state-{port}"
+    state.mkdir(parents=True, exist_ok=True)
+    config = _config_in(state)
     with open(log, "w") as sink:
         proc = subprocess.Popen(
             [
@@ -49,9 +75,9 @@ def dev_server(
                 "--n-jobs-per-worker",
                 str(jobs),
                 "--config",
-                str(ROOT / "langgraph.json"),
+                str(config),
             ],
-            cwd=ROOT,
+            cwd=state,
             env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
