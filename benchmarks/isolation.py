@@ -9,8 +9,9 @@ deployment settings, and measures, with the server's default ceilings (serving/p
 - the wall time of one *maximal* request: every per-request setting at its ceiling (documents, samples,
   refinement rounds, rewrites, output caps, the verifier), difficulty fixed so the whole row is spent;
 - the latency of another key's thread reads (GET /threads/{id}/state, every 0.2 s) while it runs;
-- the server's resident memory (its process and children) before, after the maximal request, and after 20
-  runs with varied per-request settings, which must not start new model servers or grow without bound.
+- the server's resident memory (its process and children) before, after the maximal request, and after each
+  of three rounds of 20 runs with varied per-request settings and distinct questions: it must not start new
+  model servers or grow without bound (the node cache is bounded, `RAGLOOP_CACHE_MAX_MIB`).
 """
 
 from __future__ import annotations
@@ -72,10 +73,13 @@ def maximal_settings() -> dict[str, Any]:
     }
 
 
+ROUNDS, RUNS_PER_ROUND = 3, 20
+
+
 def varied_settings(n: int) -> dict[str, Any]:
-    """The n-th of 20 ordinary requests, each asking for something a little different."""
+    """The n-th ordinary request, each asking for something a little different."""
     return {
-        "k": 10 + 4 * n,
+        "k": 10 + 4 * (n % 20),
         "top_n": 1 + n % 8,
         "selection": ("vote", "confidence", "verifier", "merge")[n % 4],
         "temperature": round(0.1 * (n % 5), 1),
@@ -92,6 +96,18 @@ def call(url: str, key: str, method: str, path: str, body: dict | None = None, t
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read() or b"null")
+
+
+def node_cache_mib(url: str) -> float:
+    """The server's in-process node cache, in MiB (ragloop_node_cache_bytes on /ragloop/metrics)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url + "/ragloop/metrics", timeout=30) as response:
+        body = response.read().decode()
+    held = [
+        s.value for f in text_string_to_metric_families(body) for s in f.samples if s.name == "ragloop_node_cache_bytes"
+    ]
+    return round(sum(held) / 2**20, 1)
 
 
 def tree_rss_mib(port: int) -> float:
@@ -118,13 +134,17 @@ def tree_rss_mib(port: int) -> float:
     return round(sum(rss.get(pid, 0) for pid in tree) / 2**20, 1)
 
 
-def run_isolation(model: str = "smollm2-135m", workdir: Path | None = None) -> dict[str, Any]:
+def run_isolation(
+    model: str = "smollm2-135m", workdir: Path | None = None, prompt_cache_mib: int | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = workdir or Path(tmp)
         index = str(work / "index")
         with demo_corpus() as path:
             index_files([str(path)], context_from(index=index))
         deployment = {"index_path": index, "local_chat_model": model, "local_n_ctx": 4096}
+        if prompt_cache_mib is not None:
+            deployment["local_prompt_cache_mib"] = prompt_cache_mib
         env = {
             "RAGLOOP_API_KEYS": f"{ALICE},{BOB}",
             "RAGLOOP_SETTINGS": json.dumps(deployment),
@@ -157,11 +177,20 @@ def run_isolation(model: str = "smollm2-135m", workdir: Path | None = None) -> d
             reader.join(timeout=70)
             rss_after_maximal = tree_rss_mib(port)
 
-            for n in range(20):
-                call(url, ALICE, "POST", "/runs/wait", {**ask, "context": varied_settings(n)})
-            rss_after_varied = tree_rss_mib(port)
+            rss_rounds, cache_rounds = [], []
+            for n in range(ROUNDS * RUNS_PER_ROUND):
+                question = f"{QUESTION} (request {n})"  # distinct: every run fills the caches anew
+                body = {**ask, "input": {"question": question}, "context": varied_settings(n)}
+                call(url, ALICE, "POST", "/runs/wait", body)
+                if (n + 1) % RUNS_PER_ROUND == 0:
+                    rss_rounds.append(tree_rss_mib(port))
+                    cache_rounds.append(node_cache_mib(url))
     return {
         "model": model,
+        "deployment": {
+            "local_prompt_cache_mib": prompt_cache_mib,
+            "RAGLOOP_CACHE_MAX_MIB": os.environ.get("RAGLOOP_CACHE_MAX_MIB"),
+        },
         "maximal_settings": maximal_settings(),
         "maximal_request_seconds": round(busy, 1),
         "maximal_request_tokens": (maximal.get("compute") or {}).get("tokens"),
@@ -172,18 +201,26 @@ def run_isolation(model: str = "smollm2-135m", workdir: Path | None = None) -> d
             "p95_s": round(percentile(reads, 95), 3) if reads else None,
             "max_s": round(max(reads), 3) if reads else None,
         },
-        "server_rss_mib": {"start": rss_start, "after_maximal": rss_after_maximal, "after_20_varied": rss_after_varied},
+        "server_rss_mib": {
+            "start": rss_start,
+            "after_maximal": rss_after_maximal,
+            **{f"after_{RUNS_PER_ROUND * (r + 1)}_varied": rss for r, rss in enumerate(rss_rounds)},
+        },
+        "node_cache_mib": {f"after_{RUNS_PER_ROUND * (r + 1)}_varied": mib for r, mib in enumerate(cache_rounds)},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="local chat model the server answers with")
+    parser.add_argument(
+        "--prompt-cache-mib", type=int, help="the server's llama.cpp prompt cache (default: the setting's default)"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results/isolation.json"))
     args = parser.parse_args(argv)
     console = Console()
     console.print("Measuring one maximal request, another key's reads during it, and the server's memory …")
-    report = run_isolation(args.model)
+    report = run_isolation(args.model, prompt_cache_mib=args.prompt_cache_mib)
     console.print_json(json.dumps(report))
     write_json(args.json, report)
     console.print(f"report: {args.json}")

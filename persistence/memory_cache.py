@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
@@ -19,6 +20,12 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 #: Bookkeeping per entry on top of its serialised bytes (key strings, tuple, dict slot), roughly.
 ENTRY_OVERHEAD = 200
 SWEEP_SECONDS = 30.0
+_LIVE: weakref.WeakSet[BoundedMemoryCache] = weakref.WeakSet()
+
+
+def held_bytes() -> int:
+    """Serialised bytes held by every bounded in-memory cache of this process (what /ragloop/metrics shows)."""
+    return sum(cache.size_bytes for cache in list(_LIVE))
 
 
 class BoundedMemoryCache(BaseCache[ValueT]):
@@ -34,6 +41,7 @@ class BoundedMemoryCache(BaseCache[ValueT]):
         self._bytes = 0
         self._next_sweep = 0.0
         self._lock = threading.Lock()
+        _LIVE.add(self)
 
     @property
     def size_bytes(self) -> int:

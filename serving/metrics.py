@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ragloop.graph.instrument import add_observer
+from ragloop.persistence.memory_cache import held_bytes
 from ragloop.serving.limits import limits
 
 
@@ -20,7 +21,7 @@ from ragloop.serving.limits import limits
 def registry():
     """(registry, metrics by name), or None without prometheus_client."""
     try:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
     except ImportError:
         return None
     reg = CollectorRegistry()
@@ -53,7 +54,21 @@ def registry():
             registry=reg,
         ),
         "degraded": Counter("ragloop_budget_cuts", "Calls skipped to stay within max_tokens_per_query.", registry=reg),
+        "cache_bytes": _gauge(
+            Gauge(
+                "ragloop_node_cache_bytes",
+                "Serialised bytes in the in-process node cache (at most RAGLOOP_CACHE_MAX_MIB).",
+                registry=reg,
+            ),
+            held_bytes,
+        ),
     }
+
+
+def _gauge(gauge, read):
+    """A gauge whose value is read when it is scraped."""
+    gauge.set_function(read)
+    return gauge
 
 
 def observe_node(node: str, seconds: float, error: BaseException | None = None) -> None:

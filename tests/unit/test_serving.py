@@ -128,6 +128,7 @@ def test_metrics_parse_and_move_after_a_run(use_provider, context):
     assert sample("ragloop_node_seconds_count", node="retrieve") == retrieve + 1
     assert sample("ragloop_tokens_total", model="unknown", kind="input") > 0
     assert sample("ragloop_difficulty_total", level="easy") >= 1
+    assert sample("ragloop_node_cache_bytes") > 0  # the run's retrieval and answer are cached
     hits = sample("ragloop_cache_total", cache="answer", result="hit")
     graph.invoke({"question": "Where is Normandy?"}, context=context())  # answered from the answer cache
     assert sample("ragloop_cache_total", cache="answer", result="hit") == hits + 1
