@@ -67,10 +67,7 @@ Prompt = Callable[[Sequence[Document]], Sequence[BaseMessage]]
 def fitting(docs: Sequence[Document], prompt: Prompt, max_tokens: int, limit: float) -> list[Document]:
     """The longest prefix of `docs` (one document at least) whose prompt, with `max_tokens` of output, costs
     at most `limit` tokens: the ranking's tail is what a call that cannot hold every passage goes without."""
-    kept = len(docs)
-    while kept > 1 and call_cost(prompt(docs[:kept]), max_tokens) > limit:
-        kept -= 1
-    return list(docs[:kept])
+    return _longest_prefix(docs, lambda some: call_cost(prompt(some), max_tokens), limit)
 
 
 def window_note(node: str, kept: int, given: int) -> str:
@@ -83,17 +80,21 @@ def window_batches(
 ) -> list[list[Document]]:
     """`docs` in order, cut into consecutive groups each of whose prompts (with `max_tokens(len(group))` of
     output) costs at most `limit`: one call per group judges them all where one call cannot hold them."""
-    if call_cost(prompt(docs), max_tokens(len(docs))) <= limit:
-        return [list(docs)] if docs else []
     batches: list[list[Document]] = []
-    start = 0
-    while start < len(docs):
-        end = start + 1
-        while end < len(docs) and call_cost(prompt(docs[start : end + 1]), max_tokens(end + 1 - start)) <= limit:
-            end += 1
-        batches.append(list(docs[start:end]))
-        start = end
+    rest = list(docs)
+    while rest:
+        batches.append(_longest_prefix(rest, lambda some: call_cost(prompt(some), max_tokens(len(some))), limit))
+        rest = rest[len(batches[-1]) :]
     return batches
+
+
+def _longest_prefix(
+    docs: Sequence[Document], cost: Callable[[Sequence[Document]], int], limit: float
+) -> list[Document]:
+    kept = len(docs)
+    while kept > 1 and cost(docs[:kept]) > limit:
+        kept -= 1
+    return list(docs[:kept])
 
 
 def remaining(ctx: Context, usage: dict[str, dict[str, int]] | None) -> float:

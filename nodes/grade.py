@@ -35,9 +35,11 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
     def max_tokens(n: int) -> int:
         return ctx.grade_max_tokens * n
 
-    batches = window_batches(docs, prompt, max_tokens, window(ctx))
-    cost = sum(call_cost(prompt(batch), max_tokens(len(batch))) for batch in batches)
-    if not affordable(ctx, state.get("usage"), cost):
+    calls = [
+        (batch, prompt(batch), max_tokens(len(batch)))
+        for batch in window_batches(docs, prompt, max_tokens, window(ctx))
+    ]
+    if not affordable(ctx, state.get("usage"), sum(call_cost(messages, cap) for _, messages, cap in calls)):
         return {
             "relevant": docs,
             "degraded": [
@@ -46,8 +48,8 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
         }
     level = state["difficulty"].get("level", "")
     kept, replies = [], []
-    for batch in batches:
-        reply = providers.chat_model(ctx, "grade", max_tokens=max_tokens(len(batch)), level=level).invoke(prompt(batch))
+    for batch, messages, cap in calls:
+        reply = providers.chat_model(ctx, "grade", max_tokens=cap, level=level).invoke(messages)
         replies.append(reply)
         kept += [
             Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})

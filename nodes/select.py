@@ -38,14 +38,16 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
     listed = "\n".join(f"{i}. {d['text']}" for i, d in enumerate(answers, start=1))
     longest = max((d["text"] for d in answers), key=len)
 
-    def prompt(some):
-        if ctx.selection == "merge":
-            return MERGE_PROMPT.format_messages(passages=format_passages(some), question=question, candidates=listed)
-        return VERIFY_PROMPT.format_messages(passages=format_passages(some), question=question, answer=longest)
+    def merge_prompt(some):
+        return MERGE_PROMPT.format_messages(passages=format_passages(some), question=question, candidates=listed)
 
-    out_cap = ctx.generate_max_tokens if ctx.selection == "merge" else ctx.grade_max_tokens
-    docs = fitting(given, prompt, out_cap, window(ctx))
-    passages = format_passages(docs)
+    def verify_prompt(some, answer: str = longest):
+        return VERIFY_PROMPT.format_messages(passages=format_passages(some), question=question, answer=answer)
+
+    if ctx.selection == "merge":
+        docs = fitting(given, merge_prompt, ctx.generate_max_tokens, window(ctx))
+    else:
+        docs = fitting(given, verify_prompt, ctx.grade_max_tokens, window(ctx))
     replies: list[AIMessage] = []
     cut = []
 
@@ -66,20 +68,14 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
 
     answer = None
     if ctx.selection == "merge":
-        reply = call(
-            MERGE_PROMPT.format_messages(passages=passages, question=question, candidates=listed),
-            ctx.generate_max_tokens,
-        )
+        reply = call(merge_prompt(docs), ctx.generate_max_tokens)
         answer = reply.text.strip() if reply is not None else None
     else:  # verifier: p(yes) that each distinct answer is right
         scores: dict[str, float] = {}
         for d in answers:
             key = normalize_answer(d["text"])
             if key not in scores:
-                reply = call(
-                    VERIFY_PROMPT.format_messages(passages=passages, question=question, answer=d["text"]),
-                    ctx.grade_max_tokens,
-                )
+                reply = call(verify_prompt(docs, d["text"]), ctx.grade_max_tokens)
                 if reply is None:  # the budget stopped the verifier: vote instead
                     scores = {}
                     break

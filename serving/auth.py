@@ -136,6 +136,12 @@ def _stamp(value: dict, identity: str) -> None:
     metadata["owner"] = identity  # in place: the server reads the dict it handed over
 
 
+def _shared_index_is_the_operators(ctx: Auth.types.AuthContext, on_the_index_graph: bool) -> None:
+    """403 when a key that is not an operator's would run or configure the index graph of a shared index."""
+    if on_the_index_graph and not _is_admin(ctx) and not per_key():
+        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+
+
 def _allowed_settings(payload: dict | None) -> Context:
     """The Context the payload's settings make, or HTTP 403/422 naming the first setting a client may not set
     (serving/policy.py)."""
@@ -164,8 +170,7 @@ async def owned_only(ctx: Auth.types.AuthContext, value: Any) -> Filter:
 
 async def runs_ask_for_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
     settings = _allowed_settings(value.get("kwargs"))
-    if str(value.get("assistant_id")) == INDEX_ASSISTANT and not _is_admin(ctx) and not per_key():
-        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+    _shared_index_is_the_operators(ctx, str(value.get("assistant_id")) == INDEX_ASSISTANT)
     _reserve_daily_tokens(ctx.user.identity, str(value.get("run_id")), settings.max_tokens_per_query)
     if _is_admin(ctx):
         return True
@@ -182,8 +187,7 @@ async def own_and_system_assistants(ctx: Auth.types.AuthContext, value: Any) -> 
 async def configured_with_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
     """An assistant's context and configurable: per-request settings only; the index graph is the operator's."""
     _allowed_settings(value)
-    if value.get("graph_id") == "ragloop_index" and not _is_admin(ctx) and not per_key():
-        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+    _shared_index_is_the_operators(ctx, value.get("graph_id") == "ragloop_index")
     return await owned_only(ctx, value)
 
 
@@ -192,9 +196,7 @@ async def crons_run_per_request_settings(ctx: Auth.types.AuthContext, value: Any
     or changed. Its runs are then created as the cron's owner, through the run handler (ceilings, budget)."""
     payload = value.get("payload") or {}
     _allowed_settings(payload)
-    index_graph = str(payload.get("assistant_id")) in (INDEX_ASSISTANT, "ragloop_index")
-    if index_graph and not _is_admin(ctx) and not per_key():
-        raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
+    _shared_index_is_the_operators(ctx, str(payload.get("assistant_id")) in (INDEX_ASSISTANT, "ragloop_index"))
     return await owned_only(ctx, value)
 
 
