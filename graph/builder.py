@@ -38,12 +38,11 @@ from ragloop.nodes.grade import grade
 from ragloop.nodes.intake import intake
 from ragloop.nodes.plan import plan_answers
 from ragloop.nodes.refine import refine
-from ragloop.nodes.rerank import rerank
-from ragloop.nodes.retrieve import retrieve
+from ragloop.nodes.rerank import make_rerank
+from ragloop.nodes.retrieve import make_retrieve
 from ragloop.nodes.rewrite import rewrite
 from ragloop.nodes.select import select
 from ragloop.persistence.backends import open_cache
-from ragloop.persistence.cache_keys import CACHE_POLICIES
 from ragloop.providers.resilience import is_transient
 from ragloop.settings import MAX_REFINE_CEILING, MAX_REWRITES_CEILING, Context
 from ragloop.state import InputState, OutputState, State
@@ -72,8 +71,8 @@ def build_graph(
         ("intake", intake, False),
         ("lookup", make_lookup(cache), False),
         ("condense", condense, True),
-        ("retrieve", retrieve, True),
-        ("rerank", rerank, True),
+        ("retrieve", make_retrieve(cache), True),
+        ("rerank", make_rerank(cache), True),
         ("difficulty", difficulty, True),
         ("grade", grade, True),
         ("rewrite", rewrite, True),
@@ -84,12 +83,7 @@ def build_graph(
         ("finish", finish, False),
         ("remember", make_remember(cache), False),
     ):
-        builder.add_node(
-            name,
-            instrumented(name, node, cached=name in CACHE_POLICIES),
-            retry_policy=retry if calls_provider else None,
-            cache_policy=CACHE_POLICIES.get(name),
-        )
+        builder.add_node(name, instrumented(name, node), retry_policy=retry if calls_provider else None)
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "lookup")
     builder.add_conditional_edges("lookup", route_after_lookup, ["condense", "retrieve", END])
@@ -108,10 +102,10 @@ def build_graph(
     return builder
 
 
-def compile_graph(retry: RetryPolicy | None = None, **kwargs: Any):
-    """Compile with the explicit recursion limit; kwargs (checkpointer, cache…) go to compile().
-    The cache (if any) serves retrieve and rerank results and whole answers."""
-    builder = build_graph(retry, kwargs.get("cache"))
+def compile_graph(retry: RetryPolicy | None = None, cache: BaseCache | None = None, **kwargs: Any):
+    """Compile with the explicit recursion limit; kwargs (checkpointer…) go to compile(). The cache (if any)
+    serves retrieve and rerank results and whole answers, under keys the nodes compute from their run."""
+    builder = build_graph(retry, cache)
     return builder.compile(name="ragloop", **kwargs).with_config(recursion_limit=RECURSION_LIMIT)
 
 

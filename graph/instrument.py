@@ -60,12 +60,9 @@ def _identity(config: RunnableConfig) -> str | None:
     return getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
 
 
-def instrumented(
-    name: str, node: Callable[..., dict[str, Any]], *, cached: bool = False
-) -> Callable[..., dict[str, Any]]:
-    """The node, recording its wall time in state['timings'] (summed over loop iterations), the retry policy's
-    extra attempts in state['retries'] and, for a cached node, the run that computed its result
-    (state['node_runs']); observers hear of every node and of the run it answers."""
+def instrumented(name: str, node: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """The node, recording its wall time in state['timings'] (summed over loop iterations) and the retry
+    policy's extra attempts in state['retries']; observers hear of every node and of the run it answers."""
 
     def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
         start = time.perf_counter()
@@ -80,8 +77,6 @@ def instrumented(
         attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
         if attempt > 1:  # the RetryPolicy ran this node again after transient failures
             update["retries"] = {name: attempt - 1}
-        if cached:
-            update["node_runs"] = [(name, state["cache_scope"]["run"])]
         answered = _answers_run(update)
         who = (dict(state), _identity(config), _run_id(config)) if answered and _observers else None
         for observer in list(_observers):

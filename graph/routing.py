@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from ragloop.logic.answers import found
+from ragloop.logic.budget import count, held
 from ragloop.logic.questions import is_follow_up
 from ragloop.nodes.rewrite import rewrite_affordable
 from ragloop.settings import Context, get_context
@@ -36,30 +37,34 @@ def route_after_grade(state: State, runtime: Runtime[Context]) -> Literal["rewri
     """Rewrite while too few documents are relevant, rewrites remain and the token budget allows one."""
     ctx = get_context(runtime)
     enough = len(state.get("relevant", [])) >= ctx.min_relevant
-    if enough or state.get("rewrites", 0) >= ctx.max_rewrites or not rewrite_affordable(state, ctx):
+    rewrites = count(state.get("rewrites"), 0, ctx.max_rewrites)
+    if enough or rewrites >= ctx.max_rewrites or not rewrite_affordable(state, ctx):
         return "plan"
     return "rewrite"
 
 
 def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["finish"]:
-    """One generate task per planned sample, sample i reading partition i mod P; parallel where the provider allows."""
+    """One generate task per planned sample, sample i reading partition i mod P; parallel where the provider
+    allows. The plan is held to the budget and the budget to the Context: never more tasks than it grants."""
     ctx = get_context(runtime)
-    plan, budget = state["plan"], state["budget"]
-    if not plan["samples"]:
+    plan, budget = state["plan"], held(state["budget"], ctx)
+    samples = count(plan.get("samples"), 0, budget["samples"])
+    partitions = count(plan.get("partitions"), 1, max(1, budget["partitions"]))
+    if not samples:
         return "finish"
-    docs = state["relevant"][: plan["docs"]]
+    docs = state["relevant"][: count(plan.get("docs"), 1, budget["docs"])]
     # Several samples of the same documents need temperature to differ; one per slice does not.
-    temperature = ctx.sample_temperature if plan["samples"] > plan["partitions"] else ctx.temperature
+    temperature = ctx.sample_temperature if samples > partitions else ctx.temperature
     sends = []
-    for i in range(plan["samples"]):
-        numbers = plan["slices"][i % plan["partitions"]]
+    for i in range(samples):
+        numbers = [n for n in plan["slices"][i % partitions] if 1 <= n <= len(docs)]
         task = SampleState(
             question=state["question"],
             docs=[docs[n - 1] for n in numbers],
             numbers=numbers,
             sample=i,
-            partition=i % plan["partitions"],
-            sliced=plan["partitions"] > 1,
+            partition=i % partitions,
+            sliced=partitions > 1,
             temperature=temperature,
             model=budget.get("model", ""),
             level=state["difficulty"].get("level", ""),
@@ -69,7 +74,8 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
 
 
 def route_after_select(state: State) -> Literal["refine", "finish"]:
-    """Refine a found answer when the budget grants refinement rounds."""
+    """Refine a found answer when the budget grants refinement rounds (the refine node holds the budget to
+    the Context: a round the Context does not grant stops there, with no model call)."""
     return "refine" if state["budget"].get("refine_rounds") and found(state.get("answer", "")) else "finish"
 
 

@@ -8,6 +8,8 @@ from collections import Counter
 
 #: What the model is told to reply when the passages do not hold the answer.
 NOT_FOUND = "Not found in the documents."
+#: The answer of a question that a hard token budget (Context.hard_token_budget) could not pay for.
+OVER_BUDGET = "Not answered: the token budget left for this question is too small."
 
 #: A citation marker: [1] or [1, 3].
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -24,7 +26,7 @@ def normalize_answer(text: str) -> str:
 
 def found(text: str) -> bool:
     """Whether a reply is an answer, not the model saying the passages lack one."""
-    return bool(text) and normalize_answer(text) != normalize_answer(NOT_FOUND)
+    return bool(text) and normalize_answer(text) not in (normalize_answer(NOT_FOUND), normalize_answer(OVER_BUDGET))
 
 
 def majority(answers: list[str]) -> str:

@@ -9,11 +9,13 @@ ever made over budget is the one answer a question always gets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 
+from ragloop.errors import ConfigError
 from ragloop.logic.usage import tokens_spent
 from ragloop.settings import LEVELS, Context, Level
 from ragloop.state import Budget
@@ -33,6 +35,40 @@ def budget_for(level: Level, ctx: Context) -> Budget:
         "refine_rounds": max(0, min(row.refine_rounds, ctx.max_refine_rounds)),
         "model": row.chat_model,
     }
+
+
+def held(budget: Mapping[str, Any], ctx: Context) -> Budget:
+    """The budget as a node may spend it, whatever the state holds: each figure within the Context's caps
+    (which the server's ceilings bound), and the model one of the deployment's. A client can write the
+    state's budget; this is what makes that write worth nothing (docs/architecture.md, "Trust")."""
+    model = budget.get("model", "")
+    if not isinstance(model, str) or model not in models_of(ctx):
+        raise ConfigError(f"The model {str(model)[:80]!r} is not one of this deployment's chat models.")
+    samples = count(budget.get("samples"), 0, ctx.max_samples)
+    docs_cap = max(min(ctx.max_docs, ctx.k), ctx.difficulty_passages)  # an easy draft reads difficulty_passages
+    held_budget: Budget = {
+        "docs": count(budget.get("docs"), 1, docs_cap),
+        "samples": samples,
+        "partitions": count(budget.get("partitions"), min(1, samples), samples),
+        "refine_rounds": count(budget.get("refine_rounds"), 0, ctx.max_refine_rounds),
+        "model": model,
+    }
+    if budget.get("from_draft") is True:
+        held_budget["from_draft"] = True
+    return held_budget
+
+
+def models_of(ctx: Context) -> set[str]:
+    """The chat models a run may call: the provider's configured one ('') and the budget table's."""
+    return {"", *(ctx.row(level).chat_model for level in LEVELS)}
+
+
+def count(value: Any, low: int, high: int) -> int:
+    """A counter or budget figure from the state, within [low, high]; anything but a whole number is `high`
+    (the most the Context allows, never more)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return high
+    return max(low, min(value, high))
 
 
 def most_docs(ctx: Context) -> int:

@@ -47,4 +47,4 @@ def spent(node: str, *messages: AIMessage) -> dict[str, Any]:
 
 def tokens_spent(usage: dict[str, dict[str, int]] | None) -> int:
     """Input + output tokens over every model call so far."""
-    return sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in (usage or {}).values())
+    return sum(max(0, u.get("input_tokens", 0)) + max(0, u.get("output_tokens", 0)) for u in (usage or {}).values())

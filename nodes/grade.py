@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.logic.budget import affordable, call_cost, window, window_batches
+from ragloop.logic.budget import affordable, call_cost, held, window, window_batches
 from ragloop.logic.logprobs import yes_probabilities
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent
@@ -24,7 +24,8 @@ from ragloop.state import State
 def grade(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     judged = set(state.get("graded", []))
-    docs = [d for d in state.get("reranked", [])[: state["budget"]["docs"]] if d.metadata["id"] not in judged]
+    reranked = state.get("reranked", [])[: held(state["budget"], ctx)["docs"]]
+    docs = [d for d in reranked if d.metadata["id"] not in judged]
     if not docs:
         return {"relevant": []}
     question = state["question"]

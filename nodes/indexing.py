@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop.errors import InputError
-from ragloop.logic.tenancy import tenant_of_this_run
+from ragloop.logic.trust import tenant_of_this_run
 from ragloop.retrieval.loaders import load_bytes
 from ragloop.retrieval.store import index_documents
 from ragloop.settings import Context, get_context

@@ -1,5 +1,6 @@
 """intake: take the question (from `question`, or the last human message of `messages`), check it, and start
-the run afresh (a thread's earlier run leaves state behind)."""
+the run afresh (a thread's earlier run leaves state behind). The seal it writes tells later nodes that the
+state they read was derived in this run (logic/trust.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from langgraph.types import Overwrite
 
 from ragloop.logic.messages import asked_in, turns_before
 from ragloop.logic.questions import validate_question
-from ragloop.logic.tenancy import tenant_of_this_run
-from ragloop.persistence.cache_keys import cache_scope
+from ragloop.logic.trust import seal
 from ragloop.settings import Context, get_context
 from ragloop.state import State
 
@@ -29,8 +29,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         conversation = {"history": Overwrite(turns_before(messages))}
     return {
         **conversation,
-        "tenant": tenant_of_this_run() if ctx.tenancy == "per-key" else "",
-        "cache_scope": cache_scope(ctx),
+        "seal": seal(),
         "asked": question,
         "question": question,
         "query": question,
@@ -40,6 +39,8 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         "budget": {},
         "plan": {},
         "stop_reason": "",
+        "answer": "",
+        "citations": [],
         "compute": {},
         # Accumulated fields are overwritten, not added to.
         "usage": Overwrite({}),

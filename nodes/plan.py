@@ -13,8 +13,8 @@ from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
-from ragloop.logic.answers import NOT_FOUND
-from ragloop.logic.budget import call_cost, fitting, partition, remaining, window
+from ragloop.logic.answers import NOT_FOUND, OVER_BUDGET
+from ragloop.logic.budget import call_cost, count, fitting, held, partition, remaining, window
 from ragloop.logic.passages import format_passages
 from ragloop.prompts.generate import ANSWER_PROMPTS
 from ragloop.settings import Context, get_context
@@ -31,7 +31,7 @@ def sample_cost(docs: list[Document], question: str, ctx: Context, sliced: bool 
 
 def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    budget, question = state["budget"], state["question"]
+    budget, question = held(state["budget"], ctx), state["question"]
     docs = state.get("relevant", [])[: budget["docs"]]
     update: dict = {"warnings": [], "degraded": []}
     if not docs and ctx.answer_when_nothing_relevant and state.get("reranked"):
@@ -40,12 +40,12 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
         update["warnings"].append(
             f"No document was graded relevant; the answer comes from the reranker's top {len(docs)} documents."
         )
-    if len(state.get("relevant", [])) < ctx.min_relevant and state.get("rewrites", 0) < ctx.max_rewrites:
+    rewrites = count(state.get("rewrites"), 0, ctx.max_rewrites)
+    if len(state.get("relevant", [])) < ctx.min_relevant and rewrites < ctx.max_rewrites:
         update["degraded"].append("rewrite: skipped to stay within max_tokens_per_query")
     if docs and len(docs) < ctx.min_relevant:
         update["warnings"].append(
-            f"Only {len(docs)} relevant document(s) found after {state.get('rewrites', 0)} query "
-            "rewrite(s); the answer rests on them."
+            f"Only {len(docs)} relevant document(s) found after {rewrites} query rewrite(s); the answer rests on them."
         )
     if not docs:
         return {
@@ -70,6 +70,14 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
     per_call = min(left, window(ctx))
     # the one answer always made: fewer documents rather than none
     kept = len(fitting(docs, lambda some: answer_prompt(some, question), ctx.generate_max_tokens, per_call))
+    if ctx.hard_token_budget and sample_cost(docs[:kept], question, ctx) > left:  # not even one answer fits
+        update["degraded"].append("generate: no answer fits what is left of max_tokens_per_query")
+        return {
+            **update,
+            "plan": {"samples": 0, "partitions": 0, "docs": 0, "slices": []},
+            "answer": OVER_BUDGET,
+            "stop_reason": "token budget",
+        }
     if kept < len(docs):
         limit = "max_tokens_per_query" if per_call == left else "the model's context window (local_n_ctx)"
         update["degraded"].append(f"generate: {kept} of {len(docs)} documents fit {limit}")

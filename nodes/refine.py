@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.logic.answers import normalize_answer
-from ragloop.logic.budget import affordable, call_cost, fitting, window, window_note
+from ragloop.logic.budget import affordable, call_cost, count, fitting, held, window, window_note
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent
 from ragloop.prompts.refine import CRITIQUE_PROMPT, NO_ISSUES, REVISE_PROMPT
@@ -29,7 +29,11 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
     )
     passages = format_passages(docs)
     trimmed = [window_note("refine", len(docs), len(given))] if len(docs) < len(given) else []
-    rounds = state.get("refine_rounds", 0) + 1
+    budget = held(state["budget"], ctx)
+    done = count(state.get("refine_rounds"), 0, budget["refine_rounds"])
+    if done >= budget["refine_rounds"]:  # the rounds the Context grants are spent, whatever the state says
+        return {"refine_rounds": done, "stop_reason": "refinement cap"}
+    rounds = done + 1
     critique_prompt = CRITIQUE_PROMPT.format_messages(passages=passages, question=question, draft=draft)
     # A round is two calls; the revision's prompt is the critique's plus at most max_tokens of critique.
     cost = 2 * call_cost(critique_prompt, ctx.refine_max_tokens) + ctx.refine_max_tokens
@@ -42,7 +46,7 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
         ctx,
         "refine",
         max_tokens=ctx.refine_max_tokens,
-        model=state["budget"].get("model", ""),
+        model=budget["model"],
         level=state["difficulty"].get("level", ""),
     )
     critique = model.invoke(critique_prompt)

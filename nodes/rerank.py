@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from langgraph.cache.base import BaseCache
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.logic.budget import most_docs
+from ragloop.logic.budget import held, most_docs
+from ragloop.persistence.cache_keys import rerank_key
+from ragloop.persistence.node_cache import through_cache
 from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
-def rerank(state: State, runtime: Runtime[Context]) -> dict:
-    ctx = get_context(runtime)
-    # Before difficulty has set the budget (first pass), keep enough for the largest row of the table.
-    budget = state.get("budget")
-    keep = budget["docs"] if budget else most_docs(ctx)
-    query = state.get("query") or state["question"]
-    return {"reranked": providers.reranker(ctx).rerank(query, state.get("candidates", []), keep)}
+def make_rerank(cache: BaseCache | None):
+    def rerank(state: State, runtime: Runtime[Context]) -> dict:
+        ctx = get_context(runtime)
+        # Before difficulty has set the budget (first pass), keep enough for the largest row of the table.
+        keep = held(state["budget"], ctx)["docs"] if state.get("budget") else most_docs(ctx)
+        query, candidates = state.get("query") or state["question"], state.get("candidates", [])
+        return through_cache(
+            cache,
+            "rerank",
+            (lambda: rerank_key(query, candidates, keep, ctx)) if ctx.cache_ttl_seconds else None,
+            lambda: {"reranked": providers.reranker(ctx).rerank(query, candidates, keep)},
+        )
+
+    return rerank

@@ -1,19 +1,28 @@
-"""retrieve: BM25 and dense search fused by weighted reciprocal rank, k candidates."""
+"""retrieve: BM25 and dense search fused by weighted reciprocal rank, k candidates, among the documents of
+the run's own tenant (never one its state names)."""
 
 from __future__ import annotations
 
+from langgraph.cache.base import BaseCache
 from langgraph.runtime import Runtime
 
-from ragloop.logic.tenancy import scoped
+from ragloop.logic.trust import searched
+from ragloop.persistence.cache_keys import retrieve_key
+from ragloop.persistence.node_cache import through_cache
 from ragloop.retrieval.store import hybrid_search
 from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
-def retrieve(state: State, runtime: Runtime[Context]) -> dict:
-    ctx = get_context(runtime)
-    return {
-        "candidates": hybrid_search(
-            ctx, state.get("query") or state["question"], where=scoped(state.get("filter"), state.get("tenant"))
+def make_retrieve(cache: BaseCache | None):
+    def retrieve(state: State, runtime: Runtime[Context]) -> dict:
+        ctx = get_context(runtime)
+        query, where = state.get("query") or state["question"], searched(state.get("filter"), ctx.tenancy)
+        return through_cache(
+            cache,
+            "retrieve",
+            (lambda: retrieve_key(query, where, ctx)) if ctx.cache_ttl_seconds else None,
+            lambda: {"candidates": hybrid_search(ctx, query, where=where)},
         )
-    }
+
+    return retrieve

@@ -6,7 +6,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.logic.budget import affordable, call_cost
+from ragloop.logic.budget import affordable, call_cost, count
 from ragloop.logic.usage import spent
 from ragloop.prompts.rewrite import REWRITE_PROMPT
 from ragloop.settings import Context, get_context
@@ -30,6 +30,6 @@ def rewrite(state: State, runtime: Runtime[Context]) -> dict:
     new_query = " ".join(reply.text.split()).strip().strip('"') or state["question"]
     return {
         "query": new_query,
-        "rewrites": state.get("rewrites", 0) + 1,
+        "rewrites": count(state.get("rewrites"), 0, ctx.max_rewrites) + 1,
         **spent("rewrite", reply),
     }

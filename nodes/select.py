@@ -7,7 +7,7 @@ from langgraph.runtime import Runtime
 
 from ragloop import providers
 from ragloop.logic.answers import NOT_FOUND, found, majority, normalize_answer
-from ragloop.logic.budget import affordable, call_cost, fitting, window, window_note
+from ragloop.logic.budget import affordable, call_cost, fitting, held, window, window_note
 from ragloop.logic.logprobs import yes_probabilities
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent, usage_of
@@ -60,7 +60,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
             ctx,
             "select",
             max_tokens=max_tokens,
-            model=state["budget"].get("model", ""),
+            model=held(state["budget"], ctx)["model"],
             level=state["difficulty"].get("level", ""),
         ).invoke(messages)
         replies.append(reply)

@@ -1,24 +1,17 @@
-"""Caching: retrieve and rerank results (LangGraph CachePolicy) and whole answers, keyed on what changes them.
+"""Caching: retrieve and rerank results and whole answers, keyed on what changes them and on nothing a
+client could have written.
 
-LangGraph's default cache key hashes the node's input only, and the Context is
-not part of it: two runs with different `k` or another reranker would share an
-entry. So ``intake`` writes a ``cache_scope`` into the state: per node, a hash of
-every Context field that changes that node's result, the index version (so a
-re-indexed collection misses), and the current ``cache_ttl_seconds`` time bucket
-(so an entry serves for at most that long). The key functions here combine it
-with the node's real inputs.
+Every key is computed where it is used, from the run's validated Context (the fields whose metadata says
+they change that result, settings/metadata.py), the index version, the ``cache_ttl_seconds`` time bucket
+(so an entry serves for at most that long), the tenant the server authenticated (logic/trust.py) and the
+node's real inputs. A state a client wrote can make its own run miss, never read or fill another key's
+entry: a retrieve key holds the run's tenant, a rerank key every candidate's text and metadata, and an
+answer is stored only by a run whose state its own ``intake`` derived (nodes/answer_cache.py).
 
-A repeated question with identical settings is answered from the answer cache
-(nodes/answer_cache.py) under ``answer_key``: the question, every Context field
-whose metadata says it shapes the answer, the index version and the
-prompts' fingerprint (so a release with other prompts does not serve old answers).
-
-The cache itself is whatever the graph is compiled with (``compile_graph(cache=...)``),
-chosen by $RAGLOOP_CACHE_URL (persistence/backends.py): a bounded in-memory cache (memory_cache.py),
-``SqliteCache`` or ``RedisCache``. Node entries are stored for ``STORE_SECONDS`` at most.
-
-Whether a node's result came from the cache is told by the run id it was computed
-in (``node_runs``): LangGraph replays a cached node's writes without calling it.
+The cache itself is whatever the graph is built with (``compile_graph(cache=...)``), chosen by
+$RAGLOOP_CACHE_URL (persistence/backends.py): a bounded in-memory cache (memory_cache.py), ``SqliteCache``
+or ``RedisCache``. Node entries are stored for ``STORE_SECONDS`` at most. Whether a node's result came from
+the cache is recorded in ``node_runs`` as (node, "hit" | "miss").
 """
 
 from __future__ import annotations
@@ -29,20 +22,22 @@ import importlib
 import json
 import pkgutil
 import time
-import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from langgraph.types import CachePolicy
+from langchain_core.documents import Document
 
-from ragloop.logic.tenancy import scoped
+from ragloop.logic.trust import searched
 from ragloop.retrieval.store import index_version
-from ragloop.settings import STORE_SECONDS, Context, fields_invalidating
+from ragloop.settings import Context, fields_invalidating
 
 #: The Context fields each cached node's result depends on, and those an answer does (settings/metadata.py).
 RETRIEVE_FIELDS = fields_invalidating("retrieve")
 RERANK_FIELDS = fields_invalidating("rerank")
 ANSWER_FIELDS = fields_invalidating("answer")
-#: The cache namespace of answers.
+#: The cache namespaces of answers and of each cached node's results.
 ANSWERS = ("ragloop", "answers")
+NODES = {"retrieve": ("ragloop", "retrieve"), "rerank": ("ragloop", "rerank")}
 
 
 def _digest(value: object) -> str:
@@ -67,17 +62,20 @@ def prompts_fingerprint() -> str:
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
 
 
-def cache_scope(ctx: Context) -> dict[str, str]:
-    """Per cached node, the part of its cache key that the state's inputs do not carry."""
-    run = uuid.uuid4().hex
-    if not ctx.cache_ttl_seconds:
-        return {"retrieve": run, "rerank": run, "run": run}  # caching off: keys no later run can match
-    base = {"index": index_version(ctx), "bucket": int(time.time() // ctx.cache_ttl_seconds)}
-    return {
-        "retrieve": _digest({**base, **{f: getattr(ctx, f) for f in RETRIEVE_FIELDS}}),
-        "rerank": _digest({**base, **{f: getattr(ctx, f) for f in RERANK_FIELDS}}),
-        "run": run,
-    }
+def _scope(ctx: Context, names: Sequence[str]) -> list[Any]:
+    """What every key of a node's cache holds: the index version, the time bucket and the settings."""
+    return [index_version(ctx), int(time.time() // ctx.cache_ttl_seconds), {f: getattr(ctx, f) for f in names}]
+
+
+def retrieve_key(query: str, where: dict[str, Any] | None, ctx: Context) -> str:
+    """The retrieve cache's key for a search of `query` under `where` (already narrowed to the run's tenant)."""
+    return _digest([*_scope(ctx, RETRIEVE_FIELDS), query, where or {}])
+
+
+def rerank_key(query: str, candidates: Sequence[Document], keep: int, ctx: Context) -> str:
+    """The rerank cache's key: the query, every candidate whole (text and metadata) and how many are kept."""
+    docs = [[d.page_content, d.metadata] for d in candidates]
+    return _digest([*_scope(ctx, RERANK_FIELDS), query, docs, keep])
 
 
 def answer_key(question: str, ctx: Context, where: dict | None = None) -> str:
@@ -87,35 +85,15 @@ def answer_key(question: str, ctx: Context, where: dict | None = None) -> str:
     return _digest([asked, index_version(ctx), prompts_fingerprint(), settings, *([where] if where else [])])
 
 
+def run_answer_key(state: dict, ctx: Context) -> str:
+    """This run's answer key: its question and the client's filter narrowed to the run's own tenant."""
+    return answer_key(state["question"], ctx, searched(state.get("filter"), ctx.tenancy))
+
+
 def cache_report(state: dict) -> dict[str, dict[str, int]]:
     """Per cached node, how many of its runs the cache served (hits) and how many it computed (misses)."""
-    run = (state.get("cache_scope") or {}).get("run")
     report: dict[str, dict[str, int]] = {}
-    for node, computed_in in state.get("node_runs") or []:
+    for node, result in state.get("node_runs") or []:
         counts = report.setdefault(node, {"hits": 0, "misses": 0})
-        counts["misses" if computed_in == run else "hits"] += 1
+        counts["hits" if result == "hit" else "misses"] += 1
     return report
-
-
-def _retrieve_key(state: dict) -> str:
-    scope = state.get("cache_scope", {}).get("retrieve")
-    where = scoped(state.get("filter"), state.get("tenant")) or {}  # the search's filter, as retrieve passes it
-    return _digest([scope, state.get("query") or state.get("question"), where])
-
-
-def _rerank_key(state: dict) -> str:
-    ids = [d.metadata.get("id") for d in state.get("candidates", [])]
-    return _digest(
-        [
-            state.get("cache_scope", {}).get("rerank"),
-            state.get("query") or state.get("question"),
-            ids,
-            (state.get("budget") or {}).get("docs"),
-        ]
-    )
-
-
-CACHE_POLICIES = {
-    "retrieve": CachePolicy(key_func=_retrieve_key, ttl=STORE_SECONDS),
-    "rerank": CachePolicy(key_func=_rerank_key, ttl=STORE_SECONDS),
-}

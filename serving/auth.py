@@ -8,9 +8,12 @@ hash of its key. Per key, before anything runs:
 - ``RAGLOOP_REQUESTS_PER_MINUTE`` (default 120; 0 = no limit): requests beyond it get 429 with
   ``Retry-After``, on every route;
 - ``RAGLOOP_DAILY_TOKENS`` (default 0 = no limit): model tokens per key per UTC day. A run reserves its
-  ``max_tokens_per_query`` (or, without one, what is left of the budget) when it is created and its real
-  spend replaces the reservation when it finishes; a run that fails keeps its reservation charged. So
-  concurrent or failing runs cannot overrun the budget; once it is spent new runs get 429 (reads do not).
+  ``max_tokens_per_query`` (or, without one, this server's ceiling of it) when it is created, or what is left
+  of the key's budget when that is less, and runs with what it was granted as a hard cap
+  (``max_tokens_per_query`` = the grant, ``hard_token_budget``): no call of it passes the grant. When what
+  is left cannot pay for one answer, the run is refused (429 with Retry-After). Its real spend replaces the
+  reservation when it finishes; a run that fails keeps its reservation charged. So concurrent or failing
+  runs cannot overrun the budget; once it is spent new runs get 429 (reads do not).
 
 Both are counted per process, or across replicas with ``RAGLOOP_LIMITS_URL=redis://…`` (serving/limits.py).
 
@@ -22,6 +25,12 @@ not exist. The server's own assistants (``created_by: system``) are usable by ev
 an operator key (``RAGLOOP_ADMIN_KEYS``, comma-separated), which sees and changes everything. Store items
 live under namespaces that begin with the key's identity. Runs, assistants and crons may set per-request
 settings only, within the operator's ceilings (serving/policy.py).
+
+State is written by the graph alone: a key that is not an operator's may not write a thread's state
+(``POST /threads/{id}/state``, ``/state/batch``, a thread created with ``supersteps``) nor send a run a
+``command`` (goto/update); both are refused with 403 (the graph raises no interrupt to resume). Studio's
+"edit state" is an operator's tool. The graph does not rely on this: it takes no security decision from its
+state (logic/trust.py, docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -30,18 +39,26 @@ import hashlib
 import hmac
 import os
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from langgraph_sdk import Auth
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragloop.serving.limits import limits
-from ragloop.serving.policy import Refused, check, requested_settings
+from ragloop.serving.policy import Refused, ceilings, check, requested_settings
 from ragloop.settings import Context
 
 auth = Auth()
+T = TypeVar("T")
 ADMIN_ENV = "RAGLOOP_ADMIN_KEYS"
 INDEX_IS_THE_OPERATORS = "Only an operator key (RAGLOOP_ADMIN_KEYS) may change the shared index."
+STATE_IS_THE_GRAPHS = (
+    "Only an operator key (RAGLOOP_ADMIN_KEYS) may write a thread's state or send a run a command; "
+    "ask with input instead."
+)
+#: Prompt tokens one answer needs besides its passage and its output: instructions, question, template.
+ANSWER_OVERHEAD_TOKENS = 200
 #: The server's own assistant of the indexing graph (LangGraph names a graph's system assistant uuid5 of its id).
 INDEX_ASSISTANT = str(uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "ragloop_index"))
 
@@ -95,15 +112,26 @@ class TooManyRequests(Auth.exceptions.HTTPException, StarletteHTTPException):
         StarletteHTTPException.__init__(self, status_code=429, detail=detail, headers=headers)
 
 
-def _reserve_daily_tokens(identity: str, run_id: str, max_tokens_per_query: int) -> None:
-    """429 when the key's daily budget is spent; else reserve this run's share of it (settled at its end)."""
+def _grant_daily_tokens(identity: str, run_id: str, settings: Context) -> int | None:
+    """The tokens this run may spend today (None: the server has no daily budget), reserved of the key's
+    budget and settled at the run's end; 429 when what is left cannot pay for one answer."""
     budget = int(os.environ.get("RAGLOOP_DAILY_TOKENS", "0"))
-    if budget and not limits().try_reserve(identity, run_id, budget, max_tokens_per_query or budget):
+    if not budget:
+        return None
+    asked = settings.max_tokens_per_query or int(ceilings()["max_tokens_per_query"])
+    one_answer = settings.generate_max_tokens + settings.chunk_size + ANSWER_OVERHEAD_TOKENS
+    counters = limits()
+    granted = counters.try_reserve(identity, run_id, budget, asked)
+    if granted < min(asked, one_answer):
+        if granted:
+            counters.settle(identity, run_id, 0)  # give back the scrap
         raise Auth.exceptions.HTTPException(
             status_code=429,
-            detail=f"This API key has used its daily budget of {budget} model tokens; it resets at 00:00 UTC.",
+            detail=f"This API key has too little left of its daily budget of {budget} model tokens to answer a "
+            "question; it resets at 00:00 UTC.",
             headers={"Retry-After": str(_seconds_to_midnight())},
         )
+    return granted
 
 
 def _seconds_to_midnight() -> int:
@@ -142,13 +170,17 @@ def _shared_index_is_the_operators(ctx: Auth.types.AuthContext, on_the_index_gra
         raise Auth.exceptions.HTTPException(status_code=403, detail=INDEX_IS_THE_OPERATORS)
 
 
-def _allowed_settings(payload: dict | None) -> Context:
-    """The Context the payload's settings make, or HTTP 403/422 naming the first setting a client may not set
-    (serving/policy.py)."""
+def _refused_as_http(call: Callable[[], T]) -> T:
+    """What `call` returns, or its serving/policy.py refusal as an HTTP 403/422 naming the setting."""
     try:
-        return check(requested_settings(payload))
+        return call()
     except Refused as refused:
         raise Auth.exceptions.HTTPException(status_code=refused.status, detail=refused.detail) from None
+
+
+def _allowed_settings(payload: dict | None) -> Context:
+    """The Context the payload's settings make, or HTTP 403/422 naming the first setting a client may not set."""
+    return _refused_as_http(lambda: check(requested_settings(payload)))
 
 
 # The SDK types each handler by its resource and action; these take any payload (value: Any), and one
@@ -169,13 +201,32 @@ async def owned_only(ctx: Auth.types.AuthContext, value: Any) -> Filter:
 
 
 async def runs_ask_for_per_request_settings(ctx: Auth.types.AuthContext, value: Any) -> Filter:
-    settings = _allowed_settings(value.get("kwargs"))
+    """A run: per-request settings within the ceilings, no command unless an operator's, and, with a daily
+    budget, the granted tokens as its hard cap. The run's context is rewritten to the settings as checked
+    (normalised names), so the graph runs with exactly what was allowed."""
+    kwargs = value.get("kwargs") if isinstance(value.get("kwargs"), dict) else {}
+    requested = _refused_as_http(lambda: requested_settings(kwargs))
+    settings = _refused_as_http(lambda: check(requested))
+    if kwargs.get("command") and not _is_admin(ctx):
+        raise Auth.exceptions.HTTPException(status_code=403, detail=STATE_IS_THE_GRAPHS)
     _shared_index_is_the_operators(ctx, str(value.get("assistant_id")) == INDEX_ASSISTANT)
-    _reserve_daily_tokens(ctx.user.identity, str(value.get("run_id")), settings.max_tokens_per_query)
+    granted = _grant_daily_tokens(ctx.user.identity, str(value.get("run_id")), settings)
+    if granted is not None:
+        requested |= {"max_tokens_per_query": granted, "hard_token_budget": True}
+    if kwargs:
+        kwargs["context"] = requested  # in place: the server runs the kwargs it handed over
     if _is_admin(ctx):
         return True
     _stamp(value, ctx.user.identity)
     return {"owner": ctx.user.identity}
+
+
+async def threads_state_is_the_graphs(ctx: Auth.types.AuthContext, value: Any) -> Filter:
+    """A thread update: its metadata (PATCH), a run's cancel (`action`), or, with neither, a write of its
+    state (POST /threads/{id}/state, /state/batch, supersteps at creation), which only an operator may make."""
+    if not _is_admin(ctx) and isinstance(value, dict) and not ({"metadata", "action"} & set(value)):
+        raise Auth.exceptions.HTTPException(status_code=403, detail=STATE_IS_THE_GRAPHS)
+    return await owned_only(ctx, value)
 
 
 async def own_and_system_assistants(ctx: Auth.types.AuthContext, value: Any) -> Filter:
@@ -214,6 +265,7 @@ async def own_store_namespace(ctx: Auth.types.AuthContext, value: Any) -> None:
 
 auth.on(owned_only)
 auth.on.threads.create_run(runs_ask_for_per_request_settings)
+auth.on.threads.update(threads_state_is_the_graphs)
 auth.on.assistants.read(own_and_system_assistants)
 auth.on.assistants.search(own_and_system_assistants)
 auth.on.assistants.create(configured_with_per_request_settings)

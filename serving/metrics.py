@@ -13,8 +13,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ragloop.graph.instrument import add_observer
+from ragloop.logic.budget import count
 from ragloop.persistence.memory_cache import held_bytes
 from ragloop.serving.limits import limits
+from ragloop.settings import MAX_REWRITES_CEILING
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +99,7 @@ def observe_run(state: dict, report: dict, identity: str | None, run_id: str | N
     level = (state.get("difficulty") or {}).get("level")
     if level:
         m["difficulty"].labels(level).inc()
-    m["rewrites"].inc(int(state.get("rewrites") or 0))
+    m["rewrites"].inc(count(state.get("rewrites"), 0, MAX_REWRITES_CEILING))  # the state's, so held to its bounds
     m["degraded"].inc(len(compute.get("degraded") or []))
     for node, n in (compute.get("fallbacks") or {}).items():
         m["fallbacks"].labels(node).inc(n)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from ragloop.errors import ConfigError
-from ragloop.settings import LEVELS, Context, deployment_fields
+from ragloop.settings import LEVELS, Context, deployment_fields, setting_name
 
 CEILINGS_ENV = "RAGLOOP_CEILINGS"
 
@@ -74,21 +74,39 @@ def ceilings() -> dict[str, float]:
     return {**DEFAULT_CEILINGS, **given}
 
 
+#: Keys the LangGraph server itself writes into a run's configurable, which it copies into the run's context
+#: when the client sent none (a cron's scheduled run carries cron_id and the auth user there): not settings.
+SERVER_KEYS = frozenset(
+    {"cron_id", "thread_id", "run_id", "assistant_id", "graph_id", "user_id", "checkpoint_id", "checkpoint_ns"}
+)
+
+
+def _server_key(name: str) -> bool:
+    return name in SERVER_KEYS or name.startswith(("langgraph_", "__"))
+
+
 def requested_settings(payload: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The settings a run, assistant or cron payload asks for: its `context` and `config.configurable`
-    (LangGraph's own `langgraph_*` and `thread_id`-like keys aside)."""
+    """The settings a run, assistant or cron payload asks for, by their normalised names (settings.setting_name):
+    its `context` and `config.configurable`, the keys LangGraph writes there itself aside."""
     payload = payload or {}
     context = payload.get("context") or {}
     configurable = (payload.get("config") or {}).get("configurable") or {}
     if not isinstance(context, dict) or not isinstance(configurable, dict):
         raise Refused(422, "context and config.configurable must be JSON objects of setting -> value.")
     fields = set(Context.field_names())
-    # configurable also carries LangGraph's own keys (thread_id, checkpoint_ns…): only settings are ours
-    return {**{k: v for k, v in configurable.items() if k in fields}, **context}
+    # configurable also carries LangGraph's own keys (thread_id, checkpoint_ns…) and the client's: only settings
+    # are ours. In context every key but the server's own is a setting, or refused as unknown.
+    settings = {setting_name(k): v for k, v in configurable.items() if setting_name(k) in fields}
+    for raw, value in context.items():
+        if not _server_key(str(raw)):
+            settings[setting_name(raw)] = value
+    return settings
 
 
 def check(settings: Mapping[str, Any]) -> Context:
-    """The Context these settings make on the server, or Refused naming the first setting that may not be set."""
+    """The Context these settings make on the server, or Refused naming the first setting that may not be set.
+    Names are normalised first (settings.setting_name), as Context.from_overrides reads them."""
+    settings = {setting_name(name): value for name, value in settings.items()}
     deployment = set(deployment_fields())
     for name in settings:
         if name in deployment:

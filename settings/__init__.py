@@ -45,6 +45,7 @@ __all__ = [
     "fields_invalidating",
     "get_context",
     "ragloop_home",
+    "setting_name",
 ]
 
 #: The groups in the order a reader (and Studio's form) meets them.
@@ -110,12 +111,18 @@ class Context(
         """
         by_name, hints = {f.name: f for f in fields(cls)}, type_hints()
         typed = {}
-        for name, value in (overrides or {}).items():
-            name = str(name).strip().replace("-", "_")
+        for raw, value in (overrides or {}).items():
+            name = setting_name(raw)
             if name not in by_name:
                 raise ConfigError(f"Unknown setting {name!r}: `ragloop settings` lists them.")
             typed[name] = coerce(by_name[name], hints[name], value)
         return cls(**typed)
+
+
+def setting_name(raw: object) -> str:
+    """A setting's name as written anywhere (a command line, a request, a config file): surrounding space
+    dropped, dashes as underscores. The one normalisation every reader of names applies."""
+    return str(raw).strip().replace("-", "_")
 
 
 OPERATOR_ENV = "RAGLOOP_SETTINGS"

@@ -71,6 +71,12 @@ class BudgetTable:
         ge=0,
         le=10_000_000,
     )
+    hard_token_budget: bool = setting(
+        False,
+        "When true, no model call passes max_tokens_per_query, not even the one answer a question otherwise "
+        "always gets: a question the budget cannot answer ends with stop reason 'token budget'. A shared server "
+        "with a daily token budget sets it on every run, with max_tokens_per_query the tokens it granted.",
+    )
 
     def row(self, level: Level) -> BudgetRow:
         """The table's row for a level, as configured."""

@@ -69,9 +69,8 @@ class State(InputState, OutputState, total=False):
     graded: Annotated[list[str], operator.add]  # ids of the documents graded this run: a rewrite grades only new ones
     plan: Plan
     history: Annotated[list[Turn], operator.add]  # a thread's earlier turns
-    tenant: str  # per-key tenancy: the API key whose documents this run searches ('' = every document)
-    cache_scope: dict[str, str]  # per cached node: the settings and index version its cache key covers; the run id
-    node_runs: Annotated[list[tuple[str, str]], operator.add]  # (cached node, run id that computed it): hits differ
+    seal: str  # intake's token for this run: the state was derived in this run (logic/trust.py)
+    node_runs: Annotated[list[tuple[str, str]], operator.add]  # (cached node, "hit" or "miss")
     drafts: Annotated[list[Draft], operator.add]  # filled in parallel by the generate fan-out
     refine_rounds: int
     degraded: Annotated[list[str], operator.add]  # what the token budget cut, in order

@@ -8,13 +8,19 @@ from langchain_core.documents import Document
 def merge_usage(
     left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None
 ) -> dict[str, dict[str, int]]:
-    """Sum token counts per node: {"grade": {"input_tokens": .., "output_tokens": .., "calls": ..}}."""
-    merged = {node: dict(counts) for node, counts in (left or {}).items()}
-    for node, counts in (right or {}).items():
-        into = merged.setdefault(node, {})
-        for key, value in counts.items():
-            into[key] = into.get(key, 0) + value
+    """Sum token counts per node: {"grade": {"input_tokens": .., "output_tokens": .., "calls": ..}}. A count is
+    a whole number of at least 0, whatever a write holds: a state a client wrote cannot lower a run's spend."""
+    merged: dict[str, dict[str, int]] = {}
+    for side in (left, right):
+        for node, counts in (side or {}).items() if isinstance(side, dict) else ():
+            into = merged.setdefault(str(node), {})
+            for key, value in (counts or {}).items() if isinstance(counts, dict) else ():
+                into[key] = max(0, into.get(key, 0) + _whole(value))
     return merged
+
+
+def _whole(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def sum_per_node(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:

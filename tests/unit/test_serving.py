@@ -70,29 +70,78 @@ def test_the_per_key_request_rate_is_limited(monkeypatch):
     authenticate({b"x-api-key": b"beta-key-456"})  # another key has its own bucket
 
 
-def start_run(key: str, run_id: str, context: dict | None = None):
-    """What the server's create-run authorization does for this key's run (serving/auth.py)."""
+def start_run(key: str, run_id: str, context: dict | None = None, **kwargs) -> dict:
+    """What the server's create-run authorization does for this key's run (serving/auth.py): the context the
+    run is then started with."""
     from types import SimpleNamespace
 
     ctx = SimpleNamespace(user=SimpleNamespace(identity=auth_module.identity_of(key)), action="create_run")
-    value = {"run_id": run_id, "assistant_id": "any", "kwargs": {"context": context or {}}}
-    return asyncio.run(auth_module.runs_ask_for_per_request_settings(ctx, value))
+    value = {"run_id": run_id, "assistant_id": "any", "kwargs": {"context": context or {}, **kwargs}}
+    asyncio.run(auth_module.runs_ask_for_per_request_settings(ctx, value))
+    return value["kwargs"]["context"]
 
 
-def test_a_key_over_its_daily_token_budget_cannot_start_runs_but_can_read(monkeypatch):
-    monkeypatch.setenv("RAGLOOP_DAILY_TOKENS", "1000")
+def test_a_run_is_granted_its_share_of_the_daily_budget_as_a_hard_cap_or_refused(monkeypatch):
+    monkeypatch.setenv("RAGLOOP_DAILY_TOKENS", "2000")
     identity = auth_module.identity_of("alpha-key-123")
-    start_run("alpha-key-123", "run-1", {"max_tokens_per_query": 600})  # reserves 600
-    start_run("alpha-key-123", "run-2")  # no cap of its own: reserves the 400 left
-    assert limits().tokens_today(identity) == 1000
+    run_1 = start_run("alpha-key-123", "run-1", {"max_tokens_per_query": 600, "top-n": 3})
+    assert run_1 == {"max_tokens_per_query": 600, "top_n": 3, "hard_token_budget": True}  # as checked, names normalised
+    run_2 = start_run("alpha-key-123", "run-2")  # no cap of its own: the 1400 left are its hard cap
+    assert run_2 == {"max_tokens_per_query": 1400, "hard_token_budget": True}
+    assert limits().tokens_today(identity) == 2000
     with pytest.raises(Auth.exceptions.HTTPException, match="daily budget") as refused:
         start_run("alpha-key-123", "run-3")  # concurrent runs cannot overrun the budget
     assert refused.value.status_code == 429 and int(refused.value.headers["Retry-After"]) > 0
     metrics.observe_run({}, {"compute": {"tokens": 100}}, identity, "run-1")  # settles: 500 of 600 back
-    assert limits().tokens_today(identity) == 500
-    start_run("alpha-key-123", "run-4", {"max_tokens_per_query": 500})
+    assert limits().tokens_today(identity) == 1500
+    with pytest.raises(Auth.exceptions.HTTPException, match="too little left"):
+        start_run("alpha-key-123", "run-4")  # 500 left cannot pay for one answer (generate + a chunk + prompt)
+    assert limits().tokens_today(identity) == 1500  # a refused run holds nothing back
+    assert start_run("alpha-key-123", "run-5", {"max_tokens_per_query": 500})["max_tokens_per_query"] == 500
     authenticate({b"x-api-key": b"alpha-key-123"})  # reads still pass
-    start_run("beta-key-456", "run-5")  # another key has its own budget
+    start_run("beta-key-456", "run-6")  # another key has its own budget
+
+
+def test_a_run_with_a_command_is_refused_for_a_key_but_not_for_an_operator(monkeypatch):
+    monkeypatch.setenv("RAGLOOP_ADMIN_KEYS", "beta-key-456")
+    forged = {"goto": "retrieve", "update": {"tenant": ""}}
+    with pytest.raises(Auth.exceptions.HTTPException, match="command") as refused:
+        start_run("alpha-key-123", "run-1", command=forged)
+    assert refused.value.status_code == 403
+    start_run("beta-key-456", "run-2", command=forged)
+
+
+def test_a_thread_state_write_is_refused_for_a_key_and_metadata_updates_pass(monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("RAGLOOP_ADMIN_KEYS", "beta-key-456")
+
+    def update(key: str, value: dict):
+        ctx = SimpleNamespace(user=SimpleNamespace(identity=auth_module.identity_of(key)), action="update")
+        return asyncio.run(auth_module.threads_state_is_the_graphs(ctx, value))
+
+    with pytest.raises(Auth.exceptions.HTTPException, match="state") as refused:
+        update("alpha-key-123", {"thread_id": "t"})  # POST /threads/t/state, /state/batch, supersteps
+    assert refused.value.status_code == 403
+    assert update("alpha-key-123", {"thread_id": "t", "metadata": {"x": 1}}) == {
+        "owner": auth_module.identity_of("alpha-key-123")
+    }
+    assert update("alpha-key-123", {"thread_id": "t", "action": "interrupt"})  # cancelling its own run
+    assert update("beta-key-456", {"thread_id": "t"}) is True  # an operator's edit in Studio
+
+
+def test_scheduler_keys_in_a_runs_context_are_not_settings_and_names_are_normalised():
+    from ragloop.serving.policy import Refused, check, requested_settings
+
+    cron_run = {"context": {"cron_id": "c1", "langgraph_auth_user_id": "k", "thread_id": "t", "top_n": 3}}
+    assert requested_settings(cron_run) == {"top_n": 3}
+    for name in ("nvidia-base-url", " nvidia_base_url", "NVIDIA_BASE_URL ".lower()):
+        with pytest.raises(Refused, match="nvidia_base_url is a deployment setting"):
+            check(requested_settings({"context": {name: "http://127.0.0.1:9"}}))
+        with pytest.raises(Refused, match="nvidia_base_url is a deployment setting"):
+            check(requested_settings({"config": {"configurable": {name: "http://127.0.0.1:9"}}}))
+    with pytest.raises(Refused, match="over this server's ceiling"):
+        check(requested_settings({"context": {" max-samples": 40}}))
 
 
 def test_a_run_that_fails_keeps_its_reservation_charged(monkeypatch):
