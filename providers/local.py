@@ -21,11 +21,12 @@ _servers: dict[tuple, object] = {}
 _servers_lock = threading.Lock()
 
 
-def llama_server(model_file: str, n_ctx: int, threads: int, prompt_cache_mib: int):
+def llama_server(model_file: str, n_ctx: int, threads: int, prompt_cache_mib: int, name: str = ""):
     """One in-process llama.cpp server per (model, context size, threads), started on first use.
 
     It listens on a free loopback port and keeps its prompt cache between calls, so
-    prompts that share a prefix (the passages) are evaluated once.
+    prompts that share a prefix (the passages) are evaluated once. Its replies name the model `name`
+    (llama.cpp's alias), not the file's path: usage records and run outputs show no server path.
     """
     key = (model_file, n_ctx, threads, prompt_cache_mib)
     with _servers_lock:
@@ -34,6 +35,7 @@ def llama_server(model_file: str, n_ctx: int, threads: int, prompt_cache_mib: in
 
             params = xlc.CommonParams()
             params.model.path = model_file
+            params.model_alias = {name or Path(model_file).name}
             params.n_ctx = n_ctx
             params.n_parallel = 1
             params.cache_ram_mib = prompt_cache_mib
@@ -65,7 +67,7 @@ class LocalProvider:
 
         model_name, model_file = gguf_path(model or ctx.local_chat_model)
         threads = ctx.local_threads or os.cpu_count() or 1
-        server = llama_server(str(model_file), ctx.local_n_ctx, threads, ctx.local_prompt_cache_mib)
+        server = llama_server(str(model_file), ctx.local_n_ctx, threads, ctx.local_prompt_cache_mib, model_name)
         return ChatOpenAI(
             base_url=server.listening_address + "/v1",
             api_key=SecretStr("local"),

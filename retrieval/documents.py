@@ -5,48 +5,96 @@
   Document per section (the text under each h1-h3), `section` its heading; `title` the page's <title>.
 - Word (.docx): python-docx. One Document per section under each heading style; `section` its heading.
 
-Each raises InputError naming the file when it is not what its name says, is encrypted, or is damaged.
+Each raises InputError naming the file when it is not what its name says, is encrypted, or is damaged;
+given `Limits` (an upload to the server), also when it is past one, checked before the file is parsed from
+what it declares (a Word file's zip directory and paragraph tags, a PDF's page count, an HTML page's tags)
+and again on the text it yields.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
+from typing import NamedTuple
 
 from langchain_core.documents import Document
 
 from ragloop.errors import InputError
+from ragloop.settings import Context
 
 _HEADINGS = ("h1", "h2", "h3")
 _BLOCKS = ("p", "li", "td", "th", "pre", "blockquote", "dd", "dt", "figcaption", "caption")
+
+
+_WORD_PARAGRAPH = re.compile(rb"<w:p[\s/>]")
+_HTML_TAG = re.compile(rb"<[A-Za-z]")
+
+
+class Limits(NamedTuple):
+    """What one uploaded file may hold (settings/uploads.py)."""
+
+    pages: int
+    unzipped_bytes: int
+    parts: int
+    chars: int
+
+    @classmethod
+    def of(cls, ctx: Context) -> Limits:
+        return cls(
+            ctx.upload_max_pages, ctx.upload_max_unzipped_mib * 2**20, ctx.upload_max_parts, ctx.upload_max_chars
+        )
+
+
+def _past(path: Path, what: str, count: int, limit: int, setting: str) -> InputError:
+    return InputError(f"{path} has {what} {count:,}; this server reads at most {limit:,} ({setting}).")
+
+
+def check_text(text: str, path: Path, limits: Limits | None) -> str:
+    """`text`, or InputError when it is past the characters an upload may yield."""
+    if limits and len(text) > limits.chars:
+        raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
+    return text
 
 
 def _doc(text: str, source: str, key: str, **metadata: str | int) -> Document:
     return Document(page_content=text.strip(), metadata={"source": source, "doc_key": key, **metadata})
 
 
-def pdf(raw: bytes, source: str, path: Path) -> list[Document]:
+def pdf(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> list[Document]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InputError(f"{path} is an encrypted PDF; decrypt it (or export it unprotected) and index it again.")
+        if limits and (count := len(reader.pages)) > limits.pages:
+            raise _past(path, "pages:", count, limits.pages, "upload_max_pages")
         info = reader.metadata
         title = str(info.get("/Title") or "").strip() if info else ""
-        pages = [(n, page.extract_text() or "") for n, page in enumerate(reader.pages, 1)]
+        pages, chars = [], 0
+        for n, page in enumerate(reader.pages, 1):
+            text = page.extract_text() or ""
+            chars += len(text)
+            if limits and chars > limits.chars:
+                raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
+            pages.append((n, text))
     except InputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except LimitReachedError as exc:  # a compression bomb: pypdf stops inflating at its own limit
+        raise InputError(f"{path} holds a stream that inflates past pypdf's limit; it is not read ({exc}).") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise InputError(f"{path} is not a readable PDF ({type(exc).__name__}: {exc}).") from exc
     extra = {"title": title} if title else {}
     return [_doc(text, source, f"{source}#page{n}", page=n, **extra) for n, text in pages if text.strip()]
 
 
-def html(raw: bytes, source: str, path: Path) -> list[Document]:
+def html(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> list[Document]:
     from bs4 import BeautifulSoup
 
+    if limits and (count := len(_HTML_TAG.findall(raw))) > limits.parts:
+        raise _past(path, "elements:", count, limits.parts, "upload_max_parts")
     soup = BeautifulSoup(raw, "html.parser")
     if soup.find(True) is None:
         raise InputError(f"{path} holds no HTML elements; is it really an HTML page?")
@@ -64,6 +112,7 @@ def html(raw: bytes, source: str, path: Path) -> list[Document]:
             sections[-1][1].append(element.get_text(" ", strip=True))
     if not any(texts for _, texts in sections):  # a page of bare text: take all of it
         sections = [("", [body.get_text(" ", strip=True)])]
+    check_text("".join(t for _, texts in sections for t in texts), path, limits)
     extra = {"title": title} if title else {}
     return [
         _doc("\n".join(t for t in texts if t), source, f"{source}#s{n}", **extra, **({"section": head} if head else {}))
@@ -72,15 +121,35 @@ def html(raw: bytes, source: str, path: Path) -> list[Document]:
     ]
 
 
-def docx(raw: bytes, source: str, path: Path) -> list[Document]:
+def _check_word_package(raw: bytes, path: Path, limits: Limits) -> None:
+    """Before python-docx unpacks anything: what the zip's members declare they unpack to (Python's zipfile
+    never inflates a member past its declared size), then the paragraphs the document's XML holds."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as package:
+        unpacked = sum(member.file_size for member in package.infolist())
+        if unpacked > limits.unzipped_bytes:
+            raise _past(
+                path, "zip members unpacking to bytes:", unpacked, limits.unzipped_bytes, "upload_max_unzipped_mib"
+            )
+        body = package.read("word/document.xml")
+    if (count := len(_WORD_PARAGRAPH.findall(body))) > limits.parts:
+        raise _past(path, "paragraphs:", count, limits.parts, "upload_max_parts")
+
+
+def docx(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> list[Document]:
     import zipfile
 
     from docx import Document as WordDocument
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
+        if limits:
+            _check_word_package(raw, path, limits)
         word = WordDocument(io.BytesIO(raw))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except InputError:
+        raise
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError(f"{path} is not a readable Word (.docx) file ({type(exc).__name__}).") from exc
     title = (word.core_properties.title or "").strip()
     sections: list[tuple[str, list[str]]] = [("", [])]
@@ -93,6 +162,7 @@ def docx(raw: bytes, source: str, path: Path) -> list[Document]:
     for table in word.tables:
         rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
         sections[-1][1].append("\n".join(rows))
+    check_text("".join(t for _, texts in sections for t in texts), path, limits)
     extra = {"title": title} if title else {}
     return [
         _doc("\n".join(texts), source, f"{source}#s{n}", **extra, **({"section": head} if head else {}))

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 
 from ragloop.errors import InputError
+from ragloop.retrieval import documents
+from ragloop.retrieval.documents import Limits, check_text
 
 if TYPE_CHECKING:
     from langchain_core.document_loaders import BaseLoader
@@ -154,19 +156,17 @@ def load_file(path: Path, source: str | None = None) -> list[Document]:
     return load_bytes(_read_bytes(path), source or path.name, path)
 
 
-def load_bytes(raw: bytes, source: str, path: Path | None = None) -> list[Document]:
+def load_bytes(raw: bytes, source: str, path: Path | None = None, limits: Limits | None = None) -> list[Document]:
     """Documents of a file's bytes, read as its name's type says (a source named `x.pdf` is read as a PDF);
-    `path` names it in errors (default: the source)."""
+    `path` names it in errors (default: the source). `limits` (an upload's) are checked before parsing."""
     path = path or Path(source)
     kind = _base_suffix(path)
     if kind in BINARY_SUFFIXES:
-        from ragloop.retrieval import documents
-
         reader = {".pdf": documents.pdf, ".html": documents.html, ".htm": documents.html, ".docx": documents.docx}
-        return reader[kind](raw, source, path)
+        return reader[kind](raw, source, path, limits)
     if kind not in TEXT_SUFFIXES:
         raise InputError(f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)}.")
-    text = _decode(raw, path)
+    text = check_text(_decode(raw, path), path, limits)
     if kind in (".txt", ".md"):
         return [Document(page_content=text, metadata={"source": source, "doc_key": source})]
     if kind == ".jsonl":

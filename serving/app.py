@@ -9,8 +9,10 @@
 
 Changing the shared index takes an operator key (RAGLOOP_ADMIN_KEYS); a job is visible to the key that
 submitted it. A body over RAGLOOP_MAX_BODY_BYTES (default 20 MiB) gets 413; malformed or absurdly nested
-JSON and source names that are empty, over 512 characters, hold control characters or path traversal
-("..", a leading "/") get 422, the index untouched.
+JSON, source names that are empty, over 512 characters, hold control characters or path traversal ("..",
+a leading "/") (logic/sources.py), and files past the operator's upload limits (settings/uploads.py) get 422
+naming the file and the limit, the index untouched. The body is parsed in a worker process
+(serving/uploads.py), so no upload stalls the server's other requests.
 
 Index jobs run one at a time in a worker thread (the index has one writer; see
 retrieval/versions.py); readers keep answering from the previous version until
@@ -20,7 +22,6 @@ the new one is published.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 import uuid
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ragloop.logic.sources import source_problem
 from ragloop.serving import metrics
 from ragloop.serving.auth import INDEX_IS_THE_OPERATORS, authenticate, is_operator, per_key
 from ragloop.settings import Context
@@ -74,7 +76,6 @@ async def prometheus(request: Request) -> Response:
 
 
 MAX_BODY_ENV = "RAGLOOP_MAX_BODY_BYTES"
-MAX_SOURCE_CHARS = 512
 
 
 # The auth handler's decision for a custom route (LangGraph applies it to its own routes only): a refusal,
@@ -92,31 +93,18 @@ async def _caller(request: Request, *, writes: bool = False) -> JSONResponse | d
     return dict(user)
 
 
-def source_problem(source: str) -> str | None:
-    """Why a source name is refused, or None: it names a document, never a path to follow."""
-    if not source.strip() or len(source) > MAX_SOURCE_CHARS:
-        return f"A source name has 1 to {MAX_SOURCE_CHARS} characters."
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
-        return "A source name holds no control characters."
-    if source.startswith(("/", "\\")) or ".." in source.replace("\\", "/").split("/"):
-        return f"The source name {source!r} looks like a path out of the index; name the document instead."
-    return None
-
-
-async def _json_body(request: Request) -> object:
-    """The request's JSON, or a JSONResponse saying why not (413 over the size limit, 422 malformed)."""
+async def _body(request: Request) -> bytes | JSONResponse:
+    """The request's bytes, or 413 past the size limit (read no further than it)."""
     limit = int(os.environ.get(MAX_BODY_ENV, str(20 * 2**20)))
+    too_large = JSONResponse({"detail": f"The body is over {limit} bytes ({MAX_BODY_ENV})."}, status_code=413)
     if int(request.headers.get("content-length") or 0) > limit:
-        return JSONResponse({"detail": f"The body is over {limit} bytes ({MAX_BODY_ENV})."}, status_code=413)
-    body = b""
+        return too_large
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            return JSONResponse({"detail": f"The body is over {limit} bytes ({MAX_BODY_ENV})."}, status_code=413)
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
-        return JSONResponse({"detail": 'Send JSON {"documents": [{"source": "...", "text": "..."}]}.'}, status_code=422)
+            return too_large
+    return bytes(body)
 
 
 def _run_job(job_id: str, add: list, delete: list[str], tenant: str | None) -> None:
@@ -154,23 +142,20 @@ def _submit(add: list, delete: list[str], owner: str) -> JSONResponse:
 # source is replaced; a base64 file is read as its source's name says (.pdf, .html, .docx, .txt, .md, .json, .jsonl).
 async def add_documents(request: Request) -> JSONResponse:
     from ragloop.errors import InputError
-    from ragloop.nodes.indexing import documents_from_payload
+    from ragloop.retrieval.documents import Limits
+    from ragloop.serving.uploads import parse_upload
 
     caller = await _caller(request, writes=True)
     if isinstance(caller, JSONResponse):
         return caller
-    body = await _json_body(request)
+    body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
+    ctx = Context()
     try:
-        docs = documents_from_payload(body.get("documents") if isinstance(body, dict) else None)
+        docs = await parse_upload(body, Limits.of(ctx), ctx.upload_parse_seconds)
     except InputError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=422)
-    if not docs:
-        return JSONResponse({"detail": "Give at least one document."}, status_code=422)
-    for doc in docs:
-        if problem := source_problem(str(doc.metadata["source"])):
-            return JSONResponse({"detail": problem}, status_code=422)
     return _submit(docs, [], caller["identity"])
 
 
@@ -179,7 +164,7 @@ async def delete_source(request: Request) -> JSONResponse:
     if isinstance(caller, JSONResponse):
         return caller
     source = request.path_params["source"]
-    if problem := source_problem(source):
+    if problem := source_problem(source):  # the index graph's rule (logic/sources.py)
         return JSONResponse({"detail": problem}, status_code=422)
     return _submit([], [source], caller["identity"])
 

@@ -31,6 +31,7 @@ from ragloop.settings.metadata import Cache, Kind, bounds_text, check_field, cho
 from ragloop.settings.models import ModelSettings
 from ragloop.settings.rerank import RerankSettings
 from ragloop.settings.retrieval import RetrievalSettings, ragloop_home
+from ragloop.settings.uploads import UploadSettings
 
 __all__ = [
     "LEVELS",
@@ -59,12 +60,14 @@ GROUPS = (
     AnsweringSettings,
     CacheSettings,
     CostSettings,
+    UploadSettings,
 )
 
 
 # A dataclass lists its bases' fields last base first, so the groups are given in reverse.
 @dataclass(kw_only=True)
 class Context(
+    UploadSettings,
     CostSettings,
     CacheSettings,
     AnsweringSettings,

@@ -46,7 +46,13 @@ def test_documents_are_added_replaced_and_deleted_with_progress(indexing):
         ({"documents": "a text"}, "must be a list"),
         ({"documents": [{"source": "a.txt", "text": " "}]}, 'Document 0 needs a non-empty "source" and "text"'),
         ({"documents": [{"text": "no source"}]}, "Document 0 needs"),
-        ({"delete": [""]}, "delete must be a list of source ids"),
+        ({"delete": [""]}, "A source name is text of 1 to 512 characters"),
+        ({"delete": "a.txt"}, "delete must be a list of source names"),
+        # the /index routes' rule for source names holds in the graph too
+        ({"documents": [{"source": "../../x.md", "text": "Planted."}]}, "looks like a path out of the index"),
+        ({"documents": [{"source": "/etc/passwd", "text": "Planted."}]}, "looks like a path out of the index"),
+        ({"documents": [{"source": "a\x00.md", "text": "Planted."}]}, "no control characters"),
+        ({"delete": ["notes/../../x.md"]}, "looks like a path out of the index"),
     ],
 )
 def test_bad_input_is_refused_before_the_index_is_touched(indexing, payload, message):

@@ -321,3 +321,39 @@ def test_the_rate_limit_answers_429_on_the_servers_own_routes_too(monkeypatch):
     with pytest.raises(HTTPException) as refused:  # LangGraph passes Starlette's through with its status
         authenticate({b"x-api-key": b"alpha-key-123"})
     assert refused.value.status_code == 429 and refused.value.headers == {"Retry-After": "5"}
+
+
+@pytest.mark.parametrize(
+    ("source", "make", "limit"),
+    [
+        ("paragraphs.docx", "paragraph_bomb_docx", "upload_max_parts"),
+        ("bloated.docx", "bloated_xml_docx", "upload_max_unzipped_mib"),
+        ("pages.pdf", "many_pages_pdf", "upload_max_pages"),
+        ("bomb.pdf", "flate_bomb_pdf", "inflates past pypdf's limit"),
+    ],
+)
+def test_hostile_files_are_refused_by_name_and_limit_before_they_are_parsed(index_api, source, make, limit):
+    import base64
+
+    from tests.fixtures import bombs
+
+    client, _ = index_api
+    before = client.get("/index").json()
+    body = {"documents": [{"source": source, "base64": base64.b64encode(getattr(bombs, make)()).decode()}]}
+    refused = client.post("/index/documents", json=body)
+    assert refused.status_code == 422 and source in refused.json()["detail"] and limit in refused.json()["detail"]
+    assert client.get("/index").json() == before
+
+
+def test_a_parse_past_its_time_is_refused_and_the_parser_replaced(index_api, monkeypatch):
+    import base64
+
+    from tests.fixtures import bombs
+
+    client, wait = index_api
+    monkeypatch.setenv("RAGLOOP_SETTINGS", '{"upload_parse_seconds": 1, "upload_max_pages": 100000}')
+    body = {"documents": [{"source": "slow.pdf", "base64": base64.b64encode(bombs.many_pages_pdf(4000)).decode()}]}
+    refused = client.post("/index/documents", json=body)
+    assert refused.status_code == 422 and "upload_parse_seconds" in refused.json()["detail"]
+    job = client.post("/index/documents", json={"documents": [{"source": "after.txt", "text": "Okapis."}]})
+    assert wait(job.json())["status"] == "done"  # the next upload gets a fresh parser
