@@ -62,30 +62,51 @@ def _doc(text: str, source: str, key: str, **metadata: str | int) -> Document:
 
 
 def pdf(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> list[Document]:
-    from pypdf import PdfReader
+    from contextlib import nullcontext
+
+    from pypdf import apply_configuration
     from pypdf.errors import LimitReachedError, PdfReadError
 
+    # An upload's streams inflate to no more than its unzipped bytes (pypdf's own default: 75 MB each).
+    most = min(75_000_000, limits.unzipped_bytes) if limits else 0
+    inflating = (
+        apply_configuration(
+            zlib_maximum_output_length=most,
+            lzw_maximum_output_length=most,
+            run_length_maximum_output_length=most,
+            array_based_stream_maximum_output_length=most,
+        )
+        if limits
+        else nullcontext()
+    )
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise InputError(f"{path} is an encrypted PDF; decrypt it (or export it unprotected) and index it again.")
-        if limits and (count := len(reader.pages)) > limits.pages:
-            raise _past(path, "pages:", count, limits.pages, "upload_max_pages")
-        info = reader.metadata
-        title = str(info.get("/Title") or "").strip() if info else ""
-        pages, chars = [], 0
-        for n, page in enumerate(reader.pages, 1):
-            text = page.extract_text() or ""
-            chars += len(text)
-            if limits and chars > limits.chars:
-                raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
-            pages.append((n, text))
+        with inflating:
+            return _pdf_pages(raw, source, path, limits)
     except InputError:
         raise
-    except LimitReachedError as exc:  # a compression bomb: pypdf stops inflating at its own limit
-        raise InputError(f"{path} holds a stream that inflates past pypdf's limit; it is not read ({exc}).") from exc
+    except LimitReachedError as exc:  # a compression bomb: pypdf stops inflating at the limit
+        raise InputError(f"{path} holds a stream that inflates past the upload limit; it is not read ({exc}).") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         raise InputError(f"{path} is not a readable PDF ({type(exc).__name__}: {exc}).") from exc
+
+
+def _pdf_pages(raw: bytes, source: str, path: Path, limits: Limits | None) -> list[Document]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(raw))
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise InputError(f"{path} is an encrypted PDF; decrypt it (or export it unprotected) and index it again.")
+    if limits and (count := len(reader.pages)) > limits.pages:
+        raise _past(path, "pages:", count, limits.pages, "upload_max_pages")
+    info = reader.metadata
+    title = str(info.get("/Title") or "").strip() if info else ""
+    pages, chars = [], 0
+    for n, page in enumerate(reader.pages, 1):
+        text = page.extract_text() or ""
+        chars += len(text)
+        if limits and chars > limits.chars:
+            raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
+        pages.append((n, text))
     extra = {"title": title} if title else {}
     return [_doc(text, source, f"{source}#page{n}", page=n, **extra) for n, text in pages if text.strip()]
 

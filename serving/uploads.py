@@ -26,12 +26,23 @@ _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _parser() -> ProcessPoolExecutor:
+async def _parser() -> ProcessPoolExecutor:
+    """The parsing process, started (imports done) before any parse is timed."""
     global _pool
     with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return _pool
+        pool, fresh = _pool, _pool is None
+        if pool is None:
+            pool = _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    if fresh:
+        await asyncio.get_running_loop().run_in_executor(pool, _warm)
+    return pool
+
+
+def _warm() -> None:
+    """In the new parsing process: import what parsing needs, so that a parse's time is its own."""
+    import bs4  # noqa: F401
+    import docx  # noqa: F401
+    import pypdf  # noqa: F401
 
 
 def _replace(pool: ProcessPoolExecutor) -> None:
@@ -47,7 +58,7 @@ def _replace(pool: ProcessPoolExecutor) -> None:
 
 async def parse_upload(body: bytes, limits: Limits, seconds: float) -> list[Document]:
     """The documents of an /index/documents body, parsed in the worker process; InputError says why not."""
-    pool = _parser()
+    pool = await _parser()
     try:
         future = asyncio.get_running_loop().run_in_executor(pool, documents_from_body, body, limits)
         return await asyncio.wait_for(future, seconds)

@@ -19,7 +19,8 @@ class UploadSettings:
     )
     upload_max_unzipped_mib: int = setting(
         64,
-        "Uploaded Word (.docx) file: the most MiB its zip members may unpack to, all together.",
+        "Uploaded Word (.docx) file: the most MiB its zip members may unpack to, all together; uploaded PDF: the "
+        "most MiB one of its streams may inflate to.",
         kind="deployment",
         ge=1,
         le=65_536,

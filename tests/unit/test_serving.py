@@ -329,7 +329,7 @@ def test_the_rate_limit_answers_429_on_the_servers_own_routes_too(monkeypatch):
         ("paragraphs.docx", "paragraph_bomb_docx", "upload_max_parts"),
         ("bloated.docx", "bloated_xml_docx", "upload_max_unzipped_mib"),
         ("pages.pdf", "many_pages_pdf", "upload_max_pages"),
-        ("bomb.pdf", "flate_bomb_pdf", "inflates past pypdf's limit"),
+        ("bomb.pdf", "flate_bomb_pdf", "inflates past the upload limit"),
     ],
 )
 def test_hostile_files_are_refused_by_name_and_limit_before_they_are_parsed(index_api, source, make, limit):
