@@ -35,7 +35,7 @@ from ragloop.application.demo import demo_corpus
 from ragloop.application.indexing import index_files
 from ragloop.benchmarks.harness import write_json
 from ragloop.benchmarks.metrics import percentile
-from ragloop.serving.devserver import dev_server
+from ragloop.serving.devserver import dev_server, tree_rss_mib
 from ragloop.serving.policy import ceilings
 
 ALICE, BOB = "isolation-alice", "isolation-bob"
@@ -108,30 +108,6 @@ def node_cache_mib(url: str) -> float:
         s.value for f in text_string_to_metric_families(body) for s in f.samples if s.name == "ragloop_node_cache_bytes"
     ]
     return round(sum(held) / 2**20, 1)
-
-
-def tree_rss_mib(port: int) -> float:
-    """Resident memory of the server started on `port` and every process below it, in MiB."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    roots = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        pid = int(entry)
-        parents[pid], rss[pid] = int(stat[1]), int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-        if f"--port {port} " in cmdline + " " and "langgraph" in cmdline:
-            roots.append(pid)
-    tree, changed = set(roots), True
-    while changed:
-        grown = {pid for pid, parent in parents.items() if parent in tree} | tree
-        changed, tree = grown != tree, grown
-    return round(sum(rss.get(pid, 0) for pid in tree) / 2**20, 1)
 
 
 def run_isolation(

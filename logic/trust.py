@@ -56,8 +56,15 @@ def searched(where: Mapping[str, Any] | None, tenancy: str) -> dict[str, Any] | 
 
 def _client_run() -> tuple[bool, str]:
     """(whether a server's client started this run, the server's run id or '')."""
-    configurable = _configurable() or {}
-    return "langgraph_auth_user_id" in configurable, str(configurable.get("run_id") or "")
+    from langgraph.config import get_config
+
+    try:
+        config = get_config()
+    except RuntimeError:  # not inside a run
+        return False, ""
+    configurable, metadata = config.get("configurable") or {}, config.get("metadata") or {}
+    run = configurable.get("run_id") or metadata.get("run_id") or ""
+    return "langgraph_auth_user_id" in configurable, str(run)
 
 
 def seal() -> str:

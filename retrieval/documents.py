@@ -14,7 +14,6 @@ and again on the text it yields.
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,10 +24,6 @@ from ragloop.settings import Context
 
 _HEADINGS = ("h1", "h2", "h3")
 _BLOCKS = ("p", "li", "td", "th", "pre", "blockquote", "dd", "dt", "figcaption", "caption")
-
-
-_WORD_PARAGRAPH = re.compile(rb"<w:p[\s/>]")
-_HTML_TAG = re.compile(rb"<[A-Za-z]")
 
 
 class Limits(NamedTuple):
@@ -114,7 +109,7 @@ def _pdf_pages(raw: bytes, source: str, path: Path, limits: Limits | None) -> li
 def html(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> list[Document]:
     from bs4 import BeautifulSoup
 
-    if limits and (count := len(_HTML_TAG.findall(raw))) > limits.parts:
+    if limits and (count := raw.count(b"<") - raw.count(b"</")) > limits.parts:  # opening tags, counted in place
         raise _past(path, "elements:", count, limits.parts, "upload_max_parts")
     soup = BeautifulSoup(raw, "html.parser")
     if soup.find(True) is None:
@@ -154,7 +149,8 @@ def _check_word_package(raw: bytes, path: Path, limits: Limits) -> None:
                 path, "zip members unpacking to bytes:", unpacked, limits.unzipped_bytes, "upload_max_unzipped_mib"
             )
         body = package.read("word/document.xml")
-    if (count := len(_WORD_PARAGRAPH.findall(body))) > limits.parts:
+    count = sum(body.count(tag) for tag in (b"<w:p>", b"<w:p/>", b"<w:p ", b"<w:p\n", b"<w:p\t"))  # in place
+    if count > limits.parts:
         raise _past(path, "paragraphs:", count, limits.parts, "upload_max_parts")
 
 

@@ -101,3 +101,27 @@ def dev_server(
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def tree_rss_mib(port: int) -> float:
+    """Resident memory of the server started on `port` and every process below it, in MiB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    roots = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid], rss[pid] = int(stat[1]), int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+        if f"--port {port} " in cmdline + " " and "langgraph" in cmdline:
+            roots.append(pid)
+    tree, changed = set(roots), True
+    while changed:
+        grown = {pid for pid, parent in parents.items() if parent in tree} | tree
+        changed, tree = grown != tree, grown
+    return round(sum(rss.get(pid, 0) for pid in tree) / 2**20, 1)

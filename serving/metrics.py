@@ -11,6 +11,7 @@ daily budget reads.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from ragloop.graph.instrument import add_observer
 from ragloop.logic.budget import count
@@ -83,36 +84,65 @@ def observe_node(node: str, seconds: float, error: BaseException | None = None) 
         m["errors"].labels(node, type(error).__name__).inc()
 
 
+#: The most distinct values one label takes; later ones are counted as "other". A run's report is made from
+#: its state, which a client could have written: its labels must not grow the registry without bound.
+MAX_LABEL_VALUES = 64
+_labels: dict[str, set[str]] = {}
+
+
+def _label(kind: str, value: object) -> str:
+    seen = _labels.setdefault(kind, set())
+    text = str(value)[:80]
+    if text not in seen and len(seen) >= MAX_LABEL_VALUES:
+        return "other"
+    seen.add(text)
+    return text
+
+
+def _amount(value: object) -> float:
+    """A count from the report: a non-negative finite number, else 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        return 0.0
+    return float(value)
+
+
 def observe_run(state: dict, report: dict, identity: str | None, run_id: str | None = None) -> None:
     """Record a finished run: its state at `finish` plus what `finish` added. Its tokens replace what the run
     reserved of its key's daily budget when it was created (serving/auth.py)."""
-    tokens = int((report.get("compute") or {}).get("tokens", 0))
+    compute: dict[str, Any] = report["compute"] if isinstance(report.get("compute"), dict) else {}
     if identity:
-        limits().settle(identity, run_id, tokens)
+        limits().settle(identity, run_id, int(_amount(compute.get("tokens"))))
     found = registry()
     if found is None:
         return
     _, m = found
-    compute = report.get("compute") or {}
-    m["runs"].labels(compute.get("stop_reason", "unknown")).inc()
-    m["cost"].inc(float(report.get("cost_usd") or 0.0))
+    m["runs"].labels(_label("stop_reason", compute.get("stop_reason", "unknown"))).inc()
+    m["cost"].inc(_amount(report.get("cost_usd")))
     level = (state.get("difficulty") or {}).get("level")
     if level:
-        m["difficulty"].labels(level).inc()
+        m["difficulty"].labels(_label("level", level)).inc()
     m["rewrites"].inc(count(state.get("rewrites"), 0, MAX_REWRITES_CEILING))  # the state's, so held to its bounds
     m["degraded"].inc(len(compute.get("degraded") or []))
-    for node, n in (compute.get("fallbacks") or {}).items():
-        m["fallbacks"].labels(node).inc(n)
-    for cache, counts in (compute.get("cache") or {}).items():
+    for node, n in _pairs(compute.get("fallbacks")):
+        m["fallbacks"].labels(_label("node", node)).inc(_amount(n))
+    for cache, counts in _pairs(compute.get("cache")):
+        if not isinstance(counts, dict):
+            continue
         for result, n in (("hit", counts.get("hits", 0)), ("miss", counts.get("misses", 0))):
-            if n:
-                m["cache"].labels(cache, result).inc(n)
-    for node, n in (compute.get("retries") or {}).items():
-        m["retries"].labels(node).inc(n)
-    for model, counts in (state.get("usage_by_model") or {}).items():
+            if _amount(n):
+                m["cache"].labels(_label("cache", cache), result).inc(_amount(n))
+    for node, n in _pairs(compute.get("retries")):
+        m["retries"].labels(_label("node", node)).inc(_amount(n))
+    for model, counts in _pairs(state.get("usage_by_model")):
+        if not isinstance(counts, dict):
+            continue
         for kind in ("input", "output", "cache_read", "cache_write"):
-            if counts.get(f"{kind}_tokens"):
-                m["tokens"].labels(model, kind).inc(counts[f"{kind}_tokens"])
+            if _amount(counts.get(f"{kind}_tokens")):
+                m["tokens"].labels(_label("model", model), kind).inc(_amount(counts[f"{kind}_tokens"]))
+
+
+def _pairs(value: object) -> list[tuple[str, Any]]:
+    return [(str(k), v) for k, v in value.items() if v is not None] if isinstance(value, dict) else []
 
 
 def exposition() -> tuple[bytes, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from langchain_core.documents import Document
@@ -24,18 +24,19 @@ from ragloop.retrieval.documents import Limits
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+#: Starting, feeding and killing the parsing process blocks (fork/exec, semaphores, pipes): done on this
+#: thread, never on the event loop; the loop only awaits the parse's future.
+_dispatch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragloop-uploads")
 
 
-async def _parser() -> ProcessPoolExecutor:
-    """The parsing process, started (imports done) before any parse is timed."""
+def _parser() -> ProcessPoolExecutor:
+    """The parsing process, started and its imports done (on the dispatch thread) before any parse is timed."""
     global _pool
     with _pool_lock:
-        pool, fresh = _pool, _pool is None
-        if pool is None:
-            pool = _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    if fresh:
-        await asyncio.get_running_loop().run_in_executor(pool, _warm)
-    return pool
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _pool.submit(_warm).result()
+        return _pool
 
 
 def _warm() -> None:
@@ -43,6 +44,11 @@ def _warm() -> None:
     import bs4  # noqa: F401
     import docx  # noqa: F401
     import pypdf  # noqa: F401
+
+
+def _submit(body: bytes, limits: Limits) -> tuple[ProcessPoolExecutor, Future]:
+    pool = _parser()
+    return pool, pool.submit(documents_from_body, body, limits)
 
 
 def _replace(pool: ProcessPoolExecutor) -> None:
@@ -58,16 +64,16 @@ def _replace(pool: ProcessPoolExecutor) -> None:
 
 async def parse_upload(body: bytes, limits: Limits, seconds: float) -> list[Document]:
     """The documents of an /index/documents body, parsed in the worker process; InputError says why not."""
-    pool = await _parser()
+    loop = asyncio.get_running_loop()
+    pool, future = await loop.run_in_executor(_dispatch, _submit, body, limits)
     try:
-        future = asyncio.get_running_loop().run_in_executor(pool, documents_from_body, body, limits)
-        return await asyncio.wait_for(future, seconds)
+        return await asyncio.wait_for(asyncio.wrap_future(future), seconds)
     except TimeoutError:
-        _replace(pool)
+        await loop.run_in_executor(_dispatch, _replace, pool)
         raise InputError(
             f"Reading the files of this request took longer than {seconds:g} s (upload_parse_seconds); "
             "send smaller files or fewer at once."
         ) from None
     except BrokenProcessPool:
-        _replace(pool)
+        await loop.run_in_executor(_dispatch, _replace, pool)
         raise InputError("A file of this request could not be read: its parser ran out of memory or crashed.") from None

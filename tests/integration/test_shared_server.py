@@ -17,7 +17,7 @@ from ragloop.serving.devserver import dev_server
 from ragloop.settings import deployment_fields
 
 pytestmark = pytest.mark.integration
-ALICE, BOB, ADMIN = "alice-key-1f2e", "bob-key-9a8b", "admin-key-77aa"
+ALICE, BOB, ADMIN, CAROL = "alice-key-1f2e", "bob-key-9a8b", "admin-key-77aa", "carol-key-3c3c"
 SECRET = "nvapi-secret-do-not-leak-5151"
 
 
@@ -131,13 +131,13 @@ def test_each_key_sees_only_what_it_owns_and_the_operator_sees_everything(server
     for method, path, body in [
         ("GET", f"/threads/{tid}", None),
         ("GET", f"/threads/{tid}/state", None),
-        ("POST", f"/threads/{tid}/state", {"values": {"answer": "PWNED"}}),
         ("GET", f"/threads/{tid}/runs", None),
         ("PATCH", f"/threads/{tid}", {"metadata": {"x": 1}}),
         ("DELETE", f"/threads/{tid}", None),
     ]:
         assert call(server, BOB, method, path, body)[0] == 404, (method, path)
     assert ask(server, BOB, {}, thread=tid)[0] == 404
+    assert call(server, BOB, "POST", f"/threads/{tid}/state", {"values": {"answer": "PWNED"}})[0] in (403, 404)
     status, found = call(server, BOB, "POST", "/threads/search", {"limit": 100})
     assert status == 200 and tid not in {t["thread_id"] for t in found}
     assert call(server, ALICE, "GET", f"/threads/{tid}/state")[1]["values"]["answer"] == answered["answer"]
@@ -223,6 +223,18 @@ def test_per_key_tenancy_keeps_each_keys_documents_its_own(tmp_path):
         status, answer = ask(server, BOB, {}, question=launch_code)
         assert status == 200 and "4471" not in json.dumps(answer)
         assert all(c["source"] == "plan.txt" for c in answer["citations"])
+        # Bob names Alice's documents (or everyone's) through the state: refused at the door...
+        bob_thread = call(server, BOB, "POST", "/threads", {})[1]["thread_id"]
+        assert ask(server, BOB, {}, thread=bob_thread, question=launch_code)[0] == 200
+        for tenant in ("", identity_of(ALICE)):
+            forged = {"values": {"tenant": tenant, "filter": {"tenant": tenant}}, "as_node": "intake"}
+            assert call(server, BOB, "POST", f"/threads/{bob_thread}/state", forged)[0] == 403
+            goto = {"goto": "retrieve", "update": {"question": launch_code, "query": launch_code, "tenant": tenant}}
+            assert call(server, BOB, "POST", "/runs/wait", {"assistant_id": "ragloop", "command": goto})[0] == 403
+        # ...and the graph itself searches the run's own tenant whatever its filter says
+        naming_alice = {"question": launch_code, "filter": {"tenant": identity_of(ALICE)}}
+        status, answer = call(server, BOB, "POST", "/runs/wait", {"assistant_id": "ragloop", "input": naming_alice})
+        assert status == 200 and "4471" not in json.dumps(answer), answer
         deleted = call(
             server, BOB, "POST", "/runs/wait", {"assistant_id": "ragloop_index", "input": {"delete": ["plan.txt"]}}
         )
@@ -236,7 +248,7 @@ def test_rate_and_budget_limits_hold_through_the_server(tmp_path, small_model_co
 
     settings = {"index_path": small_model_context.index_path, "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
     env = {
-        "RAGLOOP_API_KEYS": f"{ALICE},{BOB}",
+        "RAGLOOP_API_KEYS": f"{ALICE},{BOB},{CAROL}",
         "RAGLOOP_SETTINGS": json.dumps(settings),
         "RAGLOOP_REQUESTS_PER_MINUTE": "10",
         "RAGLOOP_DAILY_TOKENS": "3000",
@@ -255,3 +267,153 @@ def test_rate_and_budget_limits_hold_through_the_server(tmp_path, small_model_co
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 429 and refused.value.headers["Retry-After"] == "5"
+
+        # Carol's first run reserves all but 52 of her 3 000 tokens; a second, with no cap of its own, is refused
+        # while it runs (52 tokens cannot pay for an answer), instead of being granted 52 and running unbounded.
+        thread = call(server, CAROL, "POST", "/threads", {})[1]["thread_id"]
+        first_body = {"assistant_id": "ragloop", "input": {"question": "What is oxygen?"}}
+        status, first = call(
+            server, CAROL, "POST", f"/threads/{thread}/runs", {**first_body, "context": {"max_tokens_per_query": 2948}}
+        )
+        assert status == 200, first
+        status, detail = ask(server, CAROL, {"answer_cache_ttl_seconds": 0})
+        assert status == 429 and "too little left" in json.dumps(detail), (status, detail)
+        out = call(server, CAROL, "GET", f"/threads/{thread}/runs/{first['run_id']}/join")[1]
+        assert out["compute"]["tokens"] <= 2948 and out["compute"]["max_tokens_per_query"] == 2948, out["compute"]
+        # Once it has settled, a run with no cap is granted what is left as its hard cap, or refused
+        status, second = ask(server, CAROL, {"answer_cache_ttl_seconds": 0}, question="What is hydrogen?")
+        left = 3000 - out["compute"]["tokens"]
+        if status == 200:
+            assert second["compute"]["max_tokens_per_query"] == left and second["compute"]["tokens"] <= left
+        else:
+            assert status == 429 and left < 1000, (status, second, left)
+
+
+QUESTION = "What is the atomic number of oxygen?"
+
+
+def test_state_is_the_graphs_a_key_cannot_write_it_nor_plant_an_answer_for_others(server):
+    """Bob writes state the three ways LangGraph offers a client: a thread state update (as the answering
+    node), a run's command, and a thread created with supersteps. Each is refused; Alice, another key and
+    the operator get the graph's own answer; an operator (Studio's edit state) still may write."""
+    planted = "PLANTED by Bob: the atomic number of oxygen is 99."
+    bob_thread = call(server, BOB, "POST", "/threads", {})[1]["thread_id"]
+    assert ask(server, BOB, {}, thread=bob_thread)[0] == 200
+    writes = [
+        (f"/threads/{bob_thread}/state", {"values": {"answer": planted}, "as_node": "finish"}),
+        (f"/threads/{bob_thread}/state", {"values": {"tenant": "", "budget": {"samples": 16}}, "as_node": "intake"}),
+        (f"/threads/{bob_thread}/state", {"values": {"budget": {"model": "qwen2.5-coder-1.5b"}}, "as_node": "plan"}),
+    ]
+    for path, body in writes:
+        status, detail = call(server, BOB, "POST", path, body)
+        assert status == 403 and "write a thread's state" in json.dumps(detail), (path, status, detail)
+    # A thread created with supersteps is created (201), its state writes refused with the same sentence
+    supersteps = {"supersteps": [{"updates": [{"values": {"answer": planted}, "as_node": "finish"}]}]}
+    status, detail = call(server, BOB, "POST", "/threads", supersteps)
+    assert status in (201, 403) and "write a thread's state" in json.dumps(detail), (status, detail)
+    for thread in call(server, BOB, "POST", "/threads/search", {"limit": 100})[1]:
+        assert "PLANTED" not in json.dumps(call(server, BOB, "GET", f"/threads/{thread['thread_id']}/state")[1])
+    command = {"goto": "finish", "update": {"question": QUESTION, "answer": planted}}
+    for path in ("/runs/wait", f"/threads/{bob_thread}/runs/wait"):
+        status, detail = call(server, BOB, "POST", path, {"assistant_id": "ragloop", "command": command})
+        assert status == 403 and "command" in json.dumps(detail), (path, status, detail)
+    for key in (ALICE, BOB, ADMIN, ALICE):
+        status, out = ask(server, key, {})
+        assert status == 200 and "PLANTED" not in json.dumps(out), key
+        assert all("/" not in model for model in out["usage_by_model"]), out["usage_by_model"]  # names, not paths
+        assert "site-packages" not in json.dumps(out)
+    assert "answer_cache" in out["compute"]  # the graph's own answers are still cached and served
+    admin_thread = call(server, ADMIN, "POST", "/threads", {})[1]["thread_id"]
+    assert ask(server, ADMIN, {}, thread=admin_thread)[0] == 200
+    edit = {"values": {"answer": "Edited in Studio."}, "as_node": "finish"}
+    assert call(server, ADMIN, "POST", f"/threads/{admin_thread}/state", edit)[0] == 200
+
+
+def test_setting_names_are_normalised_once_for_the_policy_the_ceilings_and_the_graph(server, listener):
+    url, seen = listener
+    for name in ("nvidia-base-url", " nvidia_base_url", "nvidia_base_url "):
+        for body in ({"context": {name: url}}, {"config": {"configurable": {name: url}}}):
+            status, detail = call(server, ALICE, "POST", "/runs/wait", {"assistant_id": "ragloop", **body})
+            assert status == 403 and "nvidia_base_url is a deployment setting" in json.dumps(detail), (name, detail)
+    status, detail = ask(server, ALICE, {"max-samples": 40})
+    assert status == 422 and "max_samples=40 is over this server's ceiling" in json.dumps(detail)
+    status, out = ask(server, ALICE, {"max-docs": 1, "answer_cache_ttl_seconds": 0})
+    assert status == 200 and out["budget"]["docs"] == 1  # the graph ran with the setting as checked
+    assert seen == []
+
+
+def test_a_cron_with_no_settings_runs_in_its_first_minute_as_its_owner(server):
+    """The scheduler copies its own keys (cron_id, the auth user) into a settings-less run's context: they
+    are not client settings, so the run is not refused."""
+    tid = call(server, ALICE, "POST", "/threads", {})[1]["thread_id"]
+    body = {"assistant_id": "ragloop", "schedule": "* * * * *", "input": {"question": QUESTION}}
+    status, cron = call(server, ALICE, "POST", f"/threads/{tid}/runs/crons", body)
+    assert status == 200, cron
+    deadline, runs = time.monotonic() + 150, []
+    while time.monotonic() < deadline and not any(r["status"] == "success" for r in runs):
+        time.sleep(3)
+        runs = call(server, ALICE, "GET", f"/threads/{tid}/runs")[1]
+    assert any(r["status"] == "success" for r in runs), runs
+    assert call(server, ALICE, "GET", f"/threads/{tid}/state")[1]["values"]["answer"]
+    assert call(server, ALICE, "DELETE", f"/runs/crons/{cron['cron_id']}")[0] in (200, 204)
+
+
+def while_reading(server: str, key: str, thread: str, action):
+    """`action()`'s result while `key` reads its thread every 50 ms: (result, each read's seconds, the peak
+    resident memory of the server's process tree in MiB)."""
+    from ragloop.serving.devserver import tree_rss_mib
+
+    port, reads, peak, done = int(server.rsplit(":", 1)[1]), [], [0.0], threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            start = time.perf_counter()
+            assert call(server, key, "GET", f"/threads/{thread}")[0] == 200
+            reads.append(time.perf_counter() - start)
+            peak[0] = max(peak[0], tree_rss_mib(port))
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        return action(), reads, peak[0]
+    finally:
+        done.set()
+        reader.join()
+
+
+def test_hostile_uploads_are_refused_without_stalling_other_keys_or_bloating_the_server(server, capsys):
+    """The worst file of each kind, posted by the operator while Bob reads his thread every 50 ms: each is
+    refused with 422 naming the file and its limit; Bob's reads stay under a second; the server's memory
+    (its whole process tree, the parsing process included) stays within a small multiple of the body limit."""
+    import base64
+
+    from ragloop.serving.devserver import tree_rss_mib
+    from tests.fixtures import bombs
+
+    port = int(server.rsplit(":", 1)[1])
+    tid = call(server, BOB, "POST", "/threads", {})[1]["thread_id"]
+    files = [
+        ("paragraphs.docx", bombs.paragraph_bomb_docx(), "upload_max_parts"),
+        ("bloated.docx", bombs.bloated_xml_docx(), "upload_max_unzipped_mib"),
+        ("pages.pdf", bombs.many_pages_pdf(), "upload_max_pages"),
+        ("bomb.pdf", bombs.flate_bomb_pdf(), "inflates past the upload limit"),
+    ]
+    call(server, ADMIN, "POST", "/index/documents", {"documents": [{"source": "x.pdf", "base64": ""}]})  # parser up
+    baseline = tree_rss_mib(port)
+    report = []
+    for source, raw, limit in files:
+        body = {"documents": [{"source": source, "base64": base64.b64encode(raw).decode()}]}
+        (status, detail), reads, peak = while_reading(
+            server, BOB, tid, lambda body=body: call(server, ADMIN, "POST", "/index/documents", body)
+        )
+        assert status == 422 and source in detail["detail"] and limit in detail["detail"], (source, detail)
+        assert reads and max(reads) < 1.0, (source, max(reads))
+        report.append((source, len(raw), len(reads), max(reads), peak - baseline))
+        assert peak - baseline < 10 * 20, (source, peak, baseline)  # 10 × the 20 MiB body limit
+    with capsys.disabled():
+        for source, size, n, worst, grew in report:
+            print(
+                f"\n{source}: {size} bytes; {n} reads by another key, longest {worst * 1000:.0f} ms; "
+                f"server tree RSS +{grew:.0f} MiB over {baseline:.0f} MiB"
+            )

@@ -357,3 +357,24 @@ def test_a_parse_past_its_time_is_refused_and_the_parser_replaced(index_api, mon
     assert refused.status_code == 422 and "upload_parse_seconds" in refused.json()["detail"]
     job = client.post("/index/documents", json={"documents": [{"source": "after.txt", "text": "Okapis."}]})
     assert wait(job.json())["status"] == "done"  # the next upload gets a fresh parser
+
+
+def test_a_forged_run_report_cannot_grow_the_metrics_without_bound():
+    """A run's report is made from its state: 200 made-up models, levels and stop reasons become at most
+    MAX_LABEL_VALUES label values each (the rest "other"), and negative or non-numeric counts add nothing."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for n in range(200):
+        state = {"difficulty": {"level": f"level-{n}"}, "usage_by_model": {f"model-{n}": {"input_tokens": 5}}}
+        metrics.observe_run(
+            state, {"compute": {"stop_reason": f"reason-{n}", "tokens": -5, "retries": {"x": "y"}}}, None
+        )
+    body, _ = metrics.exposition()
+    labels: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            for name, value in sample.labels.items():
+                labels.setdefault(f"{family.name}.{name}", set()).add(value)
+    assert len(labels["ragloop_tokens.model"]) <= metrics.MAX_LABEL_VALUES + 1
+    assert len(labels["ragloop_runs.stop_reason"]) <= metrics.MAX_LABEL_VALUES + 1
+    assert "other" in labels["ragloop_difficulty.level"]
