@@ -31,13 +31,19 @@ class Limits(NamedTuple):
 
     pages: int
     unzipped_bytes: int
+    stream_bytes: int
     parts: int
     chars: int
 
     @classmethod
     def of(cls, ctx: Context) -> Limits:
+        mib = 2**20
         return cls(
-            ctx.upload_max_pages, ctx.upload_max_unzipped_mib * 2**20, ctx.upload_max_parts, ctx.upload_max_chars
+            ctx.upload_max_pages,
+            ctx.upload_max_unzipped_mib * mib,
+            ctx.upload_max_stream_mib * mib,
+            ctx.upload_max_parts,
+            ctx.upload_max_chars,
         )
 
 
@@ -62,8 +68,8 @@ def pdf(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> li
     from pypdf import apply_configuration
     from pypdf.errors import LimitReachedError, PdfReadError
 
-    # An upload's streams inflate to no more than its unzipped bytes (pypdf's own default: 75 MB each).
-    most = min(75_000_000, limits.unzipped_bytes) if limits else 0
+    # An upload's streams inflate to no more than upload_max_stream_mib each (pypdf's own default: 75 MB).
+    most = min(75_000_000, limits.stream_bytes) if limits else 0
     inflating = (
         apply_configuration(
             zlib_maximum_output_length=most,

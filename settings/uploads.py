@@ -19,11 +19,18 @@ class UploadSettings:
     )
     upload_max_unzipped_mib: int = setting(
         64,
-        "Uploaded Word (.docx) file: the most MiB its zip members may unpack to, all together; uploaded PDF: the "
-        "most MiB one of its streams may inflate to.",
+        "Uploaded Word (.docx) file: the most MiB its zip members may unpack to, all together.",
         kind="deployment",
         ge=1,
         le=65_536,
+        invalidates=NO_CACHE,
+    )
+    upload_max_stream_mib: int = setting(
+        16,
+        "Uploaded PDF: the most MiB one of its streams may inflate to (pypdf's own limit is 75 MB).",
+        kind="deployment",
+        ge=1,
+        le=1024,
         invalidates=NO_CACHE,
     )
     upload_max_parts: int = setting(
