@@ -10,6 +10,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
+from ragloop.logic import filters
 from ragloop.logic.messages import asked_in, turns_before
 from ragloop.logic.questions import validate_question
 from ragloop.logic.trust import seal
@@ -22,6 +23,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
     messages = state.get("messages") or []
     from_messages = asked_in(messages)
     question = validate_question(state.get("question") if from_messages is None else from_messages, ctx)
+    filters.parse(state.get("filter"))  # a malformed filter is one sentence now, before any search
     conversation: dict[str, Any]
     if from_messages is None:  # asked as `question`: the conversation gets it as a human message
         conversation = {"messages": [HumanMessage(question)]}

@@ -29,9 +29,10 @@ from langchain_core.embeddings import Embeddings
 
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.fileutil import sha256_file
+from ragloop.logic import filters
 from ragloop.retrieval.bm25 import count_tokens, idf_weights
 from ragloop.retrieval.fusion import weighted_rrf
-from ragloop.retrieval.segment import SHARED, Segment, matches, text_hash, top, write_segment
+from ragloop.retrieval.segment import SHARED, Segment, text_hash, top, write_segment
 from ragloop.retrieval.versions import new_staging, publish, writer_lock
 
 FORMAT_VERSION = 2
@@ -42,7 +43,7 @@ ANN_THRESHOLD = 50_000
 #: IVF lists searched per query: the default of the `ann_probes` setting.
 ANN_PROBES = 128
 
-__all__ = ["HybridIndex", "build_index", "chunk_documents", "matches", "update_index"]
+__all__ = ["HybridIndex", "build_index", "chunk_documents", "update_index"]
 
 #: Called as progress(done, total) while chunks are embedded.
 Progress = Callable[[int, int], None]
@@ -547,7 +548,8 @@ class HybridIndex:
         """Which chunks (by number) are live and match `where`; None when every chunk is and there is no filter."""
         if not where:
             return None if self.live.all() else self.live
-        return self.live & np.concatenate([s.where(where) for s in self.segments])
+        node = filters.parse(where)  # once, for every segment; a malformed filter is one InputError
+        return self.live & np.concatenate([s.where(node) for s in self.segments])
 
     def bm25_scores(self, query: str, allowed: np.ndarray | None = None) -> np.ndarray:
         """BM25 of every chunk by number (-inf where not allowed or deleted)."""
@@ -596,7 +598,7 @@ class HybridIndex:
     ) -> list[Document]:
         """The top-k chunks by weighted RRF of BM25 and dense ranks: exactly min(k, chunks searched) unique.
 
-        `where` keeps the search to chunks whose metadata matches it (see :func:`matches`); BM25 and dense
+        `where` keeps the search to chunks whose metadata matches it (logic/filters.py); BM25 and dense
         search alike only ever rank those. Each returned Document carries its ``bm25_score``,
         ``dense_score`` (cosine) and ``retrieval_score`` (fused) in its metadata, for the rerankers.
         """

@@ -34,6 +34,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from ragloop.errors import IndexLoadError, InputError
+from ragloop.logic import filters
 from ragloop.retrieval.bm25 import analyse
 from ragloop.retrieval.fusion import weighted_rrf
 from ragloop.retrieval.index import chunk_documents, embed_chunks, keep_apart, source_names, token_counter
@@ -70,20 +71,49 @@ def literal(value: Any) -> str:
 
 
 def expression(where: Mapping[str, Any] | None) -> str:
-    """A filter {key: value or [values]} as a Milvus boolean expression (tenant None: shared documents; another
-    key None: the key is missing). Columns take `in`; metadata keys an `or` of equalities (Milvus Lite takes
-    no `in` on JSON)."""
-    parts = []
-    for key, wanted in (where or {}).items():
-        values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
-        if key in COLUMNS:
-            values = ["" if v is None else v for v in values]
-            parts.append(f"{key} in [{', '.join(map(literal, values))}]")
-            continue
-        field = f"metadata[{json.dumps(key)}]"
-        tests = [f"not exists {field}" if v is None else f"{field} == {literal(v)}" for v in values]
-        parts.append(f"({' or '.join(tests) or 'false'})")
-    return " and ".join(parts)
+    """A filter (logic/filters.py: equality, lists, LangChain's operators) as a Milvus boolean expression, with
+    the local index's meaning: `tenant` None is the shared documents; a comparison needs the field."""
+    node = filters.parse(where)
+    return "" if node is None else _expression(node)
+
+
+def _expression(node: filters.Node) -> str:
+    if isinstance(node, filters.All | filters.Any_):
+        joiner = " and " if isinstance(node, filters.All) else " or "
+        return "(" + joiner.join(_expression(part) for part in node.parts) + ")"
+    if node.field in COLUMNS:
+        return _column(node)
+    field = f"metadata[{json.dumps(node.field)}]"
+    if node.op == "$exists":
+        return f"exists {field}" if node.value else f"not exists {field}"
+    if node.op in ("$in", "$nin"):  # Milvus Lite takes no `in` on JSON: an `or` of equalities
+        one_of = " or ".join(f"{field} == {literal(v)}" for v in node.value if v is not None) or "false"
+        return f"({one_of})" if node.op == "$in" else f"(exists {field} and not ({one_of}))"
+    if node.op == "$eq":
+        return f"{field} == {literal(node.value)}"
+    if node.op == "$ne":
+        return f"(exists {field} and {field} != {literal(node.value)})"
+    return f"{field} {_ORDER[node.op]} {literal(node.value)}"
+
+
+_ORDER = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+def _column(test: filters.Test) -> str:
+    """A test on a VARCHAR column, where '' stands for a missing value (a shared document has tenant '')."""
+    key, present = test.field, f'{test.field} != ""'
+    if test.op == "$exists":
+        return present if test.value else f'{key} == ""'
+    if test.op in ("$in", "$nin"):
+        values = ", ".join(literal(v) for v in test.value if isinstance(v, str))
+        return f"{key} in [{values}]" if test.op == "$in" else f"({present} and {key} not in [{values}])"
+    if not isinstance(test.value, str):  # the columns hold text: no number equals or orders with them
+        return "false" if test.op != "$ne" else present
+    if test.op == "$eq":
+        return f"{key} == {literal(test.value)}"
+    if test.op == "$ne":
+        return f"({present} and {key} != {literal(test.value)})"
+    return f"({present} and {key} {_ORDER[test.op]} {literal(test.value)})"
 
 
 class MilvusBackend:

@@ -30,6 +30,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from ragloop.fileutil import sha256_file
+from ragloop.logic import filters
 from ragloop.retrieval.bm25 import FILES as BM25_FILES
 from ragloop.retrieval.bm25 import Postings, analyse
 
@@ -50,18 +51,6 @@ def top(scores: np.ndarray, k: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]
-
-
-def matches(metadata: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
-    """Whether a chunk's metadata matches a filter: every key equal to its value, or to one of a list's."""
-    for key, wanted in where.items():
-        value = metadata.get(key)
-        if isinstance(wanted, list | tuple | set):
-            if value not in wanted:
-                return False
-        elif value != wanted:
-            return False
-    return True
 
 
 def write_segment(
@@ -193,31 +182,43 @@ class Segment:
         """Each chunk's code in a column."""
         return np.asarray(self.codes[:, self.columns.index(key)])
 
-    def codes_matching(self, key: str, wanted: Any) -> np.ndarray:
-        """The codes of a column's values that match `wanted` (a value, or a list of values)."""
-        if key not in self._lookup:
-            lookup: dict[Any, list[int]] = {}
-            for code, value in enumerate(self.values(key)):
-                lookup.setdefault(value, []).append(code)
-            self._lookup[key] = lookup
-        wanted = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
-        return np.asarray([c for w in wanted for c in self._lookup[key].get(w, [])], dtype=np.int32)
+    def codes_passing(self, test: filters.Test) -> np.ndarray:
+        """The codes of a column's values that pass one test: equalities through a lookup of the values,
+        other operators by testing each distinct value."""
+        values = self.values(test.field)
+        if test.op in ("$eq", "$in"):
+            if test.field not in self._lookup:
+                lookup: dict[Any, list[int]] = {}
+                for code, value in enumerate(values):
+                    lookup.setdefault(value, []).append(code)
+                self._lookup[test.field] = lookup
+            wanted = test.value if test.op == "$in" else (test.value,)
+            found = {c for w in wanted for c in self._lookup[test.field].get(w, [])}
+            candidates: Any = sorted(found)
+        else:
+            candidates = range(len(values))
+        passing = [c for c in candidates if filters.holds(test, values[c], values[c] is not None)]
+        return np.asarray(passing, dtype=np.int32)
 
-    def where(self, where: Mapping[str, Any]) -> np.ndarray:
-        """Which chunks match the filter (see :func:`matches`): from the columns, or from the documents for
-        keys that are not columns (`id`, lists)."""
+    def where(self, where: Mapping[str, Any] | filters.Node | None) -> np.ndarray:
+        """Which chunks match the filter (logic/filters.py): the parts every chunk must pass that test one
+        column are answered from the columns; the rest (keys that are not columns, `$or` across fields) from
+        the documents of the chunks still in."""
+        node = where if isinstance(where, filters.Test | filters.All | filters.Any_) else filters.parse(where)
         mask = np.ones(self.size, dtype=bool)
-        rest = {}
-        for key, wanted in where.items():
-            if key in self.columns:
-                mask &= np.isin(self.codes_of(key), self.codes_matching(key, wanted))
-            elif key in self.keys:
-                rest[key] = wanted
-            elif not matches({}, {key: wanted}):  # no chunk has the key: only a filter on None matches
-                mask[:] = False
+        rest: list[filters.Node] = []
+        for part in filters.conjuncts(node):
+            if isinstance(part, filters.Test) and part.field in self.columns:
+                mask &= np.isin(self.codes_of(part.field), self.codes_passing(part))
+            elif isinstance(part, filters.Test) and part.field not in self.keys:
+                if not filters.holds(part, None, False):  # no chunk has the field
+                    mask[:] = False
+            else:
+                rest.append(part)
         if rest:
+            remaining = filters.All(tuple(rest))
             for i in np.flatnonzero(mask):
-                mask[i] = matches(self.document(int(i)).metadata, rest)
+                mask[i] = filters.evaluate(remaining, self.document(int(i)).metadata)
         return mask
 
     def dense(self, vector: np.ndarray, k: int, mask: np.ndarray | None, probes: int) -> tuple[np.ndarray, np.ndarray]:

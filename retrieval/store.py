@@ -94,8 +94,8 @@ def _backend(location: str, collection: str, ann_threshold: int, embedder_name: 
 
 def hybrid_search(ctx: Context, query: str, where: Mapping[str, Any] | None = None) -> list[Document]:
     """The ctx.k best chunks for the query from the index, BM25 and dense fused; with `where`, only chunks
-    whose metadata matches it ({"source": "a.md"}, {"title": ["A", "B"]}: equal to the value, or to one of
-    the list's)."""
+    whose metadata matches it ({"source": "a.md"}, {"title": ["A", "B"]}, LangChain's operators:
+    logic/filters.py)."""
     index = backend(ctx)
     _, embedder = providers.embeddings(ctx)
     return index.search(query, embedder.embed_query(query), ctx.k, where=where, probes=ctx.ann_probes, **ctx.fusion())

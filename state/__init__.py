@@ -40,7 +40,9 @@ class InputState(TypedDict, total=False):
 
     question: str
     messages: Annotated[list[AnyMessage], add_messages]
-    filter: dict[str, Any]  # search only chunks whose metadata matches: {"source": "a.md"}, {"title": ["A", "B"]}
+    # search only chunks whose metadata matches: {"source": "a.md"}, {"title": ["A", "B"]}, {"year": {"$gte": 2020}},
+    # {"$or": [...]}: LangChain's operators (logic/filters.py)
+    filter: dict[str, Any]
 
 
 class OutputState(TypedDict, total=False):

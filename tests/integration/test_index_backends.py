@@ -132,3 +132,72 @@ def test_a_restarted_milvus_server_is_reconnected(server, tmp_path):
     server.stop()
     server.start()
     assert search(backend, "oxygen", 1)[0].metadata["id"] == "Oxygen"  # same client object, new connection
+
+
+LIBRARY = [  # title, metadata beside source and title; a missing key is a chunk without that field
+    ("A", {"year": 1999, "rating": 4.5, "lang": "en", "draft": False}),
+    ("B", {"year": 2005, "rating": 3.0, "lang": "fr", "draft": True}),
+    ("C", {"year": 2010, "lang": "en"}),
+    ("D", {"year": 2021, "rating": 5.0, "draft": False}),
+    ("E", {"rating": 2.0, "lang": "de"}),
+    ("F", {"year": 2015, "rating": 4.0, "lang": "en", "draft": True}),
+]
+#: One table of LangChain-style filters, each with the titles it keeps, for every backend alike.
+FILTERS = [
+    ({"year": {"$gte": 2005, "$lt": 2016}}, "BCF"),
+    ({"year": {"$gt": 2010}}, "DF"),
+    ({"rating": {"$lte": 3.0}}, "BE"),
+    ({"lang": {"$in": ["en", "de"]}}, "ACEF"),
+    ({"lang": {"$nin": ["en"]}}, "BE"),  # a comparison needs the field: D has no lang
+    ({"lang": {"$ne": "en"}}, "BE"),
+    ({"lang": {"$eq": "fr"}}, "B"),
+    ({"rating": {"$exists": False}}, "C"),
+    ({"draft": {"$exists": True}}, "ABDF"),
+    ({"draft": True}, "BF"),
+    ({"lang": None}, "D"),
+    ({"$or": [{"year": {"$lt": 2000}}, {"lang": "de"}]}, "AE"),
+    ({"$and": [{"lang": "en"}, {"rating": {"$gt": 4.1}}]}, "A"),
+    ({"title": ["A", "B"], "year": {"$gt": 2000}}, "B"),
+    ({"source": {"$ne": "library.jsonl"}}, ""),
+    ({"source": {"$in": ["library.jsonl"]}, "title": {"$gte": "E"}}, "EF"),
+    ({"$or": [{"source": "other.md"}, {"$and": [{"year": {"$gte": 2015}}, {"draft": False}]}]}, "D"),
+]
+
+
+@pytest.fixture(params=["local", "milvus-file"])
+def library(request, tmp_path):
+    from langchain_core.documents import Document
+
+    backend = make(request.param, tmp_path, None)
+    docs = [
+        Document(
+            page_content=f"Book {title} of the library, about rivers and cities.",
+            metadata={"source": "library.jsonl", "doc_key": title, "title": title, **extra},
+        )
+        for title, extra in LIBRARY
+    ]
+    backend.update(EMBEDDER, "fake", add=docs, replace_all=True)
+    return backend
+
+
+@pytest.mark.parametrize(("where", "kept"), FILTERS, ids=[str(w) for w, _ in FILTERS])
+def test_langchain_filter_operators_keep_the_same_chunks_on_every_backend(library, where, kept):
+    found = search(library, "library rivers cities", 20, where=where)
+    assert "".join(sorted(d.metadata["title"] for d in found)) == kept
+
+
+@pytest.mark.parametrize(
+    ("where", "named"),
+    [
+        ({"year": {"$regex": "19.*"}}, "Unknown filter operator '$regex'"),
+        ({"$not": {"year": 1999}}, "Unknown filter operator '$not'"),
+        ({"year": {"$in": 1999}}, "$in on 'year' takes a list of values"),
+        ({"$or": {"year": 1999}}, "$or takes a non-empty list of filters"),
+        ({"year": {"$gt": None}}, "$gt on 'year' takes a number or text"),
+        ({"year": {}}, "names no operator"),
+    ],
+)
+def test_a_malformed_filter_is_one_sentence_naming_it(library, where, named):
+    with pytest.raises(InputError) as refused:
+        search(library, "library", 20, where=where)
+    assert named in str(refused.value)

@@ -225,3 +225,14 @@ def test_the_longest_run_fits_the_recursion_limit(use_provider, context):
     assert result["rewrites"] == MAX_REWRITES_CEILING
     assert result["compute"]["refine_rounds"] == MAX_REFINE_CEILING
     assert result["compute"]["stop_reason"] == "refinement cap"
+
+
+def test_a_filter_with_langchain_operators_narrows_the_search_and_a_bad_one_is_a_sentence(use_provider, context):
+    from ragloop.errors import InputError
+
+    use_provider(scripts())
+    question = "In what country is Normandy located?"
+    out = graph.invoke({"question": question, "filter": {"title": {"$in": ["Normans", "Warsaw"]}}}, context=context())
+    assert out["citations"] and {c["id"] for c in out["citations"]} <= {"Normans", "Warsaw"}
+    with pytest.raises(InputError, match=r"Unknown filter operator '\$like'"):
+        graph.invoke({"question": question, "filter": {"title": {"$like": "Norm%"}}}, context=context())

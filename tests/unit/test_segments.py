@@ -125,9 +125,13 @@ def test_a_large_segment_searches_approximately_and_close_to_exact(tmp_path):
 def test_milvus_expressions():
     assert (
         expression({"tenant": None, "source": ["a.md", 'b"c.md']})
-        == r'tenant in [""] and source in ["a.md", "b\"c.md"]'
+        == r'(tenant == "" and source in ["a.md", "b\"c.md"])'
     )
     assert expression({"title": ["A", "B"]}) == '(metadata["title"] == "A" or metadata["title"] == "B")'
-    assert expression({"year": 2020, "draft": False}) == '(metadata["year"] == 2020) and (metadata["draft"] == false)'
-    assert expression({"title": None}) == '(not exists metadata["title"])'
+    assert expression({"year": 2020, "draft": False}) == '(metadata["year"] == 2020 and metadata["draft"] == false)'
+    assert expression({"title": None}) == 'not exists metadata["title"]'
+    assert expression({"page": {"$gte": 2, "$lt": 5}}) == '(metadata["page"] >= 2 and metadata["page"] < 5)'
+    assert expression({"$or": [{"source": {"$ne": "a.md"}}, {"title": {"$nin": ["A"]}}]}) == (
+        '((source != "" and source != "a.md") or (exists metadata["title"] and not (metadata["title"] == "A")))'
+    )
     assert expression(None) == ""
