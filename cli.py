@@ -70,7 +70,12 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
     finally:
         if bar.live.is_started:
             bar.stop()
-    change = manifest["last_update"]
+    change, files = manifest["last_update"], manifest.get("files") or {}
+    if files.get("read") or files.get("skipped"):
+        skipped = files.get("skipped") or []
+        console.print(f"Read {len(files['read'])} file(s); skipped {len(skipped)}" + (":" if skipped else "."))
+        for item in skipped:
+            console.print(escape(f"  {item['path']}: {item['reason']}"), soft_wrap=True)
     for path, source in (change.get("renamed") or {}).items():
         console.print(
             escape(f"{path} is indexed as {source}: another file's source is named as it is."), soft_wrap=True

@@ -100,4 +100,8 @@ def update(state: IndexState, runtime: Runtime[Context]) -> dict:
         progress=lambda done, total: runtime.stream_writer({"embedded": done, "to_embed": total}),
         tenant=(tenant_of_this_run() or None) if ctx.tenancy == "per-key" else None,
     )
-    return {"chunks": manifest["chunks"], "update": manifest["last_update"]}
+    return {
+        "chunks": manifest["chunks"],
+        "update": manifest["last_update"],
+        "read": sorted({str(doc.metadata["source"]) for doc in state["parsed"]}),
+    }

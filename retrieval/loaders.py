@@ -1,5 +1,8 @@
-"""Read user files into LangChain Documents: .txt, .md, .json, .jsonl and SQuAD JSON (plain or gzipped), PDF,
-HTML and Word (.docx).
+"""Read user files into LangChain Documents: .txt, .md, .rst, extensionless UTF-8 text, .json, .jsonl and SQuAD
+JSON, .csv (a record per row), PDF, HTML and XML, Word (.docx); any of them gzipped (.gz).
+
+Every file under a folder is accounted for (`read_files`): read, or skipped with its reason (hidden, an
+unsupported type, binary, no text). A file named on its own that cannot be read is an error instead.
 
 PDF pages, HTML sections and Word sections each become a Document, with `page` or `section` in its metadata.
 A file that cannot be read as what its name says (corrupt, encrypted, truncated, not a regular file, JSON of
@@ -12,12 +15,14 @@ indexed from Python too (`from_loader`).
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import stat
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,9 +35,12 @@ from ragloop.retrieval.documents import Limits, check_text
 if TYPE_CHECKING:
     from langchain_core.document_loaders import BaseLoader
 
-TEXT_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
-BINARY_SUFFIXES = (".pdf", ".html", ".htm", ".docx")
+TEXT_SUFFIXES = (".txt", ".md", ".rst", ".json", ".jsonl", ".csv")
+BINARY_SUFFIXES = (".pdf", ".html", ".htm", ".xml", ".docx")
 SUFFIXES = TEXT_SUFFIXES + BINARY_SUFFIXES
+PLAIN = ""  # an extensionless file (README, copyright): text when it is UTF-8 text
+READABLE = (*SUFFIXES, PLAIN)
+SUPPORTED = f"{', '.join(SUFFIXES)}, extensionless text (each optionally .gz)"
 TEXT_KEYS = ("text", "content", "page_content", "body", "context")
 
 
@@ -64,24 +72,55 @@ def _decode(raw: bytes, path: Path) -> str:
         raise InputError(f"{path} is not UTF-8 text; convert it to UTF-8 and index it again.") from exc
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named, and supported files under folders named, in a stable order."""
+@dataclass
+class Reading:
+    """What reading files gave: the documents, the files read, and each file skipped with its reason."""
+
+    documents: list[Document] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        return {"read": self.read, "skipped": [{"path": path, "reason": why} for path, why in self.skipped]}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """(files to read, files skipped with the reason): files named, and every file under folders named, in a
+    stable order. A file named on its own that ragloop cannot read is an InputError."""
     found: list[Path] = []
+    skipped: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
             raise InputError(f"{path} does not exist; check the path and try again.")
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if _regular(p) and _base_suffix(p) in SUFFIXES)
+            for file in sorted(p for p in path.rglob("*") if not p.is_dir()):
+                if why := _not_read(file, file.relative_to(path)):
+                    skipped.append((str(file), why))
+                else:
+                    found.append(file)
         elif not _regular(path):  # a FIFO or a device would block the read or never end
             raise InputError(f"{path} is not a regular file; ragloop indexes files and folders.")
-        elif _base_suffix(path) in SUFFIXES:
+        elif _base_suffix(path) in READABLE:
             found.append(path)
         else:
-            raise InputError(f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)} (optionally .gz).")
+            raise InputError(f"{path} has an unsupported type; ragloop indexes {SUPPORTED}.")
     if not found:
-        raise InputError(f"No {', '.join(SUFFIXES)} files were found in the paths given.")
-    return found
+        listed = "".join(f"\n  {path}: {why}" for path, why in skipped[:20])
+        raise InputError(f"No {SUPPORTED} files were found in the paths given.{listed}")
+    return found, skipped
+
+
+def _not_read(file: Path, relative: Path) -> str | None:
+    """Why a file found under a folder is not read, or None."""
+    if any(part.startswith(".") for part in relative.parts):
+        return "hidden"
+    if not _regular(file):
+        return "not a regular file"
+    kind = _base_suffix(file)
+    if kind not in READABLE:
+        return f"unsupported type {kind}"
+    return None
 
 
 def _regular(path: Path) -> bool:
@@ -162,13 +201,24 @@ def load_bytes(raw: bytes, source: str, path: Path | None = None, limits: Limits
     path = path or Path(source)
     kind = _base_suffix(path)
     if kind in BINARY_SUFFIXES:
-        reader = {".pdf": documents.pdf, ".html": documents.html, ".htm": documents.html, ".docx": documents.docx}
+        html = documents.html  # XML too: its text, with no entity expansion (html.parser)
+        reader = {".pdf": documents.pdf, ".html": html, ".htm": html, ".xml": html, ".docx": documents.docx}
         return reader[kind](raw, source, path, limits)
-    if kind not in TEXT_SUFFIXES:
-        raise InputError(f"{path} has an unsupported type; ragloop indexes {', '.join(SUFFIXES)}.")
-    text = check_text(_decode(raw, path), path, limits)
-    if kind in (".txt", ".md"):
+    if kind == PLAIN:
+        if b"\0" in raw[:8192]:
+            raise NotText(f"{path} is a binary file, not text.")
+        try:
+            text = check_text(raw.decode("utf-8"), path, limits)
+        except UnicodeDecodeError:
+            raise NotText(f"{path} is not UTF-8 text.") from None
         return [Document(page_content=text, metadata={"source": source, "doc_key": source})]
+    if kind not in TEXT_SUFFIXES:
+        raise InputError(f"{path} has an unsupported type; ragloop indexes {SUPPORTED}.")
+    text = check_text(_decode(raw, path), path, limits)
+    if kind in (".txt", ".md", ".rst"):
+        return [Document(page_content=text, metadata={"source": source, "doc_key": source})]
+    if kind == ".csv":
+        return csv_documents(text, source)
     if kind == ".jsonl":
         docs = []
         for line_no, line in enumerate(text.splitlines(), 1):
@@ -184,6 +234,26 @@ def load_bytes(raw: bytes, source: str, path: Path | None = None, limits: Limits
         return list(squad_documents(data, source))
     records = data if isinstance(data, list) else [data]
     return [_record_document(r, source, n) for n, r in enumerate(records, 1)]
+
+
+class NotText(InputError):
+    """An extensionless file that is not UTF-8 text (a program, an image): skipped under a folder."""
+
+
+def csv_documents(text: str, source: str) -> list[Document]:
+    """A CSV file with a header row: one Document per row, its text each non-empty `column: value`."""
+    import csv
+
+    rows = csv.reader(io.StringIO(text))
+    header = [name.strip() for name in next(rows, [])]
+    docs = []
+    for n, row in enumerate(rows, 1):
+        lines = [f"{name}: {value.strip()}" for name, value in zip(header, row, strict=False) if value.strip()]
+        if lines:
+            docs.append(
+                Document("\n".join(lines), metadata={"source": source, "doc_key": f"{source}#row{n}", "row": n})
+            )
+    return docs
 
 
 def sources_for(paths: list[Path]) -> dict[Path, str]:
@@ -203,19 +273,36 @@ def sources_for(paths: list[Path]) -> dict[Path, str]:
     return sources
 
 
-def load_documents(paths: Iterable[str | Path]) -> list[Document]:
-    """Every document in the paths, empty texts dropped; InputError when nothing is left."""
-    files = expand_paths(paths)
+def read_files(paths: Iterable[str | Path]) -> Reading:
+    """Every document in the paths, and every file accounted for: read, or skipped with its reason (an
+    extensionless file that is not UTF-8 text is skipped as binary; a file that yields no text is skipped).
+    InputError when nothing is left, or a file of a supported type cannot be read."""
+    files, skipped = expand_paths(paths)
     sources = sources_for(files)
-    docs = []
+    reading = Reading(skipped=skipped)
     for path in files:
-        for doc in load_file(path, sources[path]):
-            if doc.page_content.strip():
-                doc.metadata["path"] = str(path.resolve())
-                docs.append(doc)
-    if not docs:
-        raise InputError("The files given hold no text to index.")
-    return docs
+        try:
+            found = [doc for doc in load_file(path, sources[path]) if doc.page_content.strip()]
+        except NotText:
+            reading.skipped.append((str(path), "binary (not UTF-8 text)"))
+            continue
+        if not found:
+            reading.skipped.append((str(path), "no text"))
+            continue
+        for doc in found:
+            doc.metadata["path"] = str(path.resolve())
+        reading.documents += found
+        reading.read.append(str(path))
+    reading.skipped.sort()
+    if not reading.documents:
+        listed = "".join(f"\n  {path}: {why}" for path, why in reading.skipped[:20])
+        raise InputError(f"The files given hold no text to index.{listed}")
+    return reading
+
+
+def load_documents(paths: Iterable[str | Path]) -> list[Document]:
+    """Every document in the paths, empty texts dropped; InputError when nothing is left (read_files)."""
+    return read_files(paths).documents
 
 
 def from_loader(loader: BaseLoader, source: str | None = None) -> list[Document]:

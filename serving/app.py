@@ -130,7 +130,8 @@ def _run_job(job_id: str, add: list, delete: list[str], tenant: str | None) -> N
 
 def _submit(add: list, delete: list[str], owner: str) -> JSONResponse:
     job_id = uuid.uuid4().hex
-    job = {"id": job_id, "status": "queued", "documents": len(add), "delete": delete}
+    read = sorted({str(doc.metadata["source"]) for doc in add})  # every file of the request (or it was refused)
+    job = {"id": job_id, "status": "queued", "documents": len(add), "read": read, "delete": delete}
     with _jobs_lock:
         _jobs[job_id] = {**job, "owner": owner}
     tenant = owner if per_key() else None  # per-key: the documents are the caller's

@@ -15,6 +15,7 @@ class IndexInput(TypedDict, total=False):
 
 class IndexOutput(TypedDict, total=False):
     chunks: int  # in the index after the update
+    read: list[str]  # every document's source read from the payload (a file that cannot be read is an error)
     update: dict[str, Any]  # what changed: added, replaced, deleted sources, chunks embedded and reused
 
 

@@ -192,3 +192,18 @@ def test_version_and_python_dash_m(capsys):
     shown = subprocess.run([sys.executable, "-m", "ragloop", "settings", "--json"], capture_output=True, text=True)
     rows = {row["name"]: row for row in json.loads(shown.stdout)}
     assert shown.returncode == 0 and rows["k"]["kind"] == "per-request" and rows["k"]["bounds"] == "1 to 1000"
+
+
+def test_index_says_what_it_read_and_what_it_skipped_and_why(capsys, tmp_path, use_provider):
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts())
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "facts.txt").write_text("Oxygen has atomic number 8.")
+    (folder / "LICENSE").write_text("Permission is granted to read these facts.")
+    (folder / "logo.png").write_bytes(b"\x89PNG")
+    (folder / "tool").write_bytes(b"\x7fELF\x00binary")
+    code, text = run_cli(capsys, "index", str(folder), "--index", str(tmp_path / "ix"))
+    assert code == 0 and "Read 2 file(s); skipped 2:" in text
+    assert f"{folder / 'logo.png'}: unsupported type .png" in text and f"{folder / 'tool'}: binary" in text

@@ -153,3 +153,42 @@ def test_any_langchain_loader_can_be_indexed_from_python(tmp_path, use_provider)
     ctx = Context(index_path=str(tmp_path / "ix"))
     manifest = index_documents(ctx, add=from_loader(Wiki()))
     assert manifest["sources"] == ["wiki/warsaw"] and manifest["chunks"] == 2
+
+
+def test_every_file_under_a_folder_is_read_or_skipped_with_its_reason(tmp_path):
+    import gzip
+
+    from ragloop.retrieval.loaders import read_files
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "notes.rst").write_text("Okapis\n======\n\nThe okapi is a forest giraffe.\n")
+    (tmp_path / "people.csv").write_text("name,role\nAda,engineer\n,\nAlan,mathematician\n")
+    (tmp_path / "copyright").write_text("Copyright 2026 the okapi authors.\n")
+    (tmp_path / "changelog.gz").write_bytes(gzip.compress(b"Version 2: okapis added.\n"))
+    (tmp_path / "data.xml").write_text("<doc><title>Okapi data</title><p>Okapis eat leaves.</p></doc>")
+    (tmp_path / "program").write_bytes(b"\x7fELF\x00\x01binary")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG")
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (tmp_path / "sub" / "empty.txt").write_text("  \n")
+    reading = read_files([tmp_path])
+    assert sorted(Path(p).name for p in reading.read) == [
+        "changelog.gz",
+        "copyright",
+        "data.xml",
+        "notes.rst",
+        "people.csv",
+    ]
+    assert {Path(p).name: why for p, why in reading.skipped} == {
+        "HEAD": "hidden",
+        "program": "binary (not UTF-8 text)",
+        "photo.png": "unsupported type .png",
+        "empty.txt": "no text",
+    }
+    texts = {d.metadata["doc_key"]: d.page_content for d in reading.documents}
+    assert (
+        texts["people.csv#row1"] == "name: Ada\nrole: engineer"
+        and texts["people.csv#row3"] == "name: Alan\nrole: mathematician"
+    )
+    assert "Okapis eat leaves." in texts["data.xml#s0"] and "okapis added" in texts["changelog.gz"]
+    assert reading.report()["skipped"][0] == {"path": str(tmp_path / ".git" / "HEAD"), "reason": "hidden"}

@@ -73,6 +73,7 @@ def test_pdf_html_and_word_files_come_in_as_base64(indexing):
     ]
     out = index_graph.invoke({"documents": files}, context=indexing)
     assert out["update"]["added_chunks"] == 6  # two pages, two sections, two sections
+    assert out["read"] == ["handbook.pdf", "okapi.docx", "zebras.html"]  # every file of the payload, accounted for
     docs = HybridIndex.load(indexing.index_path).documents
     assert {(d.metadata["source"], d.metadata.get("page")) for d in docs if d.metadata.get("page")} == {
         ("handbook.pdf", 1),

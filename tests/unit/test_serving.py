@@ -232,7 +232,7 @@ def test_documents_are_added_replaced_and_deleted_through_jobs(index_api):
     client, wait = index_api
     before = client.get("/index").json()
     job = client.post("/index/documents", json={"documents": [{"source": "zebra.txt", "text": "Zebras are striped."}]})
-    assert job.status_code == 202 and job.json()["status"] == "queued"
+    assert job.status_code == 202 and job.json()["status"] == "queued" and job.json()["read"] == ["zebra.txt"]
     done = wait(job.json())
     assert done["status"] == "done" and done["added_chunks"] == 1 and done["embedded_chunks"] == 1
     assert client.get("/index").json()["chunks"] == before["chunks"] + 1
