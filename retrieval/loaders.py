@@ -215,6 +215,8 @@ def load_bytes(raw: bytes, source: str, path: Path | None = None, limits: Limits
     if kind not in TEXT_SUFFIXES:
         raise InputError(f"{path} has an unsupported type; ragloop indexes {SUPPORTED}.")
     text = check_text(_decode(raw, path), path, limits)
+    if kind == ".md" and (sections := documents.markdown_sections(text)):
+        return documents.sectioned(sections, source)
     if kind in (".txt", ".md", ".rst"):
         return [Document(page_content=text, metadata={"source": source, "doc_key": source})]
     if kind == ".csv":

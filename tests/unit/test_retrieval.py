@@ -128,7 +128,8 @@ def test_loaders_read_every_supported_format(tmp_path):
     (tmp_path / "ignored.csv").write_text("a,b")
     docs = load_documents([tmp_path])
     keys = [d.metadata["doc_key"] for d in docs]
-    assert keys == ["a.txt", "b.md", "c1", "c.jsonl#3", "d.json#1", "d.json#2", "Rhine#p0"]
+    assert keys == ["a.txt", "b.md#s1", "c1", "c.jsonl#3", "d.json#1", "d.json#2", "Rhine#p0"]
+    assert docs[1].metadata["section"] == "Title"  # a Markdown file's sections carry their heading path
     assert docs[2].metadata["author"] == "x"
     assert docs[-1].metadata["title"] == "Rhine"
 
