@@ -9,7 +9,7 @@ MYPY_ROOT := $(VENV)/src
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
 .PHONY: help setup setup-train demo test test-unit lint format docs bench-retrieval bench-answers bench-adaptive \
-        bench-latency bench-load bench-isolation clean
+        bench-latency bench-load bench-isolation bench-inference clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,6 +72,10 @@ bench-isolation: setup ## a maximal request on a shared server: its wall time, o
 
 bench-latency: setup ## per-question latency of the local stack on the demo corpus
 	$(BIN)/python -m ragloop.benchmarks.latency --json bench-results/latency.json
+
+bench-inference: setup ## CPU per question of reranking and dense search, one thread per call against two
+	$(BIN)/python -m ragloop.benchmarks.inference --questions 50 --json bench-results/inference.json
+	$(BIN)/python -m ragloop.benchmarks.inference --questions 50 --busy --json bench-results/inference-busy.json
 
 clean: ## remove .venv and build output
 	rm -rf $(VENV) build *.egg-info

@@ -96,18 +96,20 @@ class LocalProvider:
             folder = ctx.local_reranker_path or str(shipped_reranker_folder())
             model = Path(folder).expanduser() / "model.onnx"
             stamp = model.stat().st_mtime_ns if model.exists() else None
-            return _cross_encoder(folder, stamp).with_cascade(
+            workers = ctx.local_threads or os.cpu_count() or 1
+            return _cross_encoder(folder, stamp, workers).with_cascade(
                 hybrid, ctx.cross_encoder_candidates, ctx.cross_encoder_weight
             )
         return hybrid
 
 
 @lru_cache(maxsize=2)
-def _cross_encoder(folder: str, stamp: int | None) -> CrossEncoderReranker:
-    """One loaded ONNX session per model file (reloaded when the file changes)."""
+def _cross_encoder(folder: str, stamp: int | None, workers: int) -> CrossEncoderReranker:
+    """One loaded single-threaded ONNX session per model file (reloaded when the file changes), scoring on
+    `workers` threads."""
     from ragloop.providers.rerankers import CrossEncoderReranker
 
-    return CrossEncoderReranker.from_folder(folder)
+    return CrossEncoderReranker.from_folder(folder, workers=workers)
 
 
 @lru_cache(maxsize=2)

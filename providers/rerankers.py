@@ -9,6 +9,7 @@ weights and the merge of documents found by several queries read them on one sca
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -83,6 +84,11 @@ class HybridScoreReranker:
 class CrossEncoderReranker:
     """An ONNX cross-encoder folder (model.onnx + tokenizer files) run by fastembed's TextCrossEncoder.
 
+    Like the embedder, one single-threaded ONNX session scores one (query, passage) pair per call, with no
+    padding across passages of other lengths, and `workers` threads share it (onnxruntime releases the GIL
+    while it runs): two threads inside one small matrix product cost more CPU than they save on two shared
+    cores (docs/measurements/scale.md).
+
     With a ``prefilter`` and ``candidates`` > 0, only the prefilter's best
     ``candidates`` are scored by the model (a cascade); the others follow them in
     the prefilter's order. The model's cost grows with every pair it reads. With a
@@ -95,17 +101,21 @@ class CrossEncoderReranker:
         self,
         encoder,
         name: str,
-        batch_size: int = 16,
+        workers: int = 1,
         prefilter: Reranker | None = None,
         candidates: int = 0,
         weight: float = 1.0,
+        pool: ThreadPoolExecutor | None = None,
     ):
         self._encoder = encoder
         self.name = name
-        self.batch_size = batch_size
+        self.workers = max(1, workers)
         self.prefilter = prefilter
         self.candidates = candidates
         self.weight = weight
+        self._pool = pool or (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="ragloop-rerank") if self.workers > 1 else None
+        )
 
     @classmethod
     def from_folder(cls, folder: str, **options) -> CrossEncoderReranker:
@@ -122,13 +132,22 @@ class CrossEncoderReranker:
             TextCrossEncoder.add_custom_model(
                 model=model_id, sources=ModelSource(hf=f"local/{path.name}"), model_file="model.onnx"
             )
-        encoder = TextCrossEncoder(model_id, specific_model_path=str(path))
+        encoder = TextCrossEncoder(model_id, specific_model_path=str(path), threads=1)
         return cls(encoder, name=f"local/cross-encoder:{path.name}", **options)
 
     def with_cascade(self, prefilter: Reranker, candidates: int, weight: float = 1.0) -> CrossEncoderReranker:
-        """The same loaded model, scoring only prefilter's best ``candidates`` (0: all), its
+        """The same loaded model and workers, scoring only prefilter's best ``candidates`` (0: all), its
         probability weighted by ``weight`` against the prefilter's score."""
-        return CrossEncoderReranker(self._encoder, self.name, self.batch_size, prefilter, candidates, weight)
+        return CrossEncoderReranker(self._encoder, self.name, self.workers, prefilter, candidates, weight, self._pool)
+
+    def _logit(self, query: str, text: str) -> float:
+        return float(next(iter(self._encoder.rerank(query, [text], batch_size=1))))
+
+    def logits(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """The model's score of each (query, text) pair, one pair per ONNX call, on the workers."""
+        if self._pool is None or len(texts) == 1:
+            return np.asarray([self._logit(query, text) for text in texts], dtype=np.float64)
+        return np.fromiter(self._pool.map(lambda text: self._logit(query, text), texts), dtype=np.float64)
 
     def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
         if not documents:
@@ -146,11 +165,7 @@ class CrossEncoderReranker:
                 ) from exc
             if cut:
                 documents, tail = documents[: self.candidates], documents[self.candidates :]
-        logits = np.fromiter(
-            self._encoder.rerank(query, [d.page_content for d in documents], batch_size=self.batch_size),
-            dtype=np.float64,
-        )
-        scores = 1 / (1 + np.exp(-logits))
+        scores = 1 / (1 + np.exp(-self.logits(query, [d.page_content for d in documents])))
         if mix:
             prior = np.array([d.metadata["rerank_score"] for d in documents], dtype=np.float64)
             scores = self.weight * scores + (1 - self.weight) * prior

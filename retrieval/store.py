@@ -98,7 +98,21 @@ def hybrid_search(ctx: Context, query: str, where: Mapping[str, Any] | None = No
     logic/filters.py)."""
     index = backend(ctx)
     _, embedder = providers.embeddings(ctx)
-    return index.search(query, embedder.embed_query(query), ctx.k, where=where, probes=ctx.ann_probes, **ctx.fusion())
+    found = index.search(query, embedder.embed_query(query), ctx.k, where=where, probes=ctx.ann_probes, **ctx.fusion())
+    return [_shown(doc) for doc in found]
+
+
+#: Metadata the index keeps for itself: where the indexing machine read a file (its absolute path), which
+#: tells a re-added file from another of the same name. Search results leave it out, so no state, answer,
+#: tool result or client sees the indexing machine's filesystem.
+PRIVATE_METADATA = ("path",)
+
+
+def _shown(doc: Document) -> Document:
+    if not any(key in doc.metadata for key in PRIVATE_METADATA):
+        return doc
+    metadata = {k: v for k, v in doc.metadata.items() if k not in PRIVATE_METADATA}
+    return Document(page_content=doc.page_content, metadata=metadata, id=doc.id)
 
 
 def index_documents(

@@ -85,3 +85,23 @@ def test_forty_five_candidates_in_batches(reranker):
     docs.append(Document(page_content="Warsaw is the capital and largest city of Poland."))
     ranked = reranker.rerank("What is the capital of Poland?", docs, 5)
     assert len(ranked) == 5 and ranked[0].page_content.startswith("Warsaw")
+
+
+def test_a_passages_score_does_not_depend_on_the_passages_beside_it(reranker):
+    """One (query, passage) pair per ONNX call, on parallel workers: each passage's score is its own. Scored
+    in one padded batch, the int8 model's dynamic quantisation (one activation scale per batch) and the
+    padding move every score with its batch mates (by up to 0.25 in logit here)."""
+    import numpy as np
+
+    texts = [
+        "The Normans were the people who gave their name to Normandy, a region in France.",
+        "Oxygen is a chemical element with symbol O and atomic number 8.",
+        "Warsaw is the capital and largest city of Poland, on the Vistula river, with about 1.8 million people.",
+        "Rivers.",
+    ]
+    query = "In what country is Normandy located?"
+    alone = [next(iter(reranker._encoder.rerank(query, [text], batch_size=1))) for text in texts]
+    assert reranker.workers >= 1 and reranker.logits(query, texts) == pytest.approx(alone, abs=1e-5)
+    assert reranker.logits(query, texts[::-1]) == pytest.approx(alone[::-1], abs=1e-5)  # order changes nothing
+    batched = np.fromiter(reranker._encoder.rerank(query, texts, batch_size=len(texts)), dtype=np.float64)
+    assert np.abs(batched - np.asarray(alone)).max() > 1e-3  # what one padded batch did

@@ -280,3 +280,12 @@ def test_a_pdf_pages_section_is_its_outline_entry(tmp_path):
         (1, "Handbook › Opening hours"),
         (2, "Handbook › Holidays"),
     ]
+
+
+def test_search_results_never_carry_the_indexing_machines_paths(capsys, tmp_path, use_provider):
+    use_provider(scripts())
+    index = str(tmp_path / "ix")
+    assert run(capsys, "index", str(FIXTURES), "--index", index)[0] == 0
+    found = ragloop.retriever({"source": "handbook.pdf"}, index_path=index, rerank=False).invoke("office")
+    assert found and all("path" not in d.metadata for d in found)
+    assert str(FIXTURES) not in json.dumps([d.metadata for d in found], default=str)

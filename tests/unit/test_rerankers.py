@@ -23,14 +23,16 @@ def docs() -> list[Document]:
 
 
 class LengthOfB:
-    """Stands in for fastembed's TextCrossEncoder: scores 'b' high, others by position; records what it read."""
+    """Stands in for fastembed's TextCrossEncoder: scores 'b' high, the others lower the later it reads them;
+    records what each call read."""
 
     def __init__(self):
         self.seen: list[list[str]] = []
 
     def rerank(self, query, passages, batch_size):
+        start = sum(len(call) for call in self.seen)
         self.seen.append(list(passages))
-        return [10.0 if p == "b" else -float(i) for i, p in enumerate(passages)]
+        return [10.0 if p == "b" else -float(start + i) for i, p in enumerate(passages)]
 
 
 def names(ranked):
@@ -45,7 +47,7 @@ def test_cross_encoder_scores_every_candidate_without_a_cascade():
     model = LengthOfB()
     ranked = CrossEncoderReranker(model, "ce").rerank("q", docs(), 3)
     assert names(ranked) == ["b", "a", "c"]
-    assert model.seen == [["a", "b", "c", "d", "e"]]
+    assert model.seen == [["a"], ["b"], ["c"], ["d"], ["e"]]  # one pair per call: no padding across passages
     # scores are the model's logits through a sigmoid: in [0, 1], same order
     assert ranked[0].metadata["rerank_score"] == pytest.approx(1 / (1 + math.exp(-10.0)), abs=1e-6)
     assert (
@@ -61,7 +63,7 @@ def test_cascade_scores_only_the_prefilters_best():
     model = LengthOfB()
     reranker = CrossEncoderReranker(model, "ce").with_cascade(HybridScoreReranker(bm25_weight=0.5), candidates=2)
     ranked = reranker.rerank("q", docs(), 5)
-    assert model.seen == [["e", "d"]]  # the model read two passages, not five
+    assert model.seen == [["e"], ["d"]]  # the model read two passages, not five
     assert names(ranked) == ["e", "d", "c", "b", "a"]
     # the unscored rest sit below the scored head, so merging by score keeps the cascade's order
     scores = [d.metadata["rerank_score"] for d in ranked]
@@ -98,3 +100,19 @@ def test_a_cross_encoder_folder_without_a_model_is_named(tmp_path):
 
     with pytest.raises(ConfigError, match="folder holding model.onnx"):
         providers.reranker(Context(local_reranker="cross-encoder", local_reranker_path=str(tmp_path)))
+
+
+class ByLetter:
+    """A cross-encoder whose score is a function of the passage alone (as a real model's is)."""
+
+    def rerank(self, query, passages, batch_size):
+        return [float("abcde".index(p)) for p in passages]
+
+
+def test_workers_score_the_same_as_one_thread_in_the_same_order():
+    documents = docs()
+    alone = CrossEncoderReranker(ByLetter(), "ce", workers=1).rerank("q", documents, 5)
+    pooled = CrossEncoderReranker(ByLetter(), "ce", workers=3).rerank("q", documents, 5)
+    assert [(d.page_content, d.metadata["rerank_score"]) for d in alone] == [
+        (d.page_content, d.metadata["rerank_score"]) for d in pooled
+    ]
