@@ -26,3 +26,20 @@ def test_bench_scale_measures_both_backends_and_resumes(tmp_path):
         again = run_scale([corpus], DeterministicFakeEmbedding(size=16), sizes=[300, 1200], out_dir=out)
     assert again["results"] == report["results"]  # measured once: a second run reads them back
     assert {f: f.stat().st_mtime_ns for f in out.glob("*-*.json")} == stamps
+
+
+def test_bench_inference_measures_both_ways_of_each_call(tmp_path, monkeypatch):
+    """`make bench-inference` on the demo corpus, small: CPU and wall time of reranking and dense search,
+    the way before and the way now, in one JSON report."""
+    import json
+
+    from ragloop.benchmarks import inference
+
+    monkeypatch.setattr(inference, "DENSE_CHUNKS", 200)
+    with demo_corpus() as corpus:
+        assert inference.main([str(corpus), "--questions", "3", "--json", str(tmp_path / "inference.json")]) == 0
+    report = json.loads((tmp_path / "inference.json").read_text())
+    for call in ("rerank", "dense"):
+        for way in ("before", "now"):
+            row = report[call][way]
+            assert row["cpu_ms_mean"] > 0 and 0 < row["wall_ms_p50"] <= row["wall_ms_p95"], (call, way, row)
