@@ -50,13 +50,19 @@ def citations_for(answer: str, docs: list[Document], min_share: float) -> list[d
         or supporting(answer, docs, min_share)
         or list(range(1, len(docs) + 1))
     )
-    return [
-        {
-            "n": n,
-            "id": docs[n - 1].metadata["id"],
-            "source": docs[n - 1].metadata.get("source"),
-            "title": docs[n - 1].metadata.get("title"),
-            "rerank_score": docs[n - 1].metadata.get("rerank_score"),
-        }
-        for n in numbers
-    ]
+    return [citation(n, docs[n - 1]) for n in numbers]
+
+
+def citation(n: int, doc: Document) -> dict[str, Any]:
+    """What a citation of passage n tells a reader: the document's id, source and title, the PDF page or the
+    HTML / Word / Markdown section the passage stands in (when the chunk has one), and its rerank score."""
+    meta = doc.metadata
+    where = {key: meta[key] for key in ("page", "section") if meta.get(key) not in (None, "")}
+    return {
+        "n": n,
+        "id": meta["id"],
+        "source": meta.get("source"),
+        "title": meta.get("title"),
+        **where,
+        "rerank_score": meta.get("rerank_score"),
+    }

@@ -9,7 +9,9 @@ are the operator's, set in the server's environment. A per-request setting is ch
 Ceilings: ``RAGLOOP_CEILINGS`` is a JSON object of setting → largest value a request may set; it replaces
 the defaults below key by key (``{"k": 200}`` raises k's ceiling and keeps the others). A value over its
 ceiling is refused (HTTP 422) with the setting, the value and the ceiling named; nothing is clamped
-silently. For ``max_tokens_per_query``, 0 (no budget) counts as over any ceiling.
+silently. For ``max_tokens_per_query``, 0 (no budget) counts as over any ceiling, unless it is the server's
+default: a setting sent at the server's default value (a form posting back the served schema's defaults)
+asks for nothing a run that leaves it out would not get, and passes.
 """
 
 from __future__ import annotations
@@ -119,12 +121,12 @@ def check(settings: Mapping[str, Any]) -> Context:
         ctx = Context.from_overrides(dict(settings))
     except ConfigError as exc:
         raise Refused(422, str(exc)) from None
-    limits = ceilings()
+    limits, defaults = ceilings(), Context()
     for name in settings:
         ceiling = limits.get(name)
-        if ceiling is None:
-            continue
         value = getattr(ctx, name)
+        if ceiling is None or value == getattr(defaults, name):
+            continue  # a setting at the server's default asks for nothing a run without it would not get
         unlimited = name == "max_tokens_per_query" and value == 0
         if unlimited or value > ceiling:
             shown = "0 (no budget)" if unlimited else repr(value)

@@ -111,7 +111,7 @@ def test_every_deployment_setting_is_refused_by_name_and_nothing_is_called(serve
     [
         ({"k": 500}, "k=500 is over this server's ceiling of 100"),
         ({"max_samples": 40}, "max_samples=40 is over this server's ceiling of 8"),
-        ({"max_tokens_per_query": 0}, "max_tokens_per_query=0 (no budget) is over this server's ceiling"),
+        ({"max_tokens_per_query": 70_000}, "max_tokens_per_query=70000 is over this server's ceiling of 60000"),
         ({"rrf_c": -1}, "rrf_c must be between 0 and 10000, got -1"),
         ({"k": "abc"}, "Setting k takes a whole number, got 'abc'"),
         ({"not_a_setting": 1}, "Unknown setting 'not_a_setting'"),
@@ -417,3 +417,18 @@ def test_hostile_uploads_are_refused_without_stalling_other_keys_or_bloating_the
                 f"\n{source}: {size} bytes; {n} reads by another key, longest {worst * 1000:.0f} ms; "
                 f"server tree RSS +{grew:.0f} MiB over {baseline:.0f} MiB"
             )
+
+
+def test_a_form_posting_back_the_served_schemas_per_request_defaults_is_accepted(server):
+    """Studio and other forms submit every field of the context schema the server serves: its per-request
+    fields at their defaults ask for nothing a run without them would not get, so they pass the ceilings
+    (max_tokens_per_query=0 among them); deployment fields are marked `kind: deployment` in that schema."""
+    assistants = call(server, ALICE, "POST", "/assistants/search", {"graph_id": "ragloop", "limit": 10})[1]
+    system = next(a for a in assistants if a["metadata"].get("created_by") == "system")
+    schema = call(server, ALICE, "GET", f"/assistants/{system['assistant_id']}/schemas")[1]["context_schema"]
+    fields = schema["properties"]
+    assert {f["kind"] for f in fields.values()} == {"per-request", "deployment"}
+    defaults = {name: f["default"] for name, f in fields.items() if f["kind"] == "per-request" and "default" in f}
+    assert defaults["max_tokens_per_query"] == 0 and len(defaults) > 40
+    status, out = ask(server, ALICE, {**defaults, "answer_cache_ttl_seconds": 0})
+    assert status == 200 and out["answer"], out

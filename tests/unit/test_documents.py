@@ -13,6 +13,7 @@ import pytest
 import ragloop
 from ragloop.cli import main
 from ragloop.retrieval.loaders import from_loader, load_documents
+from tests.conftest import reply
 from tests.unit.test_graph import scripts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
@@ -289,3 +290,22 @@ def test_search_results_never_carry_the_indexing_machines_paths(capsys, tmp_path
     found = ragloop.retriever({"source": "handbook.pdf"}, index_path=index, rerank=False).invoke("office")
     assert found and all("path" not in d.metadata for d in found)
     assert str(FIXTURES) not in json.dumps([d.metadata for d in found], default=str)
+
+
+def test_a_citation_names_the_page_or_section_its_passage_stands_in(capsys, tmp_path, use_provider):
+    from ragloop.graph.builder import graph
+    from ragloop.settings import Context
+
+    use_provider(scripts(generate=lambda n: reply("The office opens at nine [1].")))
+    index = str(tmp_path / "ix")
+    assert run(capsys, "index", str(FIXTURES), "--index", index)[0] == 0
+    out = graph.invoke(
+        {"question": "When does the office open?", "filter": {"source": "handbook.pdf"}},
+        context=Context(index_path=index, easy_from_draft=False),
+    )
+    assert out["citations"][0]["source"] == "handbook.pdf" and out["citations"][0]["page"] == 1
+    html = graph.invoke(
+        {"question": "How do zebras live?", "filter": {"source": "zebras.html"}},
+        context=Context(index_path=index, easy_from_draft=False),
+    )
+    assert all(c["section"].startswith("Stripes") for c in html["citations"])

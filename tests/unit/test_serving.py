@@ -378,3 +378,13 @@ def test_a_forged_run_report_cannot_grow_the_metrics_without_bound():
     assert len(labels["ragloop_tokens.model"]) <= metrics.MAX_LABEL_VALUES + 1
     assert len(labels["ragloop_runs.stop_reason"]) <= metrics.MAX_LABEL_VALUES + 1
     assert "other" in labels["ragloop_difficulty.level"]
+
+
+def test_per_request_settings_at_their_defaults_pass_the_ceilings_and_changed_ones_are_checked():
+    from ragloop.serving.policy import Refused, check
+    from ragloop.settings import Context, deployment_fields
+
+    defaults = {k: v for k, v in Context().to_dict().items() if k not in deployment_fields()}
+    assert check(defaults).max_tokens_per_query == 0  # what a form posting every default sends
+    with pytest.raises(Refused, match="max_samples=9 is over this server's ceiling of 8"):
+        check({**defaults, "max_samples": 9})
