@@ -20,20 +20,20 @@ from typing import Any
 _SEAL_KEY = secrets.token_bytes(32)
 
 
-def _configurable() -> Mapping[str, Any] | None:
-    """The run's `configurable`, or None outside a run."""
+def _config() -> Mapping[str, Any]:
+    """The run's config ({} outside a run)."""
     from langgraph.config import get_config
 
     try:
-        return get_config().get("configurable") or {}
+        return get_config()
     except RuntimeError:  # not inside a run
-        return None
+        return {}
 
 
 def tenant_of_this_run() -> str:
     """The API key identity a LangGraph server authenticated for this run; '' outside a server (the CLI and
     Python are the operator's, who sees every document)."""
-    return str((_configurable() or {}).get("langgraph_auth_user_id") or "")
+    return str((_config().get("configurable") or {}).get("langgraph_auth_user_id") or "")
 
 
 def run_tenant(tenancy: str) -> str:
@@ -56,24 +56,21 @@ def searched(where: Mapping[str, Any] | None, tenancy: str) -> dict[str, Any] | 
 
 def _client_run() -> tuple[bool, str]:
     """(whether a server's client started this run, the server's run id or '')."""
-    from langgraph.config import get_config
-
-    try:
-        config = get_config()
-    except RuntimeError:  # not inside a run
-        return False, ""
+    config = _config()
     configurable, metadata = config.get("configurable") or {}, config.get("metadata") or {}
     run = configurable.get("run_id") or metadata.get("run_id") or ""
     return "langgraph_auth_user_id" in configurable, str(run)
+
+
+def _signed(run: str) -> str:
+    return hmac.new(_SEAL_KEY, run.encode(), hashlib.sha256).hexdigest() if run else ""
 
 
 def seal() -> str:
     """A token only this process can make, bound to this run's id: `intake` puts it in the state, so a later
     node can tell that the state it reads was derived in this run from its input."""
     client, run = _client_run()
-    if not client:
-        return "local"
-    return hmac.new(_SEAL_KEY, run.encode(), hashlib.sha256).hexdigest() if run else ""
+    return _signed(run) if client else "local"
 
 
 def derived_in_this_run(token: object) -> bool:
@@ -83,5 +80,5 @@ def derived_in_this_run(token: object) -> bool:
     client, run = _client_run()
     if not client:
         return True
-    expected = hmac.new(_SEAL_KEY, run.encode(), hashlib.sha256).hexdigest() if run else ""
+    expected = _signed(run)
     return bool(expected) and isinstance(token, str) and hmac.compare_digest(token, expected)

@@ -271,9 +271,9 @@ def test_a_pdf_pages_section_is_its_outline_entry(tmp_path):
     writer = PdfWriter()
     for page in PdfReader(FIXTURES / "handbook.pdf").pages:
         writer.add_page(page)
-    part = writer.add_outline_item("Handbook", 0)
-    writer.add_outline_item("Opening hours", 0, parent=part)
-    writer.add_outline_item("Holidays", 1, parent=part)
+    part = writer.add_outline_item(title="Handbook", page_number=0)
+    writer.add_outline_item(title="Opening hours", page_number=0, parent=part)
+    writer.add_outline_item(title="Holidays", page_number=1, parent=part)
     with open(tmp_path / "outlined.pdf", "wb") as fh:
         writer.write(fh)
     docs = pdf((tmp_path / "outlined.pdf").read_bytes(), "outlined.pdf", tmp_path / "outlined.pdf")
