@@ -13,13 +13,16 @@ from typing import Annotated, Any
 from langchain_core.documents import Document
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from pydantic import Field
 from typing_extensions import TypedDict
 
-from ragloop.state.records import Budget, Difficulty, Draft, Plan, Turn
+from ragloop.state.records import Budget, Citation, Compute, Difficulty, Draft, Plan, Turn
 from ragloop.state.reducers import merge_documents, merge_usage, sum_per_node
 
 __all__ = [
     "Budget",
+    "Citation",
+    "Compute",
     "Difficulty",
     "Draft",
     "InputState",
@@ -38,21 +41,31 @@ class InputState(TypedDict, total=False):
     """A question, or a conversation whose last message is a human one (the question; the turns before it
     are the history a follow-up is read with)."""
 
-    question: str
-    messages: Annotated[list[AnyMessage], add_messages]
-    # search only chunks whose metadata matches: {"source": "a.md"}, {"title": ["A", "B"]}, {"year": {"$gte": 2020}},
-    # {"$or": [...]}: LangChain's operators (logic/filters.py)
-    filter: dict[str, Any]
+    question: Annotated[str, Field(description="The question to answer (or send `messages`).")]
+    # The reducer stands last in Annotated: LangGraph reads it there, pydantic the Field's description.
+    messages: Annotated[
+        list[AnyMessage],
+        Field(description="A conversation: its last human message is the question, the turns before it the history."),
+        add_messages,
+    ]
+    filter: Annotated[
+        dict[str, Any],
+        Field(
+            description='Search only chunks whose metadata matches: {"source": "a.md"}, {"title": ["A", "B"]}, '
+            '{"year": {"$gte": 2020}}, {"$or": [...]}: LangChain\'s operators $eq $ne $in $nin $gt $gte $lt $lte '
+            "$exists $and $or."
+        ),
+    ]
 
 
 class OutputState(TypedDict, total=False):
     answer: str
     asked: str  # the question as asked
     question: str  # what was searched and answered: `asked`, made standalone from a thread's history
-    citations: list[dict[str, Any]]
+    citations: list[Citation]
     difficulty: Difficulty
     budget: Budget
-    compute: dict[str, Any]  # what was spent: tokens, samples, refine rounds, what was cut and why it stopped
+    compute: Compute  # what was spent: tokens, samples, refine rounds, what was cut and why it stopped
     usage: Annotated[dict[str, dict[str, int]], merge_usage]  # per node
     usage_by_model: Annotated[dict[str, dict[str, int]], merge_usage]  # per model: what the price table reads
     cost_usd: float

@@ -1,4 +1,5 @@
-"""The typed records a run writes into its state: difficulty, budget, plan, one sampled answer, a turn."""
+"""The typed records a run writes into its state: difficulty, budget, plan, one sampled answer, a turn, and
+the citation and compute records of its output."""
 
 from __future__ import annotations
 
@@ -55,3 +56,32 @@ class Turn(TypedDict):
 
     question: str
     answer: str
+
+
+class Citation(TypedDict, total=False):
+    """One passage the answer cites."""
+
+    n: int  # its number in the answer's [n] markers
+    id: str  # the chunk's id
+    source: str | None  # the document it comes from (a file's name, a record's source)
+    title: str | None
+    page: int  # the PDF page, from 1, when the passage is a PDF's
+    section: str  # the heading path of the HTML, Word or Markdown section ("Chapter › Section"), when it has one
+    rerank_score: float | None
+
+
+class Compute(TypedDict, total=False):
+    """What a run spent and why it stopped."""
+
+    tokens: int  # input + output over every model call
+    max_tokens_per_query: int | None  # the run's token budget (None: none)
+    samples: int  # answers sampled
+    partitions: int  # document slices the samples read
+    selection: str  # how one answer was picked from several
+    refine_rounds: int
+    degraded: list[str]  # what the token budget or the model's window cut, in order
+    retries: dict[str, int]  # per node: attempts the retry policy added
+    fallbacks: dict[str, int]  # per node: calls the fallback provider answered
+    stop_reason: str  # answered, converged, refinement cap, token budget, no relevant documents, easy: …
+    cache: dict[str, dict[str, int]]  # per cache (answer, retrieve, rerank): hits and misses
+    answer_cache: dict[str, float]  # when the answer came from the answer cache: its age, the tokens it saved

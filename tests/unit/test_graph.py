@@ -236,3 +236,14 @@ def test_a_filter_with_langchain_operators_narrows_the_search_and_a_bad_one_is_a
     assert out["citations"] and {c["id"] for c in out["citations"]} <= {"Normans", "Warsaw"}
     with pytest.raises(InputError, match=r"Unknown filter operator '\$like'"):
         graph.invoke({"question": question, "filter": {"title": {"$like": "Norm%"}}}, context=context())
+
+
+def test_the_served_schemas_describe_the_input_and_type_the_outputs_records():
+    """What Studio and other forms show: each input field described, citations and compute typed."""
+    inputs = graph.get_input_jsonschema()["properties"]
+    assert all(inputs[name].get("description") for name in ("question", "messages", "filter"))
+    output = graph.get_output_jsonschema()
+    citation = output["$defs"]["Citation"]["properties"]
+    assert {"n", "id", "source", "title", "page", "section", "rerank_score"} <= set(citation)
+    assert {"tokens", "stop_reason", "degraded", "cache"} <= set(output["$defs"]["Compute"]["properties"])
+    # (the messages reducer survives its description: test_messages.py appends one answer to a conversation)
