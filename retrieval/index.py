@@ -28,7 +28,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from ragloop.errors import IndexLoadError, InputError
-from ragloop.fileutil import sha256_file
+from ragloop.fileutil import path_fingerprint, sha256_file
 from ragloop.logic import filters
 from ragloop.retrieval.bm25 import count_tokens, idf_weights
 from ragloop.retrieval.fusion import weighted_rrf
@@ -318,20 +318,30 @@ def source_names(add: Sequence[Document]) -> list[str]:
     return sorted(names)
 
 
+def recorded_origin(value: Any, key: str) -> str | None:
+    """The fingerprint of the file a source was indexed from, as its chunks record it: `origin`, or, in an
+    index written before fingerprints, the absolute `path` it fingerprints."""
+    if not value:
+        return None
+    return str(value) if key == "origin" else path_fingerprint(str(value))
+
+
 def keep_apart(add: Sequence[Document], origin: Mapping[str, str | None]) -> tuple[list[Document], dict[str, str]]:
-    """Added documents whose source the index holds from another file (its recorded `path` differs) get a
-    source qualified by their folders ("b/notes.md"), so that adding one file never replaces another's text.
-    Returns the documents and {path: new source} for those renamed."""
+    """Added documents whose source the index holds from another file (its recorded `origin` differs) get a
+    source qualified by their folders ("b/notes.md", from their relative `path`), so that adding one file
+    never replaces another's text. Returns the documents and {path: new source} for those renamed."""
     renamed: dict[str, str] = {}
     kept = []
     for doc in add:
         source, path = str(doc.metadata.get("source")), str(doc.metadata.get("path") or "")
-        if path and source in origin and origin[source] and origin[source] != path:
+        mine = str(doc.metadata.get("origin") or "")
+        if mine and source in origin and origin[source] and origin[source] != mine:
             if path not in renamed:
                 parts = Path(path).parts
+                candidate = source
                 for depth in range(2, len(parts) + 1):
                     candidate = "/".join(parts[-depth:]).lstrip("/")
-                    if origin.get(candidate) in (None, path):
+                    if origin.get(candidate) in (None, mine):
                         break
                 renamed[path] = candidate
             new = renamed[path]
@@ -510,16 +520,18 @@ class HybridIndex:
         return _counts(self.segments, [self._mine(s, tenant) for s in self.segments])
 
     def origins(self, tenant: str | None, sources: Sequence[str]) -> dict[str, str | None]:
-        """{source: the file path it was indexed from} of the tenant's documents from these sources."""
+        """{source: the fingerprint of the file it was indexed from (fileutil.path_fingerprint)} of the tenant's
+        documents from these sources; an index written before fingerprints recorded the absolute path."""
         origin: dict[str, str | None] = {}
         for s in self.segments:
             rows = np.flatnonzero(self._mine(s, tenant) & s.where({"source": list(sources)}))
             if not len(rows):
                 continue
-            names, paths = s.values("source"), s.values("path") if "path" in s.columns else [None]
-            path_codes = s.codes_of("path")[rows] if "path" in s.columns else np.zeros(len(rows), np.int32)
-            for name, path in np.unique(np.column_stack([s.codes_of("source")[rows], path_codes]), axis=0):
-                origin[str(names[name])] = paths[path]
+            key = "origin" if "origin" in s.columns else "path"
+            names, recorded = s.values("source"), s.values(key) if key in s.columns else [None]
+            codes = s.codes_of(key)[rows] if key in s.columns else np.zeros(len(rows), np.int32)
+            for name, code in np.unique(np.column_stack([s.codes_of("source")[rows], codes]), axis=0):
+                origin[str(names[name])] = recorded_origin(recorded[code], key)
         return origin
 
     def owned(self, segment: Segment, sources: set[str], tenant: str | None) -> np.ndarray:

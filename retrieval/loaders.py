@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 
 from ragloop.errors import InputError
+from ragloop.fileutil import path_fingerprint
 from ragloop.retrieval import documents
 from ragloop.retrieval.documents import Limits, check_text
 
@@ -87,8 +88,16 @@ class Reading:
 def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """(files to read, files skipped with the reason): files named, and every file under folders named, in a
     stable order. A file named on its own that ragloop cannot read is an InputError."""
+    found, skipped = expand_and_show(paths)[:2]
+    return found, skipped
+
+
+def expand_and_show(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]], dict[Path, str]]:
+    """expand_paths, and each file's path relative to what was indexed: under a folder, the folder's name and
+    the path below it (`docs/guide/a.md`); a file named on its own, its folder's name and its own (`b/notes.md`)."""
     found: list[Path] = []
     skipped: list[tuple[str, str]] = []
+    shown: dict[Path, str] = {}
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
@@ -99,16 +108,18 @@ def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[st
                     skipped.append((str(file), why))
                 else:
                     found.append(file)
+                    shown[file] = (Path(path.resolve().name) / file.relative_to(path)).as_posix()
         elif not _regular(path):  # a FIFO or a device would block the read or never end
             raise InputError(f"{path} is not a regular file; ragloop indexes files and folders.")
         elif _base_suffix(path) in READABLE:
             found.append(path)
+            shown[path] = (Path(path.resolve().parent.name) / path.name).as_posix()
         else:
             raise InputError(f"{path} has an unsupported type; ragloop indexes {SUPPORTED}.")
     if not found:
         listed = "".join(f"\n  {path}: {why}" for path, why in skipped[:20])
         raise InputError(f"No {SUPPORTED} files were found in the paths given.{listed}")
-    return found, skipped
+    return found, skipped, shown
 
 
 def _not_read(file: Path, relative: Path) -> str | None:
@@ -279,7 +290,7 @@ def read_files(paths: Iterable[str | Path]) -> Reading:
     """Every document in the paths, and every file accounted for: read, or skipped with its reason (an
     extensionless file that is not UTF-8 text is skipped as binary; a file that yields no text is skipped).
     InputError when nothing is left, or a file of a supported type cannot be read."""
-    files, skipped = expand_paths(paths)
+    files, skipped, shown = expand_and_show(paths)
     sources = sources_for(files)
     reading = Reading(skipped=skipped)
     for path in files:
@@ -291,8 +302,8 @@ def read_files(paths: Iterable[str | Path]) -> Reading:
         if not found:
             reading.skipped.append((str(path), "no text"))
             continue
-        for doc in found:
-            doc.metadata["path"] = str(path.resolve())
+        for doc in found:  # where it was read from, relative to what was indexed; `origin` tells files apart
+            doc.metadata["path"], doc.metadata["origin"] = shown[path], path_fingerprint(path)
         reading.documents += found
         reading.read.append(str(path))
     reading.skipped.sort()

@@ -37,7 +37,14 @@ from ragloop.errors import IndexLoadError, InputError
 from ragloop.logic import filters
 from ragloop.retrieval.bm25 import analyse
 from ragloop.retrieval.fusion import weighted_rrf
-from ragloop.retrieval.index import chunk_documents, embed_chunks, keep_apart, source_names, token_counter
+from ragloop.retrieval.index import (
+    chunk_documents,
+    embed_chunks,
+    keep_apart,
+    recorded_origin,
+    source_names,
+    token_counter,
+)
 from ragloop.retrieval.segment import text_hash
 
 COLUMNS = ("tenant", "source", "doc_key")
@@ -351,7 +358,11 @@ class MilvusBackend:
         origin = {}
         if names:
             scope = f"{mine} and source in [{', '.join(map(literal, names))}]"
-            origin = {r["source"]: r["metadata"].get("path") for r in self._rows(scope, ["source", "metadata"])}
+            origin = {
+                r["source"]: recorded_origin(r["metadata"].get("origin"), "origin")
+                or recorded_origin(r["metadata"].get("path"), "path")
+                for r in self._rows(scope, ["source", "metadata"])
+            }
         kept, renamed = keep_apart(add, origin)
         if delete_sources:
             scope = f"{mine} and source in [{', '.join(map(literal, delete_sources))}]"

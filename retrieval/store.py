@@ -102,16 +102,19 @@ def hybrid_search(ctx: Context, query: str, where: Mapping[str, Any] | None = No
     return [_shown(doc) for doc in found]
 
 
-#: Metadata the index keeps for itself: where the indexing machine read a file (its absolute path), which
-#: tells a re-added file from another of the same name. Search results leave it out, so no state, answer,
-#: tool result or client sees the indexing machine's filesystem.
-PRIVATE_METADATA = ("path",)
+#: Metadata the index keeps for itself: the fingerprint of the file a chunk was read from, which tells a
+#: re-added file from another of the same name. Search results leave it out, and an absolute `path` (an index
+#: written before paths were stored relative to what was indexed), so no state, answer, tool result or client
+#: sees the indexing machine's filesystem.
+PRIVATE_METADATA = ("origin",)
 
 
 def _shown(doc: Document) -> Document:
-    if not any(key in doc.metadata for key in PRIVATE_METADATA):
+    legacy = str(doc.metadata.get("path") or "").startswith("/")
+    if not legacy and not any(key in doc.metadata for key in PRIVATE_METADATA):
         return doc
-    metadata = {k: v for k, v in doc.metadata.items() if k not in PRIVATE_METADATA}
+    hidden = {*PRIVATE_METADATA, *(("path",) if legacy else ())}
+    metadata = {k: v for k, v in doc.metadata.items() if k not in hidden}
     return Document(page_content=doc.page_content, metadata=metadata, id=doc.id)
 
 

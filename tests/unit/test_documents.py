@@ -288,8 +288,37 @@ def test_search_results_never_carry_the_indexing_machines_paths(capsys, tmp_path
     index = str(tmp_path / "ix")
     assert run(capsys, "index", str(FIXTURES), "--index", index)[0] == 0
     found = ragloop.retriever({"source": "handbook.pdf"}, index_path=index, rerank=False).invoke("office")
-    assert found and all("path" not in d.metadata for d in found)
+    assert found and {d.metadata["path"] for d in found} == {"documents/handbook.pdf"}  # relative to what was indexed
+    assert all("origin" not in d.metadata for d in found)
     assert str(FIXTURES) not in json.dumps([d.metadata for d in found], default=str)
+    from ragloop.retrieval.index import HybridIndex
+
+    stored = json.dumps([d.metadata for d in HybridIndex.load(index).documents], default=str)
+    assert str(FIXTURES) not in stored and str(tmp_path) not in stored  # nor does the index keep them
+
+
+def test_an_index_that_stored_absolute_paths_still_tells_a_re_added_file_from_another(capsys, tmp_path, use_provider):
+    """An index written before paths were relative recorded each file's absolute path: adding the same file
+    again replaces it, and a file of the same name from elsewhere is kept apart, as before."""
+    from langchain_core.embeddings.fake import DeterministicFakeEmbedding
+
+    from ragloop.retrieval.index import update_index
+    from ragloop.retrieval.loaders import load_documents
+
+    use_provider(scripts())
+    for folder, text in (("a", "Alpha notes mention apples."), ("b", "Beta notes mention bananas.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.md").write_text(text)
+    index = tmp_path / "ix"
+    legacy = load_documents([tmp_path / "a" / "notes.md"])
+    for doc in legacy:  # as 0.2's first index format wrote them
+        doc.metadata["path"] = str((tmp_path / "a" / "notes.md").resolve())
+        del doc.metadata["origin"]
+    update_index(index, DeterministicFakeEmbedding(size=32), "fake-hash-32", add=legacy)
+    assert run(capsys, "index", "--add", str(tmp_path / "a" / "notes.md"), "--index", str(index))[0] == 0
+    code, text = run(capsys, "index", "--add", str(tmp_path / "b" / "notes.md"), "--index", str(index))
+    assert code == 0 and "is indexed as b/notes.md" in text
+    assert run(capsys, "index", "--list", "--index", str(index))[1].split() == ["b/notes.md", "notes.md"]
 
 
 def test_a_citation_names_the_page_or_section_its_passage_stands_in(capsys, tmp_path, use_provider):
