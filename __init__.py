@@ -44,14 +44,39 @@ def compressor(**settings: Any) -> RerankerCompressor:
 
 def retriever_tool(
     name: str = "search_documents",
-    description: str = "Search the indexed documents; returns the passages most relevant to the query.",
+    description: str = (
+        "Search the indexed documents; returns the passages most relevant to the query, numbered [n] with their "
+        "source, title and page or section, to cite."
+    ),
     filter: dict[str, Any] | None = None,
     **settings: Any,
 ) -> BaseTool:
-    """The retriever as a tool an agent calls with a query (LangChain's `create_retriever_tool`)."""
-    from langchain_core.tools import create_retriever_tool
+    """The retriever as a tool an agent calls with a query: its content the passages numbered [1], [2]… with
+    source, title and page or section (what a model needs to cite them), its artifact the Documents
+    (``response_format="content_and_artifact"``)."""
+    from langchain_core.tools import StructuredTool
 
-    return create_retriever_tool(retriever(filter, **settings), name, description)
+    search = retriever(filter, **settings)
+
+    def passages(query: str) -> tuple[str, list]:
+        """query: what to search the documents for, in words."""
+        docs = search.invoke(query)
+        return "\n\n".join(f"{_cited_as(n, doc)}\n{doc.page_content}" for n, doc in enumerate(docs, 1)), docs
+
+    return StructuredTool.from_function(
+        passages, name=name, description=description, response_format="content_and_artifact"
+    )
+
+
+def _cited_as(n: int, doc: Any) -> str:
+    """A passage's heading in a tool result: `[n] title (source, page 3)` or `… (source, § Chapter › Section)`."""
+    meta = doc.metadata
+    where = [str(meta.get("source") or meta.get("id") or "")]
+    if meta.get("page"):
+        where.append(f"page {meta['page']}")
+    if meta.get("section"):
+        where.append(f"§ {meta['section']}")
+    return f"[{n}] {meta.get('title') or meta.get('id')} ({', '.join(w for w in where if w)})"
 
 
 def graph_tool(

@@ -89,5 +89,24 @@ def test_the_readme_agent_example_runs_with_the_retriever_and_graph_tools(use_pr
     messages = namespace["result"]["messages"]
     tool_results = [m for m in messages if m.type == "tool"]
     assert "Oxygen is a chemical element" in tool_results[0].content
+    assert tool_results[0].content.startswith("[1] Oxygen (facts.jsonl)")  # numbered, with its source, to cite
+    assert tool_results[0].artifact[0].metadata["id"] == "Oxygen"  # the Documents themselves
     assert tool_results[1].content.startswith("France\nSources: [1] Normans (facts.jsonl)")
     assert messages[-1].content.startswith("Oxygen has atomic number 8")
+
+
+def test_the_retriever_tool_numbers_passages_with_page_or_section_and_returns_the_documents(use_provider, tmp_path):
+    from langchain_core.messages import ToolMessage
+
+    import ragloop
+    from ragloop.application.indexing import index_files
+    from ragloop.settings import Context
+
+    use_provider(scripts())
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+    index_files([str(fixtures)], Context(index_path=str(tmp_path / "ix")))
+    tool = ragloop.retriever_tool(filter={"source": "handbook.pdf"}, index_path=str(tmp_path / "ix"), rerank=False)
+    call = {"name": tool.name, "args": {"query": "office hours"}, "id": "c1", "type": "tool_call"}
+    message = tool.invoke(call)
+    assert isinstance(message, ToolMessage) and "[1] Company handbook (handbook.pdf, page " in message.content
+    assert [d.metadata["source"] for d in message.artifact] == ["handbook.pdf", "handbook.pdf"]
