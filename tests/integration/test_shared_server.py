@@ -363,7 +363,8 @@ def while_reading(server: str, key: str, thread: str, action):
     resident memory of the server's process tree in MiB)."""
     from ragloop.serving.devserver import tree_rss_mib
 
-    port, reads, peak, done = int(server.rsplit(":", 1)[1]), [], [0.0], threading.Event()
+    port, reads, done = int(server.rsplit(":", 1)[1]), [], threading.Event()
+    peak = [tree_rss_mib(port)]
 
     def read() -> None:
         while not done.is_set():
