@@ -41,9 +41,7 @@ def held(budget: Mapping[str, Any], ctx: Context) -> Budget:
     """The budget as a node may spend it, whatever the state holds: each figure within the Context's caps
     (which the server's ceilings bound), and the model one of the deployment's. A client can write the
     state's budget; this is what makes that write worth nothing (docs/architecture.md, "Trust")."""
-    model = budget.get("model", "")
-    if not isinstance(model, str) or model not in models_of(ctx):
-        raise ConfigError(f"The model {str(model)[:80]!r} is not one of this deployment's chat models.")
+    model = allowed_model(budget.get("model", ""), ctx)
     samples = count(budget.get("samples"), 0, ctx.max_samples)
     docs_cap = max(min(ctx.max_docs, ctx.k), ctx.difficulty_passages)  # an easy draft reads difficulty_passages
     held_budget: Budget = {
@@ -58,9 +56,12 @@ def held(budget: Mapping[str, Any], ctx: Context) -> Budget:
     return held_budget
 
 
-def models_of(ctx: Context) -> set[str]:
-    """The chat models a run may call: the provider's configured one ('') and the budget table's."""
-    return {"", *(ctx.row(level).chat_model for level in LEVELS)}
+def allowed_model(model: Any, ctx: Context) -> str:
+    """`model`, when it is one a run may call: the provider's configured one ('') or the budget table's;
+    else ConfigError naming it."""
+    if not isinstance(model, str) or model not in {"", *(ctx.row(level).chat_model for level in LEVELS)}:
+        raise ConfigError(f"The model {str(model)[:80]!r} is not one of this deployment's chat models.")
+    return model
 
 
 def count(value: Any, low: int, high: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.logic.budget import held
+from ragloop.logic.budget import allowed_model
 from ragloop.logic.citations import renumber_citations
 from ragloop.logic.logprobs import mean_token_probability
 from ragloop.logic.passages import format_passages
@@ -23,7 +23,7 @@ def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
         max_tokens=ctx.generate_max_tokens,
         temperature=state["temperature"],
         seed=ctx.seed + state["sample"],
-        model=held({"model": state["model"]}, ctx)["model"],  # the deployment's models only
+        model=allowed_model(state["model"], ctx),
         level=state.get("level", ""),
     )
     prompt = ANSWER_PROMPTS[state["sliced"]]

@@ -50,6 +50,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
         docs = fitting(given, verify_prompt, ctx.grade_max_tokens, window(ctx))
     replies: list[AIMessage] = []
     cut = []
+    model = held(state["budget"], ctx)["model"]
 
     def call(messages, max_tokens: int) -> AIMessage | None:
         so_far = {**usage, "select": usage_of(*replies)}
@@ -60,7 +61,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
             ctx,
             "select",
             max_tokens=max_tokens,
-            model=held(state["budget"], ctx)["model"],
+            model=model,
             level=state["difficulty"].get("level", ""),
         ).invoke(messages)
         replies.append(reply)
