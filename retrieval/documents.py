@@ -57,9 +57,13 @@ def _past(path: Path, what: str, count: int, limit: int, setting: str) -> InputE
 
 def check_text(text: str, path: Path, limits: Limits | None) -> str:
     """`text`, or InputError when it is past the characters an upload may yield."""
-    if limits and len(text) > limits.chars:
-        raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
+    _check_chars(len(text), path, limits)
     return text
+
+
+def _check_chars(chars: int, path: Path, limits: Limits | None) -> None:
+    if limits and chars > limits.chars:
+        raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
 
 
 def _doc(text: str, source: str, key: str, **metadata: str | int) -> Document:
@@ -110,8 +114,7 @@ def _pdf_pages(raw: bytes, source: str, path: Path, limits: Limits | None) -> li
     for n, page in enumerate(reader.pages, 1):
         text = page.extract_text() or ""
         chars += len(text)
-        if limits and chars > limits.chars:
-            raise _past(path, "characters of text: more than", limits.chars, limits.chars, "upload_max_chars")
+        _check_chars(chars, path, limits)  # page by page: a huge file stops early
         pages.append((n, text))
     extra = {"title": title} if title else {}
     return [
@@ -174,7 +177,7 @@ def html(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> l
             sections[-1][1].append(element.get_text(" ", strip=True))  # outermost blocks only (a byline too)
     if not any(texts for _, texts in sections):  # a page of bare text: take all of it
         sections = [("", [body.get_text(" ", strip=True)])]
-    check_text("".join(t for _, texts in sections for t in texts), path, limits)
+    _check_chars(sum(len(t) for _, texts in sections for t in texts), path, limits)
     return sectioned(sections, source, {"title": title} if title else {})
 
 
@@ -293,7 +296,7 @@ def docx(raw: bytes, source: str, path: Path, limits: Limits | None = None) -> l
             sections.append((heads.under(level, block.text.strip()), []))
         elif block.text.strip():
             sections[-1][1].append(block.text)
-    check_text("".join(t for _, texts in sections for t in texts), path, limits)
+    _check_chars(sum(len(t) for _, texts in sections for t in texts), path, limits)
     return sectioned(sections, source, {"title": title} if title else {})
 
 
