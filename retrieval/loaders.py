@@ -85,16 +85,11 @@ class Reading:
         return {"read": self.read, "skipped": [{"path": path, "reason": why} for path, why in self.skipped]}
 
 
-def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """(files to read, files skipped with the reason): files named, and every file under folders named, in a
-    stable order. A file named on its own that ragloop cannot read is an InputError."""
-    found, skipped = expand_and_show(paths)[:2]
-    return found, skipped
-
-
-def expand_and_show(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]], dict[Path, str]]:
-    """expand_paths, and each file's path relative to what was indexed: under a folder, the folder's name and
-    the path below it (`docs/guide/a.md`); a file named on its own, its folder's name and its own (`b/notes.md`)."""
+def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]], dict[Path, str]]:
+    """(files to read, files skipped with the reason, each file's path relative to what was indexed): files
+    named, and every file under folders named, in a stable order. The relative path of a file under a folder
+    is the folder's name and the path below it (`docs/guide/a.md`); of a file named on its own, its folder's
+    name and its own (`b/notes.md`). A file named on its own that ragloop cannot read is an InputError."""
     found: list[Path] = []
     skipped: list[tuple[str, str]] = []
     shown: dict[Path, str] = {}
@@ -290,7 +285,7 @@ def read_files(paths: Iterable[str | Path]) -> Reading:
     """Every document in the paths, and every file accounted for: read, or skipped with its reason (an
     extensionless file that is not UTF-8 text is skipped as binary; a file that yields no text is skipped).
     InputError when nothing is left, or a file of a supported type cannot be read."""
-    files, skipped, shown = expand_and_show(paths)
+    files, skipped, shown = expand_paths(paths)
     sources = sources_for(files)
     reading = Reading(skipped=skipped)
     for path in files:
