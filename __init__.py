@@ -58,13 +58,19 @@ def retriever_tool(
 
     search = retriever(filter, **settings)
 
-    def passages(query: str) -> tuple[str, list]:
-        """query: what to search the documents for, in words."""
-        docs = search.invoke(query)
+    def numbered(docs: list) -> tuple[str, list]:
         return "\n\n".join(f"{_cited_as(n, doc)}\n{doc.page_content}" for n, doc in enumerate(docs, 1)), docs
 
+    def passages(query: str) -> tuple[str, list]:
+        """query: what to search the documents for, in words."""
+        return numbered(search.invoke(query))
+
+    async def apassages(query: str) -> tuple[str, list]:
+        """query: what to search the documents for, in words."""
+        return numbered(await search.ainvoke(query))
+
     return StructuredTool.from_function(
-        passages, name=name, description=description, response_format="content_and_artifact"
+        passages, apassages, name=name, description=description, response_format="content_and_artifact"
     )
 
 
@@ -90,10 +96,18 @@ def graph_tool(
     from ragloop.graph.builder import graph
     from ragloop.settings import Context
 
-    def ask(question: str) -> str:
-        """question: the question, in words."""
-        out = graph.invoke({"question": question}, context=Context.from_overrides(settings))
+    context = Context.from_overrides(settings)
+
+    def with_sources(out: dict) -> str:
         sources = "; ".join(f"[{c['n']}] {c.get('title') or c['id']} ({c.get('source')})" for c in out["citations"])
         return out["answer"] + (f"\nSources: {sources}" if sources else "")
 
-    return StructuredTool.from_function(ask, name=name, description=description)
+    def ask(question: str) -> str:
+        """question: the question, in words."""
+        return with_sources(graph.invoke({"question": question}, context=context))
+
+    async def aask(question: str) -> str:
+        """question: the question, in words."""
+        return with_sources(await graph.ainvoke({"question": question}, context=context))
+
+    return StructuredTool.from_function(ask, aask, name=name, description=description)

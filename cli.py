@@ -267,7 +267,8 @@ def cmd_bench(args) -> int:
             report = retrieval.run_retrieval(data, variants, backend=args.backend, **common)
             show = retrieval.print_report
         else:
-            report, show = answers.run_answers(data, variants, fresh=args.fresh, **common), answers.print_report
+            report = answers.run_answers(data, variants, fresh=args.fresh, unanswerable=args.unanswerable, **common)
+            show = answers.print_report
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     else:
@@ -446,6 +447,14 @@ def parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--questions", type=int, help="questions to sample (default: 1000 for retrieval, 50 for answers)")
     sp.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    sp.add_argument(
+        "--unanswerable",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answers: N questions whose source document is deleted from the index and N whose stays; "
+        "reports abstention and the answerable half's F1 (--questions is then unused)",
+    )
     sp.add_argument(
         "--config",
         action="append",

@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.table import Table
 
 from ragloop.benchmarks import plots
-from ragloop.benchmarks.datasets import Dataset, Question, load_dataset
+from ragloop.benchmarks.datasets import Dataset, Question, load_dataset, unanswerable_split
 from ragloop.benchmarks.harness import (
     Variant,
     console,
@@ -194,11 +194,14 @@ def run_answers(
     index_dir: Path = Path("bench-results/indexes"),
     out_dir: Path = Path("bench-results/answers"),
     fresh: bool = False,
+    unanswerable: int = 0,
 ) -> dict:
     """Answer the sampled questions with every variant, streaming rows to out_dir/results.jsonl.
 
     The graph has an in-memory node cache, so configurations that differ only
     after retrieval (or reranking) share those results for the same question.
+    With `unanswerable` n: n questions whose source document is deleted from the index and n whose stays
+    (`questions` is then unused); the report gains abstention rates and the answerable half's F1.
     """
     from langgraph.cache.memory import InMemoryCache
 
@@ -208,7 +211,11 @@ def run_answers(
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     dataset.require_answers()
-    sample = dataset.sample(questions, seed)
+    gone: set[str] = set()
+    if unanswerable:
+        dataset, sample, gone = unanswerable_split(dataset, unanswerable, seed)
+    else:
+        sample = dataset.sample(questions, seed)
     variants, index_seconds = with_indexes(dataset, variants, index_dir)
     results = out_dir / RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,7 +240,29 @@ def run_answers(
     rows = {v.name: [done[(v.name, q.id)] for q in sample] for v in variants}
     report = build_report(dataset, [v.describe() for v in variants], rows, seed, len(sample))
     report["index_seconds"] = index_seconds
+    if gone:
+        report["abstention"] = abstention(rows, gone, seed)
     return _write_report(report, rows, str(results), out_dir)
+
+
+def abstention(rows: dict[str, list[dict]], unanswerable: set[str], seed: int) -> dict:
+    """Per configuration: the share of unanswerable questions it declined to answer, the share of answerable
+    ones it declined (false abstention), and the answerable half's F1, paired against the baseline."""
+    answerable = _on_questions(rows, {r["qid"] for rs in rows.values() for r in rs} - unanswerable)
+    not_answerable = _on_questions(rows, unanswerable)
+    table = {}
+    for name in rows:
+        declined, wrongly = ([1.0 - r["answered"] for r in half[name]] for half in (not_answerable, answerable))
+        table[name] = {
+            "abstained": [round(v, 4) for v in bootstrap_mean(declined, seed=seed)],
+            "false_abstention": [round(v, 4) for v in bootstrap_mean(wrongly, seed=seed)],
+            "answerable_f1": [round(v, 4) for v in bootstrap_mean([r["f1"] for r in answerable[name]], seed=seed)],
+        }
+    return {
+        "questions": {"answerable": len(next(iter(answerable.values()))), "unanswerable": len(unanswerable)},
+        "by_configuration": table,  # [mean, low, high]
+        "answerable_comparison": compare(answerable, ("f1", "answered"), seed),
+    }
 
 
 def report_from(
@@ -601,6 +630,32 @@ def print_report(report: dict) -> None:
             ("em", "f1", "tokens"),
             hard["comparison"],
         )
+    if abstain := report.get("abstention"):
+        table = Table(
+            title=f"Abstention: {abstain['questions']['unanswerable']} questions whose source was deleted from the "
+            f"index, {abstain['questions']['answerable']} whose source stays (mean [95% CI])",
+            title_justify="left",
+        )
+        for column in (
+            "configuration",
+            "abstained (unanswerable)",
+            "false abstention",
+            "answerable F1",
+            "F1 vs baseline",
+        ):
+            table.add_column(column, justify="left" if column == "configuration" else "right")
+        paired = abstain["answerable_comparison"]["variants"]
+        for name, v in abstain["by_configuration"].items():
+            diff = paired.get(name, {}).get("f1")
+            table.add_row(
+                name,
+                *(
+                    f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                    for m, lo, hi in (v["abstained"], v["false_abstention"], v["answerable_f1"])
+                ),
+                f"{diff['diff']:+.3f} [{diff['low']:+.3f}, {diff['high']:+.3f}]" if diff else "baseline",
+            )
+        out.print(table)
     out.print(f"results: {report['results']}")
     for p in report.get("plots", []):
         out.print(f"plot: {p}")

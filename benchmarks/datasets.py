@@ -67,6 +67,33 @@ class Dataset:
         return relevant
 
 
+def unanswerable_split(dataset: Dataset, n: int, seed: int) -> tuple[Dataset, list[Question], set[str]]:
+    """n questions made unanswerable and n that stay answerable, over one corpus.
+
+    The corpus loses the source document (SQuAD: the paragraph) that holds each of n sampled questions'
+    gold answer; n more questions are drawn among those whose documents all stay. Returns the smaller
+    dataset (its own name and hash, so its index is its own), the 2n questions, and the unanswerable ids.
+    """
+    if n < 1:
+        raise InputError(f"--unanswerable must be at least 1, got {n}.")
+    shuffled = random.Random(seed).sample(dataset.questions, len(dataset.questions))
+    gone = shuffled[:n]
+    removed = {key for q in gone for key in q.relevant}
+    kept = [q for q in shuffled[n:] if not removed & set(q.relevant)][:n]
+    if len(kept) < n:
+        raise InputError(f"{dataset.path} has too few questions for {n} answerable and {n} unanswerable ones.")
+    digest = hashlib.sha256((dataset.sha256 + "\n" + "\n".join(sorted(removed))).encode()).hexdigest()
+    smaller = Dataset(
+        f"{dataset.name}-minus{len(removed)}",
+        dataset.path,
+        dataset.kind,
+        digest,
+        [d for d in dataset.documents if d.metadata.get("doc_key") not in removed],
+        dataset.questions,
+    )
+    return smaller, kept + gone, {q.id for q in gone}
+
+
 def chunks_by_doc(chunks: Iterable[Document]) -> dict[str, list[Document]]:
     """An index's chunks by the document they came from (metadata doc_key, else id): what
     `Dataset.relevant_chunks` reads. Build it once per index: a format-2 index reads every chunk from disk."""

@@ -8,13 +8,16 @@ Whoever wants more (Prometheus metrics, per-key token accounting: serving/) regi
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._runnable import RunnableCallable  # a node with func + afunc, as ToolNode is built
 from langgraph.runtime import Runtime
 
+from ragloop.providers.calls import off_loop, run_in_place
 from ragloop.settings import Context
 from ragloop.state import State
 
@@ -60,19 +63,18 @@ def _identity(config: RunnableConfig) -> str | None:
     return getattr(user, "identity", None) or (user.get("identity") if isinstance(user, dict) else None)
 
 
-def instrumented(name: str, node: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+def instrumented(name: str, node: Callable[..., Any]) -> RunnableCallable:
     """The node, recording its wall time in state['timings'] (summed over loop iterations) and the retry
-    policy's extra attempts in state['retries']; observers hear of every node and of the run it answers."""
+    policy's extra attempts in state['retries']; observers hear of every node and of the run it answers.
 
-    def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
-        start = time.perf_counter()
-        try:
-            update = node(state, runtime)
-        except BaseException as exc:
-            for observer in list(_observers):
-                observer.node_finished(name, time.perf_counter() - start, exc)
-            raise
-        seconds = time.perf_counter() - start
+    A coroutine node (one that calls a provider) is awaited in an async run and run in place in a sync one
+    (providers/calls.py); a plain function node is called as it is in a sync run, on a worker thread in an
+    async one.
+    """
+    is_coroutine = inspect.iscoroutinefunction(node)
+
+    def done(update: dict[str, Any], started: float, state: State, runtime: Runtime[Context], config) -> dict:
+        seconds = time.perf_counter() - started
         update["timings"] = {name: round(seconds, 4)}
         attempt = getattr(getattr(runtime, "execution_info", None), "node_attempt", 1) or 1
         if attempt > 1:  # the RetryPolicy ran this node again after transient failures
@@ -85,6 +87,28 @@ def instrumented(name: str, node: Callable[..., dict[str, Any]]) -> Callable[...
                 observer.run_finished(who[0], update, who[1], who[2])
         return update
 
-    run.__name__ = name
-    run.__doc__ = node.__doc__
-    return run
+    def failed(exc: BaseException, started: float) -> None:
+        for observer in list(_observers):
+            observer.node_finished(name, time.perf_counter() - started, exc)
+
+    def run(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            update = run_in_place(node(state, runtime)) if is_coroutine else node(state, runtime)
+        except BaseException as exc:
+            failed(exc, started)
+            raise
+        return done(update, started, state, runtime, config)
+
+    async def arun(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            # a plain function node may touch files (prices, the index's version): off the event loop
+            update = await node(state, runtime) if is_coroutine else await off_loop(node, state, runtime)
+        except BaseException as exc:  # a cancelled run too: CancelledError
+            failed(exc, started)
+            raise
+        return done(update, started, state, runtime, config)
+
+    run.__doc__ = arun.__doc__ = node.__doc__
+    return RunnableCallable(run, arun, name=name)

@@ -29,8 +29,11 @@ def route_after_rerank(state: State) -> Literal["difficulty", "grade"]:
 
 
 def route_after_difficulty(state: State) -> Literal["grade", "finish"]:
-    """An easy question the difficulty draft answered (Context.easy_from_draft) is done; any other is graded."""
-    return "finish" if state["budget"].get("from_draft") else "grade"
+    """An easy question the difficulty draft answered (Context.easy_from_draft), or one the reranker's scores
+    say the documents do not answer (Context.abstain_below: a budget of no documents), is done; any other is
+    graded."""
+    budget = state["budget"]
+    return "finish" if budget.get("from_draft") or not budget.get("docs") else "grade"
 
 
 def route_after_grade(state: State, runtime: Runtime[Context]) -> Literal["rewrite", "plan"]:
@@ -55,6 +58,8 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
     docs = state["relevant"][: count(plan.get("docs"), 1, budget["docs"])]
     # Several samples of the same documents need temperature to differ; one per slice does not.
     temperature = ctx.sample_temperature if samples > partitions else ctx.temperature
+    # One sample and no refinement after it: that reply is the answer, so its tokens stream to the client.
+    answers = samples == 1 and not budget["refine_rounds"]
     sends = []
     for i in range(samples):
         numbers = [n for n in plan["slices"][i % partitions] if 1 <= n <= len(docs)]
@@ -68,6 +73,7 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
             temperature=temperature,
             model=budget.get("model", ""),
             level=state["difficulty"].get("level", ""),
+            answers=answers,
         )
         sends.append(Send("generate", task))
     return sends

@@ -11,6 +11,9 @@ NOT_FOUND = "Not found in the documents."
 #: The answer of a question that a hard token budget (Context.hard_token_budget) could not pay for.
 OVER_BUDGET = "Not answered: the token budget left for this question is too small."
 
+#: The stop reason of a run whose answer is NOT_FOUND: the documents do not hold the answer.
+UNANSWERABLE = "unanswerable"
+
 #: A citation marker: [1] or [1, 3].
 CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _PUNCTUATION = frozenset(string.punctuation)

@@ -55,7 +55,8 @@ def citations_for(answer: str, docs: list[Document], min_share: float) -> list[d
 
 def citation(n: int, doc: Document) -> dict[str, Any]:
     """What a citation of passage n tells a reader: the document's id, source and title, the PDF page or the
-    HTML / Word / Markdown section the passage stands in (when the chunk has one), and its rerank score."""
+    HTML / Word / Markdown section the passage stands in (when the chunk has one), the passage itself, and its
+    rerank score."""
     meta = doc.metadata
     where = {key: meta[key] for key in ("page", "section") if meta.get(key) not in (None, "")}
     return {
@@ -64,5 +65,6 @@ def citation(n: int, doc: Document) -> dict[str, Any]:
         "source": meta.get("source"),
         "title": meta.get("title"),
         **where,
+        "cited_text": doc.page_content,
         "rerank_score": meta.get("rerank_score"),
     }

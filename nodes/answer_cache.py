@@ -20,6 +20,7 @@ from ragloop.logic.messages import answer_message
 from ragloop.logic.questions import is_follow_up
 from ragloop.logic.trust import derived_in_this_run
 from ragloop.persistence.cache_keys import ANSWERS, run_answer_key
+from ragloop.providers.calls import off_loop
 from ragloop.settings import Context, get_context
 from ragloop.state import State
 
@@ -36,12 +37,12 @@ def _cacheable(state: State, ctx: Context, answered: bool = False) -> bool:
 
 
 def make_lookup(cache: BaseCache | None):
-    def lookup(state: State, runtime: Runtime[Context]) -> dict:
+    async def lookup(state: State, runtime: Runtime[Context]) -> dict:
         ctx = get_context(runtime)
         if cache is None or not _cacheable(state, ctx):
             return {}
-        key = run_answer_key(dict(state), ctx)
-        record = cache.get([(ANSWERS, key)]).get((ANSWERS, key))
+        key = await off_loop(run_answer_key, dict(state), ctx)  # it reads the index's version
+        record = (await off_loop(cache.get, [(ANSWERS, key)])).get((ANSWERS, key))
         if record is None:
             return {"node_runs": [("answer", "miss")]}
         age = round(time.time() - record["stored_at"], 1)
@@ -67,7 +68,7 @@ def make_lookup(cache: BaseCache | None):
 
 
 def make_remember(cache: BaseCache | None):
-    def remember(state: State, runtime: Runtime[Context]) -> dict:
+    async def remember(state: State, runtime: Runtime[Context]) -> dict:
         ctx = get_context(runtime)
         compute = state.get("compute") or {}
         if cache is None or not _cacheable(state, ctx, answered=True) or compute.get("fallbacks"):
@@ -77,7 +78,9 @@ def make_remember(cache: BaseCache | None):
         if not derived_in_this_run(state.get("seal")):
             return {}  # a state this run did not derive from its input is no answer to hand to others
         record = {k: state.get(k) for k in KEPT} | {"stored_at": time.time()}
-        cache.set({(ANSWERS, run_answer_key(dict(state), ctx)): (record, ctx.answer_cache_ttl_seconds)})
+        key = await off_loop(run_answer_key, dict(state), ctx)
+        entry = {(ANSWERS, key): (record, ctx.answer_cache_ttl_seconds)}
+        await off_loop(cache.set, entry)
         return {}
 
     return remember

@@ -12,7 +12,7 @@ from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
-def condense(state: State, runtime: Runtime[Context]) -> dict:
+async def condense(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     turns = state.get("history", [])[-ctx.history_turns :]
     history = "\n".join(f"Q: {t['question']}\nA: {t['answer']}" for t in turns)
@@ -21,7 +21,6 @@ def condense(state: State, runtime: Runtime[Context]) -> dict:
         return {
             "degraded": ["condense: skipped to stay within max_tokens_per_query; the question is searched as asked"]
         }
-    model = providers.chat_model(ctx, "condense", max_tokens=ctx.condense_max_tokens)
-    reply = model.invoke(prompt)
+    reply = await providers.ask(ctx, "condense", prompt, max_tokens=ctx.condense_max_tokens)
     standalone = " ".join(reply.text.split()).strip().strip('"') or state["question"]
     return {"question": standalone, "query": standalone, **spent("condense", reply)}

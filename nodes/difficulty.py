@@ -9,13 +9,13 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop import providers
-from ragloop.logic.answers import found
+from ragloop.logic.answers import NOT_FOUND, UNANSWERABLE, found
 from ragloop.logic.budget import affordable, budget_for, call_cost, fitting, window, window_note
 from ragloop.logic.difficulty import classify, escalates, retrieval_confidence, stated_answer, stated_confidence
 from ragloop.logic.logprobs import cut_off, mean_token_probability
 from ragloop.logic.passages import format_passages
 from ragloop.logic.usage import spent
-from ragloop.prompts.difficulty import DIFFICULTY_PROMPT, VERBAL_DIFFICULTY_PROMPT
+from ragloop.prompts.difficulty import DIFFICULTY_PROMPTS, VERBAL_DIFFICULTY_PROMPT
 from ragloop.settings import Context, get_context
 from ragloop.state import State
 
@@ -23,8 +23,11 @@ from ragloop.state import State
 def answered_by_draft(draft: str, read: list[Document]) -> dict:
     """The update that makes an easy question's draft its answer: no grading, no sampled answers.
 
-    The passages the draft read stand as the relevant documents, so the answer cites them.
+    The passages the draft read stand as the relevant documents, so the answer cites them. A draft that
+    says the passages do not hold the answer ends the run as unanswerable.
     """
+    if not found(draft):
+        return abstained("The difficulty draft, sure of itself, found no answer in the top passages.")
     return {
         "answer": draft,
         "relevant": read,
@@ -41,15 +44,38 @@ def answered_by_draft(draft: str, read: list[Document]) -> dict:
     }
 
 
-def difficulty(state: State, runtime: Runtime[Context]) -> dict:
+def abstained(why: str) -> dict:
+    """The update that ends the run unanswered: a budget of no documents, so nothing is graded or sampled."""
+    return {
+        "answer": NOT_FOUND,
+        "relevant": [],
+        "budget": {"docs": 0, "samples": 0, "partitions": 0, "refine_rounds": 0, "model": ""},
+        "plan": {"samples": 0, "partitions": 0, "docs": 0, "slices": []},
+        "stop_reason": UNANSWERABLE,
+        "warnings": [why],
+    }
+
+
+def weak_evidence(docs: list[Document], ctx: Context) -> str | None:
+    """Why the reranker's best score says the documents do not hold the answer (Context.abstain_below)."""
+    top = docs[0].metadata.get("rerank_score") if docs else None
+    if top is None or top >= ctx.abstain_below:
+        return None
+    return f"The best passage's rerank score {top:.2f} is below abstain_below ({ctx.abstain_below}): not answered."
+
+
+async def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     docs = state.get("reranked", [])
+    if why := weak_evidence(docs, ctx):  # no draft, no grading: the documents do not hold it
+        _, signals = retrieval_confidence(docs, ctx)
+        return {**abstained(why), "difficulty": {"estimator": "retrieval", **signals}}
     read = docs[: ctx.difficulty_passages]  # what the draft answers from
     estimator, confidence, answer = ctx.difficulty_estimator, None, ""
     update: dict[str, Any] = {}
-    answers = False  # whether the draft can stand as the answer: a whole reply that found one
+    answers = False  # whether the draft can stand as the answer: a whole reply (an answer, or "not found")
     if estimator in ("logprob", "verbal"):
-        prompt = DIFFICULTY_PROMPT if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
+        prompt = DIFFICULTY_PROMPTS[ctx.abstain_in_answers] if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
 
         def messages_for(some):
             return prompt.format_messages(passages=format_passages(some), question=state["question"])
@@ -59,14 +85,14 @@ def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             update["degraded"] = [window_note("difficulty", len(read), given)]
         messages = messages_for(read)
         if affordable(ctx, state.get("usage"), call_cost(messages, ctx.difficulty_max_tokens)):
-            model = providers.chat_model(ctx, "difficulty", max_tokens=ctx.difficulty_max_tokens)
-            draft = model.invoke(messages)
+            draft = await providers.ask(ctx, "difficulty", messages, max_tokens=ctx.difficulty_max_tokens)
             update.update(spent("difficulty", draft))
             if estimator == "logprob":
                 confidence, answer = mean_token_probability(draft), draft.text.strip()
             else:
                 confidence, answer = stated_confidence(draft.text), stated_answer(draft.text)
-            answers = found(answer) and not cut_off(draft)  # a draft cut at its token cap is no answer
+            # a draft cut at its token cap is no answer; "not found" is one only when answers may abstain
+            answers = (found(answer) or ctx.abstain_in_answers) and not cut_off(draft)
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]

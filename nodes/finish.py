@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from ragloop.logic.answers import NOT_FOUND, found
+from ragloop.logic.answers import NOT_FOUND, OVER_BUDGET, UNANSWERABLE, found
 from ragloop.logic.citations import citations_for
 from ragloop.logic.messages import answer_message
 from ragloop.logic.usage import tokens_spent
@@ -28,6 +28,8 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
     answer = state.get("answer") or NOT_FOUND
     rounds = state.get("refine_rounds", 0)
     stop = state.get("stop_reason") or ("refinement cap" if rounds else "answered")
+    if not found(answer) and answer != OVER_BUDGET:  # whatever path said so: the documents do not hold it
+        stop = UNANSWERABLE
     docs = state.get("relevant", [])[: plan["docs"] if plan else 0]
     citations = citations_for(answer, docs, ctx.citation_min_share) if found(answer) and docs else []
     report: dict[str, Any] = {
@@ -49,4 +51,8 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
         },
         "cost_usd": cost_of(state.get("usage_by_model") or {}, ctx),
     }
-    return {**report, "messages": [answer_message({**state, **report})]}
+    # the answer's tokens were streamed under the id of the call that wrote them: its message keeps that id
+    streamed = state.get("answer_id")
+    if streamed and any(m.id == streamed for m in state.get("messages", [])):
+        streamed = None  # never replace a message already in the conversation
+    return {**report, "messages": [answer_message({**state, **report}, streamed)]}

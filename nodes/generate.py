@@ -15,23 +15,25 @@ from ragloop.settings import Context, get_context
 from ragloop.state import SampleState
 
 
-def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
+async def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    model = providers.chat_model(
+    prompt = ANSWER_PROMPTS[state["sliced"] or ctx.abstain_in_answers]
+    reply = await providers.ask(
         ctx,
         "generate",
+        prompt.format_messages(passages=format_passages(state["docs"]), question=state["question"]),
         max_tokens=ctx.generate_max_tokens,
         temperature=state["temperature"],
         seed=ctx.seed + state["sample"],
         model=allowed_model(state["model"], ctx),
         level=state.get("level", ""),
+        answers=state.get("answers", False),
     )
-    prompt = ANSWER_PROMPTS[state["sliced"]]
-    reply = model.invoke(prompt.format_messages(passages=format_passages(state["docs"]), question=state["question"]))
     draft = {
         "text": renumber_citations(reply.text.strip(), state["numbers"]),
         "sample": state["sample"],
         "partition": state["partition"],
         "confidence": mean_token_probability(reply),
+        **({"id": reply.id} if state.get("answers") and reply.id else {}),
     }
     return {"drafts": [draft], **spent("generate", reply)}

@@ -21,7 +21,7 @@ from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
-def grade(state: State, runtime: Runtime[Context]) -> dict:
+async def grade(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     judged = set(state.get("graded", []))
     reranked = state.get("reranked", [])[: held(state["budget"], ctx)["docs"]]
@@ -50,7 +50,7 @@ def grade(state: State, runtime: Runtime[Context]) -> dict:
     level = state["difficulty"].get("level", "")
     kept, replies = [], []
     for batch, messages, cap in calls:
-        reply = providers.chat_model(ctx, "grade", max_tokens=cap, level=level).invoke(messages)
+        reply = await providers.ask(ctx, "grade", messages, max_tokens=cap, level=level)
         replies.append(reply)
         kept += [
             Document(page_content=doc.page_content, metadata={**doc.metadata, "p_relevant": round(p_yes, 4)})

@@ -42,6 +42,7 @@ def intake(state: State, runtime: Runtime[Context]) -> dict:
         "plan": {},
         "stop_reason": "",
         "answer": "",
+        "answer_id": "",
         "citations": [],
         "compute": {},
         # Accumulated fields are overwritten, not added to.

@@ -13,7 +13,7 @@ from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
-from ragloop.logic.answers import NOT_FOUND, OVER_BUDGET
+from ragloop.logic.answers import NOT_FOUND, OVER_BUDGET, UNANSWERABLE
 from ragloop.logic.budget import call_cost, count, fitting, held, partition, remaining, window
 from ragloop.logic.passages import format_passages
 from ragloop.prompts.generate import ANSWER_PROMPTS
@@ -21,12 +21,12 @@ from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
-def answer_prompt(docs: Sequence[Document], question: str, sliced: bool = False) -> list[BaseMessage]:
-    return ANSWER_PROMPTS[sliced].format_messages(passages=format_passages(docs), question=question)
+def answer_prompt(docs: Sequence[Document], question: str, may_abstain: bool = False) -> list[BaseMessage]:
+    return ANSWER_PROMPTS[may_abstain].format_messages(passages=format_passages(docs), question=question)
 
 
 def sample_cost(docs: list[Document], question: str, ctx: Context, sliced: bool = False) -> int:
-    return call_cost(answer_prompt(docs, question, sliced), ctx.generate_max_tokens)
+    return call_cost(answer_prompt(docs, question, sliced or ctx.abstain_in_answers), ctx.generate_max_tokens)
 
 
 def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
@@ -52,7 +52,8 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
             **update,
             "plan": {"samples": 0, "partitions": 0, "docs": 0, "slices": []},
             "answer": NOT_FOUND,
-            "stop_reason": "no relevant documents",
+            "stop_reason": UNANSWERABLE,
+            "warnings": [*update["warnings"], "No document was graded relevant: the documents do not hold the answer."],
         }
 
     left = remaining(ctx, state.get("usage"))
@@ -69,7 +70,11 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
         update["degraded"].append(f"generate: {samples} of {budget['samples']} samples fit max_tokens_per_query")
     per_call = min(left, window(ctx))
     # the one answer always made: fewer documents rather than none
-    kept = len(fitting(docs, lambda some: answer_prompt(some, question), ctx.generate_max_tokens, per_call))
+    kept = len(
+        fitting(
+            docs, lambda some: answer_prompt(some, question, ctx.abstain_in_answers), ctx.generate_max_tokens, per_call
+        )
+    )
     if ctx.hard_token_budget and sample_cost(docs[:kept], question, ctx) > left:  # not even one answer fits
         update["degraded"].append("generate: no answer fits what is left of max_tokens_per_query")
         return {

@@ -14,7 +14,7 @@ from ragloop.settings import Context, get_context
 from ragloop.state import State
 
 
-def refine(state: State, runtime: Runtime[Context]) -> dict:
+async def refine(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     given = state.get("relevant", [])[: state["plan"]["docs"]]
     question, draft = state["question"], state["answer"]
@@ -42,22 +42,28 @@ def refine(state: State, runtime: Runtime[Context]) -> dict:
             "stop_reason": "token budget",
             "degraded": [*trimmed, f"refine: round {rounds} skipped to stay within max_tokens_per_query"],
         }
-    model = providers.chat_model(
-        ctx,
-        "refine",
-        max_tokens=ctx.refine_max_tokens,
-        model=budget["model"],
-        level=state["difficulty"].get("level", ""),
-    )
-    critique = model.invoke(critique_prompt)
+    options = {
+        "max_tokens": ctx.refine_max_tokens,
+        "model": budget["model"],
+        "level": state["difficulty"].get("level", ""),
+    }
+    critique = await providers.ask(ctx, "refine", critique_prompt, **options)
     verdict = critique.text.strip()
     if not verdict or verdict.rstrip(".").upper() == NO_ISSUES:
         return {"refine_rounds": rounds, "stop_reason": "converged", "degraded": trimmed, **spent("refine", critique)}
-    revision = model.invoke(
-        REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft, critique=verdict)
+    # the revision is the answer unless a later round changes it: its tokens stream
+    revision = await providers.ask(
+        ctx,
+        "refine",
+        REVISE_PROMPT.format_messages(passages=passages, question=question, draft=draft, critique=verdict),
+        answers=True,
+        **options,
     )
     revised = revision.text.strip()
     update = {"refine_rounds": rounds, "degraded": trimmed, **spent("refine", critique, revision)}
-    if not revised or normalize_answer(revised) == normalize_answer(draft):
+    if not revised:
         return {**update, "stop_reason": "converged"}
-    return {**update, "answer": revised}
+    revised_answer = {"answer": revised, **({"answer_id": revision.id} if revision.id else {})}
+    if normalize_answer(revised) == normalize_answer(draft):
+        return {**update, **revised_answer, "stop_reason": "converged"}
+    return {**update, **revised_answer}

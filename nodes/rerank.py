@@ -14,16 +14,16 @@ from ragloop.state import State
 
 
 def make_rerank(cache: BaseCache | None):
-    def rerank(state: State, runtime: Runtime[Context]) -> dict:
+    async def rerank(state: State, runtime: Runtime[Context]) -> dict:
         ctx = get_context(runtime)
         # Before difficulty has set the budget (first pass), keep enough for the largest row of the table.
         keep = held(state["budget"], ctx)["docs"] if state.get("budget") else most_docs(ctx)
         query, candidates = state.get("query") or state["question"], state.get("candidates", [])
-        return through_cache(
-            cache,
-            "rerank",
-            (lambda: rerank_key(query, candidates, keep, ctx)) if ctx.cache_ttl_seconds else None,
-            lambda: {"reranked": providers.reranker(ctx).rerank(query, candidates, keep)},
-        )
+
+        async def ranked() -> dict:
+            return {"reranked": await providers.rerank(ctx, query, candidates, keep)}
+
+        key = (lambda: rerank_key(query, candidates, keep, ctx)) if ctx.cache_ttl_seconds else None
+        return await through_cache(cache, "rerank", key, ranked)
 
     return rerank

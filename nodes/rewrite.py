@@ -21,12 +21,10 @@ def rewrite_affordable(state: State, ctx: Context) -> bool:
     return affordable(ctx, state.get("usage"), call_cost(rewrite_prompt(state), ctx.rewrite_max_tokens))
 
 
-def rewrite(state: State, runtime: Runtime[Context]) -> dict:
+async def rewrite(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    model = providers.chat_model(
-        ctx, "rewrite", max_tokens=ctx.rewrite_max_tokens, level=state["difficulty"].get("level", "")
-    )
-    reply = model.invoke(rewrite_prompt(state))
+    level = state["difficulty"].get("level", "")
+    reply = await providers.ask(ctx, "rewrite", rewrite_prompt(state), max_tokens=ctx.rewrite_max_tokens, level=level)
     new_query = " ".join(reply.text.split()).strip().strip('"') or state["question"]
     return {
         "query": new_query,

@@ -16,15 +16,17 @@ from ragloop.settings import Context, get_context
 from ragloop.state import Draft, State
 
 
-def select(state: State, runtime: Runtime[Context]) -> dict:
+async def select(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     drafts: list[Draft] = sorted(state.get("drafts", []), key=lambda d: d["sample"])
     # A slice without the answer says "not found"; that is no vote against the slices that found it.
     answers = [d for d in drafts if found(d["text"])]
+    # the only sample's tokens were streamed as the answer: the answer message keeps that reply's id
+    streamed = {"answer_id": drafts[0]["id"]} if len(drafts) == 1 and drafts[0].get("id") else {}
     if not answers:
-        return {"answer": NOT_FOUND}
+        return {"answer": NOT_FOUND, **streamed}
     if len(answers) == 1 or ctx.selection == "vote":
-        return {"answer": majority([d["text"] for d in answers])}
+        return {"answer": majority([d["text"] for d in answers]), **streamed}
     if ctx.selection == "confidence":
         if all(d["confidence"] is None for d in answers):
             return {
@@ -52,31 +54,30 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
     cut = []
     model = held(state["budget"], ctx)["model"]
 
-    def call(messages, max_tokens: int) -> AIMessage | None:
+    async def call(messages, max_tokens: int, answers: bool = False) -> AIMessage | None:
         so_far = {**usage, "select": usage_of(*replies)}
         if not affordable(ctx, so_far, call_cost(messages, max_tokens)):
             cut.append(ctx.selection)
             return None
-        reply = providers.chat_model(
-            ctx,
-            "select",
-            max_tokens=max_tokens,
-            model=model,
-            level=state["difficulty"].get("level", ""),
-        ).invoke(messages)
+        level = state["difficulty"].get("level", "")
+        reply = await providers.ask(
+            ctx, "select", messages, max_tokens=max_tokens, model=model, level=level, answers=answers
+        )
         replies.append(reply)
         return reply
 
-    answer = None
-    if ctx.selection == "merge":
-        reply = call(merge_prompt(docs), ctx.generate_max_tokens)
-        answer = reply.text.strip() if reply is not None else None
+    answer, merged = None, {}
+    if ctx.selection == "merge":  # the merge's reply is the answer: its tokens stream
+        reply = await call(merge_prompt(docs), ctx.generate_max_tokens, answers=True)
+        if reply is not None:
+            answer = reply.text.strip()
+            merged = {"answer_id": reply.id} if answer and reply.id else {}
     else:  # verifier: p(yes) that each distinct answer is right
         scores: dict[str, float] = {}
         for d in answers:
             key = normalize_answer(d["text"])
             if key not in scores:
-                reply = call(verify_prompt(docs, d["text"]), ctx.grade_max_tokens)
+                reply = await call(verify_prompt(docs, d["text"]), ctx.grade_max_tokens)
                 if reply is None:  # the budget stopped the verifier: vote instead
                     scores = {}
                     break
@@ -87,4 +88,4 @@ def select(state: State, runtime: Runtime[Context]) -> dict:
     update["degraded"] = [window_note("select", len(docs), len(given))] if len(docs) < len(given) else []
     if cut:
         update["degraded"].append(f"select: {ctx.selection} skipped to stay within max_tokens_per_query; voted instead")
-    return {**update, "answer": answer or majority([d["text"] for d in answers])}
+    return {**update, **merged, "answer": answer or majority([d["text"] for d in answers])}

@@ -1,16 +1,17 @@
 """Difficulty: a short draft answer whose confidence sets the question's compute budget.
 
-DIFFICULTY_PROMPT's confidence is read from token log-probabilities;
+DIFFICULTY_PROMPTS' confidence is read from token log-probabilities;
 VERBAL_DIFFICULTY_PROMPT asks the model to state it (for models without logprobs).
 """
 
 from langchain_core.prompts import ChatPromptTemplate
 
-from ragloop.prompts.generate import GENERATE_PROMPT
+from ragloop.prompts.generate import ANSWER_PROMPTS
 from ragloop.prompts.system import SYSTEM
 
-#: The draft is the answer generate would give from the top passages, so an easy question's draft is its answer.
-DIFFICULTY_PROMPT = GENERATE_PROMPT
+#: The draft is the answer generate would give from the top passages, so an easy question's draft is its answer
+#: (by whether it may say "not found": Context.abstain_in_answers).
+DIFFICULTY_PROMPTS = ANSWER_PROMPTS
 
 VERBAL_DIFFICULTY_PROMPT = ChatPromptTemplate.from_messages(
     [

@@ -21,7 +21,9 @@ GENERATE_PROMPT = ChatPromptTemplate.from_messages(
 )
 
 #: One slice of a context-partition ensemble may not hold the answer: it says so, and the vote ignores it.
-SLICE_PROMPT = ChatPromptTemplate.from_messages(
+#: With Context.abstain_in_answers every answer call reads it: a question the passages do not answer is
+#: answered "not found".
+ABSTAINING_PROMPT = ChatPromptTemplate.from_messages(
     [
         ("system", SYSTEM),
         (
@@ -35,5 +37,5 @@ SLICE_PROMPT = ChatPromptTemplate.from_messages(
     ]
 )
 
-#: The answer prompt, by whether the sample reads one slice of a partition ensemble.
-ANSWER_PROMPTS = {False: GENERATE_PROMPT, True: SLICE_PROMPT}
+#: The answer prompt, by whether the call may say "not found" (one slice of an ensemble, or abstain_in_answers).
+ANSWER_PROMPTS = {False: GENERATE_PROMPT, True: ABSTAINING_PROMPT}

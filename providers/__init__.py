@@ -6,11 +6,15 @@ Tests swap an entry for a factory of fake models.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
 
 from ragloop.providers.bedrock import BedrockProvider
+from ragloop.providers.calls import either, off_loop
 from ragloop.providers.cohere import CohereProvider
 from ragloop.providers.local import LocalProvider
 from ragloop.providers.nvidia import NvidiaProvider
@@ -39,6 +43,8 @@ class Provider(Protocol):
 
 #: The tag LangGraph's `messages` stream mode skips (langgraph.constants.TAG_NOSTREAM).
 NOSTREAM = "nostream"
+#: The tag of the one call per run whose tokens a `messages` stream shows: the answer as it is written.
+ANSWER_TAG = "ragloop:answer"
 
 PROVIDERS: dict[str, Provider] = {
     "local": LocalProvider(),
@@ -57,14 +63,16 @@ def chat_model(
     seed: int | None = None,
     model: str = "",
     level: str = "",
+    answers: bool = False,
 ) -> Runnable:
     """The chat model for a role; `model` ('' = the provider's configured one) routes by difficulty.
 
     With ``fallback_chat_provider`` set, a failed call is answered by that provider's configured model
-    instead (see providers/resilience.py). Every call returns its reply whole, with its token usage, and is
-    tagged ``nostream``: in a LangGraph ``messages`` stream a client sees the answer ragloop appends to
-    ``messages``, not the internal calls (drafts, grades, rewrites, critiques). Its run carries the role and
-    difficulty level as tags and metadata, so a LangSmith trace reads by step.
+    instead (see providers/resilience.py). A call whose reply is the run's answer (`answers`) streams its
+    tokens to a LangGraph ``messages`` stream as the model writes them (tagged ``ragloop:answer``); every
+    other call (drafts, grades, rewrites, critiques, samples to choose among) returns its reply whole and is
+    tagged ``nostream``, so a client sees only the answer. Both count their token usage. Its run carries the
+    role and difficulty level as tags and metadata, so a LangSmith trace reads by step.
     """
 
     def make(provider: str, name: str) -> BaseChatModel | Runnable:
@@ -76,8 +84,8 @@ def chat_model(
             seed=ctx.seed if seed is None else seed,
             temperature=ctx.temperature if temperature is None else temperature,
         )
-        if isinstance(chat, BaseChatModel):
-            chat.disable_streaming = True  # streamed calls lose usage on some clients; nothing here is shown
+        if isinstance(chat, BaseChatModel) and not answers:
+            chat.disable_streaming = True  # an internal call: nobody is shown its tokens
         return chat
 
     chosen = make(ctx.chat_provider, model)
@@ -86,9 +94,25 @@ def chat_model(
         from ragloop.providers.resilience import with_fallback
 
         chosen = with_fallback(chosen, lambda: make(backup, ""), f"{ctx.chat_provider}->{backup}")
-    tags = [NOSTREAM, f"ragloop:{role}", *([f"ragloop:{level}"] if level else [])]
+    tags = [ANSWER_TAG if answers else NOSTREAM, f"ragloop:{role}", *([f"ragloop:{level}"] if level else [])]
     metadata = {"ragloop_role": role, "ragloop_level": level, "ragloop_model": model or ctx.chat_provider}
     return chosen.with_config(tags=tags, metadata=metadata, run_name=f"ragloop.{role}")
+
+
+async def ask(ctx: Context, role: str, messages: Sequence[BaseMessage], **options: Any) -> AIMessage:
+    """The reply of the role's chat model (`chat_model`'s options) to `messages`: awaited in an async run, so a
+    cancelled run drops the request, and the model is built off the event loop (the local one may load
+    weights); in place in a sync run (providers/calls.py)."""
+    model = await off_loop(chat_model, ctx, role, **options)
+    return await either(model.invoke, model.ainvoke, messages)
+
+
+async def rerank(ctx: Context, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+    """The Context's reranker's `top_n` documents: an HTTP reranker awaited, a local one on a worker thread."""
+    ranker = await off_loop(reranker, ctx)
+    if hasattr(ranker, "arerank"):
+        return await either(ranker.rerank, ranker.arerank, query, documents, top_n)
+    return await off_loop(ranker.rerank, query, documents, top_n)
 
 
 def embeddings(ctx: Context) -> tuple[str, Embeddings]:

@@ -63,6 +63,7 @@ class LocalProvider:
         self, ctx: Context, *, role: str, temperature: float, max_tokens: int, seed: int, model: str
     ) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
+        from openai import Timeout
         from pydantic import SecretStr
 
         model_name, model_file = gguf_path(model or ctx.local_chat_model)
@@ -79,7 +80,9 @@ class LocalProvider:
             top_logprobs=10,
             stream_usage=True,  # a streamed call reports its tokens too (ChatOpenAI with a base_url leaves it off)
             max_retries=0,  # the graph's RetryPolicy retries
-            timeout=ctx.request_timeout,
+            # a Timeout object (not a float) keeps langchain-openai from sharing one cached async client
+            # between event loops (the server runs each worker on its own loop): each model has its own
+            timeout=Timeout(ctx.request_timeout),
             metadata={"ragloop_role": role},
         )
 

@@ -18,6 +18,7 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 
 from ragloop.errors import ConfigError
+from ragloop.providers.calls import off_loop
 
 
 class Reranker(Protocol):
@@ -186,7 +187,16 @@ class CompressorReranker:
     def rerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
         if not documents:
             return []
-        compressed = self._make(top_n).compress_documents(list(documents), query)
+        return self._ranked(self._make(top_n).compress_documents(list(documents), query), top_n)
+
+    async def arerank(self, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+        """As `rerank`, awaiting the compressor's async call (a cancelled run drops the request)."""
+        if not documents:
+            return []
+        return self._ranked(await self._make(top_n).acompress_documents(list(documents), query), top_n)
+
+    @staticmethod
+    def _ranked(compressed: Sequence[Document], top_n: int) -> list[Document]:
         scores = [float(d.metadata.get("relevance_score", 0.0)) for d in compressed]
         return _ranked(list(compressed), scores, top_n)
 
@@ -202,3 +212,10 @@ class RerankerCompressor(BaseDocumentCompressor):
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
         return self.reranker.rerank(query, documents, self.top_n)
+
+    async def acompress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        if hasattr(self.reranker, "arerank"):
+            return await self.reranker.arerank(query, documents, self.top_n)
+        return await off_loop(self.reranker.rerank, query, documents, self.top_n)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
 from ragloop import providers
+from ragloop.providers.calls import off_loop
 from ragloop.retrieval.store import hybrid_search
 from ragloop.settings import Context
 
@@ -35,3 +36,13 @@ class HybridRetriever(BaseRetriever):
         if not self.rerank:
             return candidates[: self.context.top_n]
         return providers.reranker(self.context).rerank(query, candidates, self.context.top_n)
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        """As the sync search, with the search on a worker thread and an HTTP reranker awaited: the event loop
+        stays free, and a cancelled search drops its rerank request."""
+        candidates = await off_loop(hybrid_search, self.context, query, where=self.filter)
+        if not self.rerank:
+            return candidates[: self.context.top_n]
+        return await providers.rerank(self.context, query, candidates, self.context.top_n)

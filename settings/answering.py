@@ -24,6 +24,19 @@ class AnsweringSettings:
         "When grading keeps nothing even after the rewrites, answer from the reranker's top documents (a "
         "warning says so; the model can still reply 'not found') instead of replying 'not found' outright.",
     )
+    abstain_in_answers: bool = setting(
+        False,
+        "The answer prompts (the difficulty draft and each sample) tell the model to reply 'Not found in the "
+        "documents.' when the passages do not hold the answer; such an answer ends the run as unanswerable.",
+    )
+    abstain_below: float = setting(
+        -100.0,
+        "Answer 'Not found in the documents.' with no answer call when the reranker's best score is below this "
+        "(the shipped cross-encoder's logit scale: retune it for another reranker with `ragloop bench answers "
+        "--unanswerable`); -100 never abstains on the score alone.",
+        ge=-100.0,
+        le=100.0,
+    )
     min_relevant: int = setting(1, "Fewer relevant documents than this triggers a query rewrite.", ge=0, le=100)
     max_rewrites: int = setting(2, "Cap on query rewrites.", ge=0, le=MAX_REWRITES_CEILING)
     citation_min_share: float = setting(

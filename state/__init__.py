@@ -90,6 +90,7 @@ class State(InputState, OutputState, total=False):
     refine_rounds: int
     degraded: Annotated[list[str], operator.add]  # what the token budget cut, in order
     stop_reason: str
+    answer_id: str  # the id of the model call whose streamed tokens were the answer: the answer message keeps it
 
 
 class SampleState(TypedDict):
@@ -104,3 +105,4 @@ class SampleState(TypedDict):
     temperature: float
     model: str
     level: str  # the question's difficulty level (recorded on the model call's trace)
+    answers: bool  # the only sample, with no refinement after it: its reply is the answer, streamed

@@ -49,6 +49,7 @@ class Draft(TypedDict):
     sample: int
     partition: int
     confidence: float | None  # mean token probability, when the model returns logprobs
+    id: NotRequired[str]  # the reply's message id, when its tokens were streamed as the answer
 
 
 class Turn(TypedDict):
@@ -67,6 +68,7 @@ class Citation(TypedDict, total=False):
     title: str | None
     page: int  # the PDF page, from 1, when the passage is a PDF's
     section: str  # the heading path of the HTML, Word or Markdown section ("Chapter › Section"), when it has one
+    cited_text: str  # the passage as the answer read it
     rerank_score: float | None
 
 
@@ -82,6 +84,6 @@ class Compute(TypedDict, total=False):
     degraded: list[str]  # what the token budget or the model's window cut, in order
     retries: dict[str, int]  # per node: attempts the retry policy added
     fallbacks: dict[str, int]  # per node: calls the fallback provider answered
-    stop_reason: str  # answered, converged, refinement cap, token budget, no relevant documents, easy: …
+    stop_reason: str  # answered, converged, refinement cap, token budget, unanswerable, easy: …
     cache: dict[str, dict[str, int]]  # per cache (answer, retrieve, rerank): hits and misses
     answer_cache: dict[str, float]  # when the answer came from the answer cache: its age, the tokens it saved

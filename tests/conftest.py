@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,8 @@ from langchain_core.documents import Document
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from ragloop import providers
 from ragloop.providers.rerankers import HybridScoreReranker
@@ -58,7 +59,33 @@ def logprob_reply(
     return message
 
 
-class PromptReadingFake(BaseChatModel):
+class WordByWord:
+    """Streams a fake's reply word by word, as a real client would: the last chunk carries the usage and
+    logprobs (LangChain's GenericFakeChatModel streams none of them)."""
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        message = self._generate(messages, stop=stop, **kwargs).generations[0].message
+        tokens = re.split(r"(\s)", message.text)
+        for i, token in enumerate(tokens):
+            last = i == len(tokens) - 1
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content=token,
+                    id=message.id,
+                    usage_metadata=message.usage_metadata if last else None,
+                    response_metadata=message.response_metadata if last else {},
+                )
+            )
+            if run_manager:
+                run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
+
+
+class StreamingFake(WordByWord, GenericFakeChatModel):
+    """LangChain's fake chat model, streaming with its usage."""
+
+
+class PromptReadingFake(WordByWord, BaseChatModel):
     """A fake chat model whose reply is a function of the prompt (for scripts that must see what they are asked)."""
 
     reply_to: Callable[[str], AIMessage]
@@ -76,6 +103,7 @@ class FakeProvider:
     """Answers each role from a script: a function of the call number (and, if it takes two, of the prompt)."""
 
     name = "fake"
+    model_class: type[GenericFakeChatModel] = StreamingFake  # a test may record how its calls are made
 
     def __init__(self, scripts: dict[str, Callable[[int], AIMessage]]):
         self.scripts = scripts
@@ -96,7 +124,7 @@ class FakeProvider:
 
         if len(inspect.signature(script).parameters) == 2:
             return PromptReadingFake(reply_to=lambda prompt: script(count(), prompt))
-        return GenericFakeChatModel(messages=(script(count()) for _ in itertools.count()))
+        return self.model_class(messages=(script(count()) for _ in itertools.count()))
 
     def embeddings(self, ctx):
         return "fake-hash-32", DeterministicFakeEmbedding(size=32)

@@ -63,30 +63,37 @@ def test_both_graphs_serve_input_and_output_schemas(server):
     assert "chunks" in schemas["ragloop_index"]["output_schema"]["properties"]
 
 
-def test_a_messages_stream_carries_only_the_answer_and_usage_is_counted(server, context):
+def test_a_messages_stream_carries_the_answer_token_by_token_and_usage_is_counted(server, context):
     from langgraph_sdk import get_client
 
     async def scenario():
         client = get_client(url=server, api_key=KEY)
         conversation = {"messages": [{"role": "user", "content": QUESTION}]}
         before = tokens_counted(server)
-        streamed, final = [], {}
+        streamed, final, events = [], {}, []
         async for part in client.runs.stream(
             None, "ragloop", input=conversation, context=context, stream_mode=["messages-tuple", "values"]
         ):
             assert part.event != "error", part.data
+            events.append(part.event)
             if part.event == "messages":
                 streamed.append(part.data[0])
             elif part.event == "values":
                 final = part.data
+        # the answer's chunks arrive while the run goes on: the finish and remember steps' values follow them
+        assert events.index("messages") < len(events) - 2 and events[-1] == "values"
         middle = tokens_counted(server)
         plain = await client.runs.wait(None, "ragloop", input=conversation, context=context)
         return streamed, final, plain, middle - before, tokens_counted(server) - middle
 
     streamed, final, plain, streamed_counted, plain_counted = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
     ai = [m for m in streamed if m.get("type") in ("ai", "AIMessageChunk")]
-    assert ai and "".join(m["content"] for m in ai) == final["answer"]
-    assert {m["id"] for m in ai} == {final["messages"][-1]["id"]}  # one message: nothing internal leaked
+    assert len(ai) >= 2 and "".join(m["content"] for m in ai).strip() == final["answer"]  # token by token
+    answer = final["messages"][-1]
+    assert {m["id"] for m in ai} == {answer["id"]}  # one message, completed at the end: nothing internal leaked
+    [block] = answer["content"]
+    assert block["text"].startswith(final["answer"]) and "**Sources**" in block["text"]
+    assert [a["extras"]["n"] for a in block["annotations"]] == [c["n"] for c in final["citations"]]
     assert final["messages"][-1]["response_metadata"]["citations"] == final["citations"]
     assert final["compute"]["tokens"] > 0 and plain["compute"]["tokens"] > 0
     # Every streamed call's usage is counted, in the run's report and the server's counter alike, as in a plain run.

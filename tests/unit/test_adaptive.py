@@ -138,7 +138,7 @@ def test_a_verbal_draft_answers_without_its_label_and_confidence_line(use_provid
     ("draft", "probability", "cut", "switch"),
     [
         ("France", 0.6, False, True),  # medium: the draft only set the budget
-        (NOT_FOUND, 0.97, False, True),  # a confident "not found" is no answer
+        (NOT_FOUND, 0.97, False, True),  # a confident "not found" is no answer (unless answers may abstain)
         ("France is a country in", 0.97, True, True),  # nor is a draft cut at its token cap
         ("France", 0.97, False, False),
     ],  # the switch off: every question is graded and answered
