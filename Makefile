@@ -9,7 +9,7 @@ MYPY_ROOT := $(VENV)/src
 DATA   ?= ../shared/data/squad/reddit_v1.0.json.gz
 
 .PHONY: help setup setup-train demo test test-unit lint format docs bench-retrieval bench-answers bench-adaptive \
-        bench-latency bench-load bench-isolation bench-inference clean
+        bench-latency bench-load bench-isolation bench-inference bench-chat clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,9 @@ bench-load: setup ## 20 concurrent runs against `langgraph dev` for 2 minutes
 
 bench-isolation: setup ## a maximal request on a shared server: its wall time, other keys' reads, memory
 	$(BIN)/python -m ragloop.benchmarks.isolation --json bench-results/isolation.json
+
+bench-chat: setup ## time to the first answer token and the whole answer through `langgraph dev`, 30 Reddit questions
+	$(BIN)/python -m ragloop.benchmarks.chat --questions 30 --json bench-results/chat.json
 
 bench-latency: setup ## per-question latency of the local stack on the demo corpus
 	$(BIN)/python -m ragloop.benchmarks.latency --json bench-results/latency.json

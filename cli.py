@@ -134,15 +134,60 @@ def _node_summary(node: str, update: dict) -> str:
     return ""
 
 
-def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:
-    """Run the graph (application/asking.py), printing each node as it finishes; returns the output state."""
-    from ragloop.application.asking import ask as ask_graph
+class _Watch:
+    """What `ragloop ask` shows live on a terminal while the graph runs: the step under way with its elapsed
+    seconds, and the answer as the model writes it (rich redraws it several times a second)."""
 
-    def show(node: str, update: dict) -> None:
+    def __init__(self) -> None:
+        import time
+
+        self.clock, self.answer = time.monotonic, ""
+        self.running: list[str] = []
+        self.since = self.clock()
+
+    def start(self, node: str) -> None:
+        if not self.running:
+            self.since = self.clock()
+        self.running.append(node)
+
+    def finish(self, node: str, update: dict) -> None:
+        if node in self.running:
+            self.running.remove(node)
         seconds = (update.get("timings") or {}).get(node, 0.0)
         console.print(f"  [bold]{node:<10}[/bold] {seconds:6.2f} s  {_node_summary(node, update)}")
 
-    return ask_graph(question, ctx, thread=thread, on_update=show if show_progress else None)
+    def token(self, text: str) -> None:
+        self.answer += text
+
+    def __rich__(self):
+        from rich.spinner import Spinner
+        from rich.text import Text
+
+        doing = ", ".join(dict.fromkeys(self.running)) or "…"
+        line = Spinner("dots", Text.assemble((f" {doing}", "bold"), f"  {self.clock() - self.since:5.1f} s"))
+        if not self.answer:
+            return line
+        from rich.console import Group
+
+        return Group(line, Text.assemble(("Answer so far: ", "bold"), self.answer.strip()))
+
+
+def ask(question: str, ctx, *, show_progress: bool = True, thread: str | None = None) -> dict:
+    """Run the graph (application/asking.py), printing each node as it finishes; on a terminal, the step under
+    way with its elapsed time and the answer as it is written are shown live. Returns the output state."""
+    from ragloop.application.asking import ask as ask_graph
+
+    if not show_progress:
+        return ask_graph(question, ctx, thread=thread)
+    watch = _Watch()
+    if not console.is_terminal:  # a log or a pipe: one line per finished step, as before
+        return ask_graph(question, ctx, thread=thread, on_update=watch.finish)
+    from rich.live import Live
+
+    with Live(watch, console=console, refresh_per_second=8, transient=True):
+        return ask_graph(
+            question, ctx, thread=thread, on_update=watch.finish, on_start=watch.start, on_token=watch.token
+        )
 
 
 def print_result(result: dict) -> None:

@@ -14,9 +14,19 @@ from ragloop.settings import Context
 
 #: Called with (node, its state update) as each node finishes.
 OnUpdate = Callable[[str, dict[str, Any]], None]
+#: Called with a node's name as it starts, and with each piece of the answer's text as the model writes it.
+OnText = Callable[[str], None]
 
 
-def ask(question: str, ctx: Context, *, thread: str | None = None, on_update: OnUpdate | None = None) -> dict[str, Any]:
+def ask(
+    question: str,
+    ctx: Context,
+    *,
+    thread: str | None = None,
+    on_update: OnUpdate | None = None,
+    on_start: OnText | None = None,
+    on_token: OnText | None = None,
+) -> dict[str, Any]:
     """Run the graph on one question; returns the output state with its wall time (`wall_seconds`).
 
     With a thread id the run is checkpointed ($RAGLOOP_THREADS_URL: SQLite in
@@ -24,14 +34,20 @@ def ask(question: str, ctx: Context, *, thread: str | None = None, on_update: On
     the same thread continues the conversation, in this process or a later one.
     """
     question = validate_question(question, ctx)
+    modes = ["updates", "values", *(["tasks"] if on_start else []), *(["messages"] if on_token else [])]
     with graph_for_thread(thread) as (compiled, config):
         result: dict[str, Any] = {}
         start = time.perf_counter()
-        for mode, chunk in compiled.stream(
-            {"question": question}, config, context=ctx, stream_mode=["updates", "values"]
-        ):
+        for mode, chunk in compiled.stream({"question": question}, config, context=ctx, stream_mode=modes):
             if mode == "values":
                 result = chunk
+            elif mode == "tasks":
+                if on_start and "input" in chunk:  # a task started (its result comes as an update)
+                    on_start(chunk["name"])
+            elif mode == "messages":
+                message, _ = chunk
+                if on_token and message.type == "AIMessageChunk" and message.text:
+                    on_token(message.text)
             elif on_update is not None:
                 for node, update in chunk.items():
                     if update:

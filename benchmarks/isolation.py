@@ -111,7 +111,10 @@ def node_cache_mib(url: str) -> float:
 
 
 def run_isolation(
-    model: str = "smollm2-135m", workdir: Path | None = None, prompt_cache_mib: int | None = None
+    model: str = "smollm2-135m",
+    workdir: Path | None = None,
+    prompt_cache_mib: int | None = None,
+    isolated_loops: bool = True,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         work = workdir or Path(tmp)
@@ -126,7 +129,8 @@ def run_isolation(
             "RAGLOOP_SETTINGS": json.dumps(deployment),
             "RAGLOOP_REQUESTS_PER_MINUTE": "0",
         }
-        with dev_server(work / "server.log", env=env, jobs=4) as url:
+        loops = {"BG_JOB_ISOLATED_LOOPS": "true" if isolated_loops else "false"}
+        with dev_server(work / "server.log", env=env, jobs=4, config_env=loops) as url:
             port = int(url.rsplit(":", 1)[1])
             ask = {"assistant_id": "ragloop", "input": {"question": QUESTION}}
             thread = call(url, BOB, "POST", "/threads", {})["thread_id"]
@@ -164,6 +168,7 @@ def run_isolation(
     return {
         "model": model,
         "deployment": {
+            "BG_JOB_ISOLATED_LOOPS": isolated_loops,
             "local_prompt_cache_mib": prompt_cache_mib,
             "RAGLOOP_CACHE_MAX_MIB": os.environ.get("RAGLOOP_CACHE_MAX_MIB"),
         },
@@ -192,11 +197,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prompt-cache-mib", type=int, help="the server's llama.cpp prompt cache (default: the setting's default)"
     )
+    parser.add_argument(
+        "--shared-loop",
+        action="store_true",
+        help="run the server's background jobs on its main event loop (BG_JOB_ISOLATED_LOOPS=false)",
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results/isolation.json"))
     args = parser.parse_args(argv)
     console = Console()
     console.print("Measuring one maximal request, another key's reads during it, and the server's memory …")
-    report = run_isolation(args.model, prompt_cache_mib=args.prompt_cache_mib)
+    report = run_isolation(args.model, prompt_cache_mib=args.prompt_cache_mib, isolated_loops=not args.shared_loop)
     console.print_json(json.dumps(report))
     write_json(args.json, report)
     console.print(f"report: {args.json}")

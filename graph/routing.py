@@ -7,6 +7,7 @@ from typing import Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from ragloop.logic.abstention import may_abstain
 from ragloop.logic.answers import found
 from ragloop.logic.budget import count, held
 from ragloop.logic.questions import is_follow_up
@@ -60,6 +61,7 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
     temperature = ctx.sample_temperature if samples > partitions else ctx.temperature
     # One sample and no refinement after it: that reply is the answer, so its tokens stream to the client.
     answers = samples == 1 and not budget["refine_rounds"]
+    abstains = may_abstain(state.get("reranked", []), ctx)
     sends = []
     for i in range(samples):
         numbers = [n for n in plan["slices"][i % partitions] if 1 <= n <= len(docs)]
@@ -70,6 +72,7 @@ def fan_out(state: State, runtime: Runtime[Context]) -> list[Send] | Literal["fi
             sample=i,
             partition=i % partitions,
             sliced=partitions > 1,
+            may_abstain=abstains,
             temperature=temperature,
             model=budget.get("model", ""),
             level=state["difficulty"].get("level", ""),

@@ -9,6 +9,7 @@ from langchain_core.documents import Document
 from langgraph.runtime import Runtime
 
 from ragloop import providers
+from ragloop.logic.abstention import may_abstain, weak_evidence
 from ragloop.logic.answers import NOT_FOUND, UNANSWERABLE, found
 from ragloop.logic.budget import affordable, budget_for, call_cost, fitting, window, window_note
 from ragloop.logic.difficulty import classify, escalates, retrieval_confidence, stated_answer, stated_confidence
@@ -56,14 +57,6 @@ def abstained(why: str) -> dict:
     }
 
 
-def weak_evidence(docs: list[Document], ctx: Context) -> str | None:
-    """Why the reranker's best score says the documents do not hold the answer (Context.abstain_below)."""
-    top = docs[0].metadata.get("rerank_score") if docs else None
-    if top is None or top >= ctx.abstain_below:
-        return None
-    return f"The best passage's rerank score {top:.2f} is below abstain_below ({ctx.abstain_below}): not answered."
-
-
 async def difficulty(state: State, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
     docs = state.get("reranked", [])
@@ -71,11 +64,12 @@ async def difficulty(state: State, runtime: Runtime[Context]) -> dict:
         _, signals = retrieval_confidence(docs, ctx)
         return {**abstained(why), "difficulty": {"estimator": "retrieval", **signals}}
     read = docs[: ctx.difficulty_passages]  # what the draft answers from
+    abstains = may_abstain(docs, ctx)  # whether the draft may say "not found"
     estimator, confidence, answer = ctx.difficulty_estimator, None, ""
     update: dict[str, Any] = {}
     answers = False  # whether the draft can stand as the answer: a whole reply (an answer, or "not found")
     if estimator in ("logprob", "verbal"):
-        prompt = DIFFICULTY_PROMPTS[ctx.abstain_in_answers] if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
+        prompt = DIFFICULTY_PROMPTS[abstains] if estimator == "logprob" else VERBAL_DIFFICULTY_PROMPT
 
         def messages_for(some):
             return prompt.format_messages(passages=format_passages(some), question=state["question"])
@@ -92,7 +86,7 @@ async def difficulty(state: State, runtime: Runtime[Context]) -> dict:
             else:
                 confidence, answer = stated_confidence(draft.text), stated_answer(draft.text)
             # a draft cut at its token cap is no answer; "not found" is one only when answers may abstain
-            answers = (found(answer) or ctx.abstain_in_answers) and not cut_off(draft)
+            answers = (found(answer) or abstains) and not cut_off(draft)
             if confidence is None:
                 what = "token logprobs" if estimator == "logprob" else "a confidence the reply stated"
                 update["warnings"] = [f"The chat model returned no {what}; difficulty estimated from retrieval."]

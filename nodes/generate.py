@@ -17,7 +17,7 @@ from ragloop.state import SampleState
 
 async def generate(state: SampleState, runtime: Runtime[Context]) -> dict:
     ctx = get_context(runtime)
-    prompt = ANSWER_PROMPTS[state["sliced"] or ctx.abstain_in_answers]
+    prompt = ANSWER_PROMPTS[state["sliced"] or state.get("may_abstain", False)]
     reply = await providers.ask(
         ctx,
         "generate",

@@ -13,6 +13,7 @@ from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
+from ragloop.logic.abstention import may_abstain
 from ragloop.logic.answers import NOT_FOUND, OVER_BUDGET, UNANSWERABLE
 from ragloop.logic.budget import call_cost, count, fitting, held, partition, remaining, window
 from ragloop.logic.passages import format_passages
@@ -25,8 +26,8 @@ def answer_prompt(docs: Sequence[Document], question: str, may_abstain: bool = F
     return ANSWER_PROMPTS[may_abstain].format_messages(passages=format_passages(docs), question=question)
 
 
-def sample_cost(docs: list[Document], question: str, ctx: Context, sliced: bool = False) -> int:
-    return call_cost(answer_prompt(docs, question, sliced or ctx.abstain_in_answers), ctx.generate_max_tokens)
+def sample_cost(docs: list[Document], question: str, ctx: Context, may_abstain: bool = False) -> int:
+    return call_cost(answer_prompt(docs, question, may_abstain), ctx.generate_max_tokens)
 
 
 def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
@@ -56,12 +57,15 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
             "warnings": [*update["warnings"], "No document was graded relevant: the documents do not hold the answer."],
         }
 
+    abstains = may_abstain(state.get("reranked", []), ctx)  # the prompts offer "not found" (its cost counts)
     left = remaining(ctx, state.get("usage"))
     samples = budget["samples"]
     while True:
         parts = min(budget["partitions"], samples, len(docs))
         slices = partition(len(docs), parts)
-        slice_costs = [sample_cost([docs[n - 1] for n in numbers], question, ctx, parts > 1) for numbers in slices]
+        slice_costs = [
+            sample_cost([docs[n - 1] for n in numbers], question, ctx, parts > 1 or abstains) for numbers in slices
+        ]
         cost = sum(slice_costs[i % parts] for i in range(samples))
         if cost <= left or samples == 1:
             break
@@ -70,12 +74,8 @@ def plan_answers(state: State, runtime: Runtime[Context]) -> dict:
         update["degraded"].append(f"generate: {samples} of {budget['samples']} samples fit max_tokens_per_query")
     per_call = min(left, window(ctx))
     # the one answer always made: fewer documents rather than none
-    kept = len(
-        fitting(
-            docs, lambda some: answer_prompt(some, question, ctx.abstain_in_answers), ctx.generate_max_tokens, per_call
-        )
-    )
-    if ctx.hard_token_budget and sample_cost(docs[:kept], question, ctx) > left:  # not even one answer fits
+    kept = len(fitting(docs, lambda some: answer_prompt(some, question, abstains), ctx.generate_max_tokens, per_call))
+    if ctx.hard_token_budget and sample_cost(docs[:kept], question, ctx, abstains) > left:  # not even one answer fits
         update["degraded"].append("generate: no answer fits what is left of max_tokens_per_query")
         return {
             **update,

@@ -10,7 +10,7 @@ from ragloop.prompts.generate import ANSWER_PROMPTS
 from ragloop.prompts.system import SYSTEM
 
 #: The draft is the answer generate would give from the top passages, so an easy question's draft is its answer
-#: (by whether it may say "not found": Context.abstain_in_answers).
+#: (by whether it may say "not found": Context.abstain_prompt_below).
 DIFFICULTY_PROMPTS = ANSWER_PROMPTS
 
 VERBAL_DIFFICULTY_PROMPT = ChatPromptTemplate.from_messages(

@@ -21,7 +21,7 @@ GENERATE_PROMPT = ChatPromptTemplate.from_messages(
 )
 
 #: One slice of a context-partition ensemble may not hold the answer: it says so, and the vote ignores it.
-#: With Context.abstain_in_answers every answer call reads it: a question the passages do not answer is
+#: Where the reranker is unsure (Context.abstain_prompt_below) every answer call reads it: a question the passages do not answer is
 #: answered "not found".
 ABSTAINING_PROMPT = ChatPromptTemplate.from_messages(
     [
@@ -37,5 +37,5 @@ ABSTAINING_PROMPT = ChatPromptTemplate.from_messages(
     ]
 )
 
-#: The answer prompt, by whether the call may say "not found" (one slice of an ensemble, or abstain_in_answers).
+#: The answer prompt, by whether the call may say "not found" (one slice of an ensemble, or an unsure reranker).
 ANSWER_PROMPTS = {False: GENERATE_PROMPT, True: ABSTAINING_PROMPT}

@@ -6,6 +6,8 @@
     DELETE /index/sources/{source}  remove a source (API key); returns a job id
     GET    /index/jobs/{id}         a job's status and progress (API key)
     GET    /index                   the index's sources and counts (API key)
+    GET    /ragloop/chat            the chat page (serving/chat/: HTML, CSS and JavaScript; it calls this server's
+                                    API with the key the user enters, kept in the tab's session storage)
 
 Changing the shared index takes an operator key (RAGLOOP_ADMIN_KEYS); a job is visible to the key that
 submitted it. A body over RAGLOOP_MAX_BODY_BYTES (default 20 MiB) gets 413; malformed or absurdly nested
@@ -26,6 +28,7 @@ import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -68,6 +71,28 @@ def health(request: Request) -> JSONResponse:
         checks["models"] = {"ok": False, "error": str(exc)}
     ok = all(c["ok"] for c in checks.values())
     return JSONResponse({"status": "ok" if ok else "unhealthy", "checks": checks}, status_code=200 if ok else 503)
+
+
+CHAT_FILES = Path(__file__).parent / "chat"
+_CHAT_TYPES = {"index.html": "text/html", "chat.js": "text/javascript", "chat.css": "text/css"}
+#: The page runs only its own script and talks only to this server: a document's text that slipped through as
+#: markup could run nothing, load nothing and send nothing elsewhere.
+_CHAT_HEADERS = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-cache",
+}
+
+
+# The chat page and its two files; nothing else is served from the folder.
+async def chat_page(request: Request) -> Response:
+    name = request.path_params.get("name", "index.html")
+    if name not in _CHAT_TYPES:
+        return JSONResponse({"detail": "Not found."}, status_code=404)
+    body = await asyncio.to_thread((CHAT_FILES / name).read_bytes)
+    return Response(body, media_type=_CHAT_TYPES[name], headers=_CHAT_HEADERS)
 
 
 async def prometheus(request: Request) -> Response:
@@ -200,6 +225,8 @@ app = Starlette(
     routes=[
         Route("/health", health),
         Route("/ragloop/metrics", prometheus),
+        Route("/ragloop/chat", chat_page),
+        Route("/ragloop/chat/{name}", chat_page),
         Route("/index", index_summary),
         Route("/index/documents", add_documents, methods=["POST"]),
         Route("/index/sources/{source:path}", delete_source, methods=["DELETE"]),

@@ -25,10 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _config_in(folder: Path) -> Path:
+def _config_in(folder: Path, env: dict[str, str] | None = None) -> Path:
     """This checkout's langgraph.json, written into `folder` with its `./` paths made absolute (the server
-    resolves them from its working directory)."""
+    resolves them from its working directory) and `env` over its own environment entries."""
     config = json.loads((ROOT / "langgraph.json").read_text())
+    config["env"] = {**config.get("env", {}), **(env or {})}
 
     def absolute(value: str) -> str:
         return str(ROOT / value[2:]) if value.startswith("./") else str(ROOT) if value == "." else value
@@ -45,13 +46,19 @@ def _config_in(folder: Path) -> Path:
 
 @contextmanager
 def dev_server(
-    log: Path, *, env: dict[str, str] | None = None, jobs: int = 10, start_seconds: float = 120.0
+    log: Path,
+    *,
+    env: dict[str, str] | None = None,
+    jobs: int = 10,
+    start_seconds: float = 120.0,
+    config_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """`langgraph dev` with this checkout's langgraph.json, its output in `log`; yields its base URL.
 
     The server starts empty: it runs in a fresh folder beside `log`, where the in-memory runtime keeps its
     `.langgraph_api` state (run from the checkout, every server would load and re-save what all earlier
-    ones stored there: threads, runs, even crons that then fire again)."""
+    ones stored there: threads, runs, even crons that then fire again). `config_env` replaces entries of
+    langgraph.json's own `env` (which the server applies over its process environment)."""
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or shutil.which("langgraph")
     if not cli:
         raise ConfigError("The langgraph CLI is missing: pip install 'ragloop[server]'.")
@@ -60,7 +67,7 @@ def dev_server(
     url = f"http://127.0.0.1:{port}"
     state = log.parent / f"langgraph-state-{port}"
     state.mkdir(parents=True, exist_ok=True)
-    config = _config_in(state)
+    config = _config_in(state, config_env)
     with open(log, "w") as sink:
         proc = subprocess.Popen(
             [

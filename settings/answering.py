@@ -24,16 +24,19 @@ class AnsweringSettings:
         "When grading keeps nothing even after the rewrites, answer from the reranker's top documents (a "
         "warning says so; the model can still reply 'not found') instead of replying 'not found' outright.",
     )
-    abstain_in_answers: bool = setting(
-        False,
-        "The answer prompts (the difficulty draft and each sample) tell the model to reply 'Not found in the "
-        "documents.' when the passages do not hold the answer; such an answer ends the run as unanswerable.",
+    abstain_below: float | None = setting(
+        None,
+        "Answer 'Not found in the documents.' with no answer call when the reranker's best score is below this. "
+        "None: 0.4 with the shipped cross-encoder (measured on its 0-1 scale), off with any other reranker "
+        "(another scale: tune it with `ragloop bench answers --unanswerable`); -100: never.",
+        ge=-100.0,
+        le=100.0,
     )
-    abstain_below: float = setting(
-        -100.0,
-        "Answer 'Not found in the documents.' with no answer call when the reranker's best score is below this "
-        "(the shipped cross-encoder's logit scale: retune it for another reranker with `ragloop bench answers "
-        "--unanswerable`); -100 never abstains on the score alone.",
+    abstain_prompt_below: float | None = setting(
+        None,
+        "When the reranker's best score is below this, the answer prompts (the difficulty draft and each sample) "
+        "tell the model it may reply 'Not found in the documents.'; such an answer ends the run as unanswerable. "
+        "None: 0.9 with the shipped cross-encoder, off with any other reranker; -100: never; 100: always.",
         ge=-100.0,
         le=100.0,
     )

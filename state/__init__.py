@@ -102,6 +102,7 @@ class SampleState(TypedDict):
     sample: int
     partition: int
     sliced: bool  # one slice of a partition ensemble (it may reply "not found")
+    may_abstain: bool  # the reranker is unsure (Context.abstain_prompt_below): it may reply "not found"
     temperature: float
     model: str
     level: str  # the question's difficulty level (recorded on the model call's trace)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 
 import pytest
@@ -125,3 +126,46 @@ def test_the_a2a_endpoint_answers_a_conversational_message(server, context):
     assert "error" not in reply, reply
     text = json.dumps(reply["result"])
     assert "8" in text or "eight" in text.lower(), text[:2000]
+
+
+def test_a_cancelled_run_frees_the_local_model_for_the_next_one(server, context):
+    """Cancelled mid-answer, a run drops its model request: the next run's first token does not wait for the
+    cancelled answer to be written out."""
+    from langgraph_sdk import get_client
+
+    long_answer = {**context, "generate_max_tokens": 512}  # the served ceiling
+    essay = "Write a long essay on everything the passages say about oxygen, chemistry and the elements."
+
+    async def first_token(client, thread, question, ctx, cancel_after: int | None = None):
+        started, chunks, run_id = time.perf_counter(), 0, None
+        async for part in client.runs.stream(
+            thread,
+            "ragloop",
+            input={"messages": [{"role": "user", "content": question}]},
+            context=ctx,
+            stream_mode=["messages-tuple"],
+        ):
+            if part.event == "metadata":
+                run_id = part.data["run_id"]
+            elif part.event == "messages" and part.data[0].get("content"):
+                chunks += 1
+                if cancel_after is None:
+                    return time.perf_counter() - started, run_id
+                if chunks == cancel_after:
+                    await client.runs.cancel(thread, run_id)
+                    return time.perf_counter(), run_id
+        raise AssertionError(f"the run ended after {chunks} answer chunks")
+
+    async def scenario():
+        client = get_client(url=server, api_key=KEY)
+        alone, _ = await first_token(client, (await client.threads.create())["thread_id"], QUESTION, context)
+        first, second = (await client.threads.create())["thread_id"], (await client.threads.create())["thread_id"]
+        cancelled_at, run_id = await first_token(client, first, essay, long_answer, cancel_after=5)
+        await first_token(client, second, QUESTION, context)
+        run = await client.runs.get(first, run_id)
+        return alone, time.perf_counter() - cancelled_at, run["status"]
+
+    alone, since_cancel, status = asyncio.run(asyncio.wait_for(scenario(), timeout=600))
+    assert status in ("interrupted", "cancelled", "error"), status
+    # had the cancelled answer gone on to its 512 tokens, the next run would wait for all of them
+    assert since_cancel < alone + 5, (alone, since_cancel)

@@ -10,7 +10,8 @@ from ragloop.logic.answers import NOT_FOUND, UNANSWERABLE
 from tests.conftest import logprob_reply, reply
 from tests.unit.test_graph import UNSURE, run, scripts
 
-ABSTAIN = {"abstain_in_answers": True, "answer_cache_ttl_seconds": 0}
+#: The answer prompts offer "not found" whatever the reranker's score (the fake reranker's scale is its own).
+ABSTAIN = {"abstain_prompt_below": 100.0, "answer_cache_ttl_seconds": 0}
 
 
 def not_found(n: int = 0):
@@ -68,9 +69,20 @@ def test_nothing_graded_relevant_is_unanswerable(use_provider, context):
     assert "generate" not in provider.calls
 
 
-@pytest.mark.parametrize("abstain", [False, True])
-def test_the_answer_prompts_offer_not_found_only_when_answers_may_abstain(use_provider, context, abstain):
+@pytest.mark.parametrize("below", [-100.0, 100.0])
+def test_the_answer_prompts_offer_not_found_only_when_the_reranker_is_unsure(use_provider, context, below):
     asked = []
     use_provider(scripts(generate=lambda n, prompt: asked.append(prompt) or reply("France")))
-    run(context, medium_samples=1, answer_cache_ttl_seconds=0, abstain_in_answers=abstain)
-    assert (NOT_FOUND in asked[0]) == abstain
+    result = run(context, medium_samples=1, answer_cache_ttl_seconds=0, abstain_prompt_below=below)
+    assert result["difficulty"]["top_score"] < 100
+    assert (NOT_FOUND in asked[0]) == (below == 100.0)
+
+
+def test_unset_thresholds_are_the_measured_ones_only_for_the_shipped_cross_encoder():
+    from ragloop.logic.abstention import threshold
+    from ragloop.settings import Context
+
+    assert threshold(Context(), "abstain_below") == 0.4 and threshold(Context(), "abstain_prompt_below") == 0.9
+    for other in ({"rerank_provider": "nvidia"}, {"local_reranker": "hybrid-score"}, {"local_reranker_path": "/x"}):
+        assert threshold(Context(**other), "abstain_below") == -100.0  # another scale: off until tuned
+    assert threshold(Context(rerank_provider="nvidia", abstain_below=-2.5), "abstain_below") == -2.5

@@ -207,3 +207,46 @@ def test_index_says_what_it_read_and_what_it_skipped_and_why(capsys, tmp_path, u
     code, text = run_cli(capsys, "index", str(folder), "--index", str(tmp_path / "ix"))
     assert code == 0 and "Read 2 file(s); skipped 2:" in text
     assert f"{folder / 'logo.png'}: unsupported type .png" in text and f"{folder / 'tool'}: binary" in text
+
+
+def test_ask_reports_each_step_as_it_starts_and_the_answer_as_it_is_written(use_provider, context):
+    from ragloop.application.asking import ask
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts())
+    events: list[tuple[str, str]] = []
+    result = ask(
+        "In what country is Normandy located?",
+        context(answer_cache_ttl_seconds=0),
+        on_start=lambda node: events.append(("start", node)),
+        on_update=lambda node, update: events.append(("done", node)),
+        on_token=lambda text: events.append(("token", text)),
+    )
+    started = [node for kind, node in events if kind == "start"]
+    assert started[:4] == ["intake", "lookup", "retrieve", "rerank"] and "generate" in started
+    assert events.index(("start", "generate")) < events.index(("done", "generate"))
+    tokens = [text for kind, text in events if kind == "token"]
+    assert len(tokens) >= 4 and "".join(tokens).strip() == result["answer"]
+    first_token = next(i for i, (kind, _) in enumerate(events) if kind == "token")
+    assert first_token < events.index(("done", "generate"))  # written while generate runs
+
+
+def test_on_a_terminal_ask_shows_the_step_under_way_and_the_answer_so_far(capsys, tmp_path, use_provider, monkeypatch):
+    import io
+    import re
+
+    from rich.console import Console
+
+    import ragloop.cli
+    from tests.conftest import reply
+    from tests.unit.test_graph import scripts
+
+    use_provider(scripts(generate=lambda n: reply("Oxygen has atomic number 8.")))
+    index = index_facts(capsys, tmp_path)
+    screen = io.StringIO()
+    monkeypatch.setattr(ragloop.cli, "console", Console(file=screen, force_terminal=True, width=100))
+    code, text = run_cli(capsys, "ask", "Atomic number of oxygen?", "--index", index, "--set", "easy_from_draft=false")
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())  # the frames, without terminal codes
+    assert code == 0 and "Answer: Oxygen has atomic number 8." in text
+    assert "Answer so far: Oxygen" in drawn  # the live area, redrawn as tokens came
+    assert "generate" in drawn and " s" in drawn
