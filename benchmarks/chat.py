@@ -34,7 +34,9 @@ from ragloop.serving.devserver import dev_server
 RUN_CONTEXT = {"answer_cache_ttl_seconds": 0}
 
 
-async def _ask_all(url: str, key: str, questions: list[str], context: dict[str, Any]) -> list[dict]:
+async def _ask_all(
+    url: str, key: str, questions: list[str], context: dict[str, Any], console: Console | None = None
+) -> list[dict]:
     from langgraph_sdk import get_client
 
     client = get_client(url=url, api_key=key, timeout=3600)
@@ -57,16 +59,23 @@ async def _ask_all(url: str, key: str, questions: list[str], context: dict[str, 
                     first = first if first is not None else time.perf_counter() - started
             elif part.event == "values":
                 final = part.data
-        rows.append(
-            {
-                "question": question,
-                "level": (final.get("difficulty") or {}).get("level") or "cached",
-                "first_token_s": round(first if first is not None else time.perf_counter() - started, 3),
-                "complete_s": round(time.perf_counter() - started, 3),
-                "answer_chunks": chunks,
-                "stop_reason": (final.get("compute") or {}).get("stop_reason"),
-            }
-        )
+        row = {
+            "question": question,
+            # no level: declined on the reranker's score alone (unanswerable), or from the answer cache
+            "level": (final.get("difficulty") or {}).get("level")
+            or (final.get("compute") or {}).get("stop_reason")
+            or "cached",
+            "first_token_s": round(first if first is not None else time.perf_counter() - started, 3),
+            "complete_s": round(time.perf_counter() - started, 3),
+            "answer_chunks": chunks,
+            "stop_reason": (final.get("compute") or {}).get("stop_reason"),
+        }
+        rows.append(row)
+        if console is not None:  # progress: one line per question
+            console.print(
+                f"{len(rows)}/{len(questions)} {row['level']}: first token {row['first_token_s']:.1f} s, "
+                f"whole answer {row['complete_s']:.1f} s, {row['answer_chunks']} chunks"
+            )
     return rows
 
 
@@ -99,17 +108,21 @@ def summarise(rows: list[dict]) -> dict[str, dict[str, Any]]:
 def run_chat(
     data: Path, questions: int, seed: int, *, model: str = "", url: str = "", key: str = "", index_dir: Path
 ) -> dict:
+    console = Console(stderr=True)
     dataset = load_dataset(data)
     asked = [q.text for q in dataset.sample(questions, seed)]
     if url:
-        rows = asyncio.run(_ask_all(url, key, asked, RUN_CONTEXT))
+        rows = asyncio.run(_ask_all(url, key, asked, RUN_CONTEXT, console))
     else:
         [variant], _ = with_indexes(dataset, make_variants([("default", {})], {}), index_dir)
         key = uuid.uuid4().hex
-        deployment = {"index_path": variant.context.index_path, **({"local_chat_model": model} if model else {})}
+        deployment = {
+            "index_path": str(Path(variant.context.index_path).resolve()),
+            **({"local_chat_model": model} if model else {}),
+        }
         env = {"RAGLOOP_API_KEYS": key, "RAGLOOP_SETTINGS": json.dumps(deployment)}
         with tempfile.TemporaryDirectory() as tmp, dev_server(Path(tmp) / "server.log", env=env) as served:
-            rows = asyncio.run(_ask_all(served, key, asked, RUN_CONTEXT))
+            rows = asyncio.run(_ask_all(served, key, asked, RUN_CONTEXT, console))
     return {
         "benchmark": "chat",
         "dataset": str(data),

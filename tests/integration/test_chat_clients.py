@@ -169,3 +169,35 @@ def test_a_cancelled_run_frees_the_local_model_for_the_next_one(server, context)
     assert status in ("interrupted", "cancelled", "error"), status
     # had the cancelled answer gone on to its 512 tokens, the next run would wait for all of them
     assert since_cancel < alone + 5, (alone, since_cancel)
+
+
+def test_an_async_parent_receives_the_answers_tokens_as_chat_model_stream_events(small_model_context):
+    """The real graph and SmolLM2 as a node of an async MessagesState parent: `astream_events` carries the
+    answer's tokens (and only the answer call's) as they are written."""
+    from dataclasses import replace
+
+    from langchain_core.messages import HumanMessage
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    from ragloop.graph.builder import compile_graph
+    from ragloop.settings import Context
+
+    parent = StateGraph(MessagesState, context_schema=Context)
+    parent.add_node("rag", compile_graph())
+    parent.add_edge(START, "rag")
+    ctx = replace(small_model_context, difficulty_estimator="fixed", answer_cache_ttl_seconds=0)
+
+    async def events():
+        seen = []
+        async for event in parent.compile().astream_events(
+            {"messages": [HumanMessage(QUESTION)]}, context=ctx, version="v2"
+        ):
+            seen.append(event)
+        return seen
+
+    seen = asyncio.run(asyncio.wait_for(events(), timeout=600))
+    tokens = [e for e in seen if e["event"] == "on_chat_model_stream"]
+    assert len(tokens) >= 2 and all("ragloop:answer" in e["tags"] for e in tokens)
+    final = next(e for e in reversed(seen) if e["event"] == "on_chain_end" and e["name"] == "LangGraph")
+    answer = final["data"]["output"]["messages"][-1]
+    assert answer.text.startswith("".join(e["data"]["chunk"].text for e in tokens).strip())

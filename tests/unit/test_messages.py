@@ -173,3 +173,22 @@ def test_an_async_parent_sees_the_answer_as_chat_model_stream_events(use_provide
     tokens = [e for e in seen if e["event"] == "on_chat_model_stream"]
     assert len(tokens) >= 4 and all("ragloop:answer" in e["tags"] for e in tokens)  # internal calls stream none
     assert "".join(e["data"]["chunk"].text for e in tokens).strip() == "Normandy is in France [1]."
+
+
+@pytest.mark.parametrize(("source", "where"), [("handbook.pdf", "page"), ("okapi.docx", "section")])
+def test_the_answer_message_annotates_a_pdf_page_and_a_word_section(use_provider, tmp_path, source, where):
+    from pathlib import Path
+
+    from ragloop.application.indexing import index_files
+
+    use_provider(scripts(generate=lambda n: reply("See the passages.")))
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
+    ctx = Context(index_path=str(tmp_path / "ix"), easy_from_draft=False, answer_cache_ttl_seconds=0)
+    index_files([str(fixtures)], ctx)
+    out = graph.invoke({"question": "What does it say?", "filter": {"source": source}}, context=ctx)
+    [block] = out["messages"][-1].content_blocks
+    assert block["annotations"] and all(a["type"] == "citation" for a in block["annotations"])
+    assert all(a["extras"]["source"] == source and a["extras"].get(where) for a in block["annotations"])
+    assert all(a["cited_text"] for a in block["annotations"])
+    label = "p. " if where == "page" else "§ "
+    assert "**Sources**" in block["text"] and label in block["text"].split("**Sources**")[1]
