@@ -112,8 +112,8 @@ def test_a_malformed_response_is_not_retried_but_falls_back_when_configured(nim,
 
 
 def test_a_reply_cut_short_falls_back_in_messages_mode(nim, graph, nvidia_context, use_provider):
-    """In messages mode every call is made whole (not streamed, so its usage is counted) and a truncated
-    reply still falls back; the client sees only the answer message."""
+    """In messages mode the internal calls are made whole and only the answer's call streams, its usage
+    counted from the stream; a truncated reply still falls back; the client sees only the answer."""
     from dataclasses import replace
 
     local = use_provider({"difficulty": lambda n: reply("Answer: France\nConfidence: 90")})
@@ -126,7 +126,9 @@ def test_a_reply_cut_short_falls_back_in_messages_mode(nim, graph, nvidia_contex
         else:
             final = chunk
     assert nim.calls("/chat/completions") >= 3 and tokens > 0
-    assert not any(body.get("stream") for path, body, _ in nim.requests if path.endswith("/chat/completions"))
+    streamed = [body for path, body, _ in nim.requests if path.endswith("/chat/completions") and body.get("stream")]
+    assert len(streamed) == 1 and "Answer the question" in str(streamed[0]["messages"])  # the answer's call
+    assert streamed[0].get("stream_options") == {"include_usage": True} and final["usage"]["generate"]["input_tokens"]
     assert final["answer"] == "France"
     assert local.calls == {"difficulty": 1} and final["compute"]["fallbacks"] == {"difficulty": 1}
 
