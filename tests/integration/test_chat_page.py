@@ -5,6 +5,7 @@ answer being written, reads its sources and what it cost; a document's markup st
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from itertools import pairwise
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.integration
 KEY = "page-key-7d1e"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "chat"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "chat-page.png"
+#: Where the page's screenshot goes: the README's is refreshed with
+#: RAGLOOP_CHAT_SCREENSHOT=docs/images/chat-page.png .venv/bin/python -m pytest tests/integration/test_chat_page.py
+SCREENSHOT_ENV = "RAGLOOP_CHAT_SCREENSHOT"
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +120,7 @@ def test_a_wrong_key_is_told_in_a_sentence(page):
     assert page.is_visible("#login") and page.evaluate("sessionStorage.getItem('ragloop.key')") is None
 
 
-def test_upload_ask_and_watch_the_answer_arrive_with_its_sources_and_cost(server, page):
+def test_upload_ask_and_watch_the_answer_arrive_with_its_sources_and_cost(server, page, tmp_path):
     enter_key(page)
     upload(page, FIXTURES / "lighthouse.md")
 
@@ -133,8 +136,9 @@ def test_upload_ask_and_watch_the_answer_arrive_with_its_sources_and_cost(server
     cost = page.text_content(".turn:last-child .cost")
     assert "difficulty medium" in cost and "tokens" in cost and "cost $" in cost and "stopped" in cost
     assert page.query_selector_all(".turn:last-child .timeline li")  # the run's steps, as they finished
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    side = page.evaluate("[document.querySelector('#side').scrollWidth, document.querySelector('#side').clientWidth]")
+    assert side[0] <= side[1], side  # nothing in the sidebar wider than it
+    page.screenshot(path=os.environ.get(SCREENSHOT_ENV) or str(tmp_path / "chat-page.png"), full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
