@@ -26,7 +26,12 @@ function el(tag, attrs = {}, ...children) {
 }
 
 // ---- talking to the server -------------------------------------------------------------------------------
-class Problem extends Error {}
+class Problem extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status; // the HTTP status it came with (0: not from a response)
+  }
+}
 
 async function problem(response) {
   let detail = "";
@@ -35,15 +40,16 @@ async function problem(response) {
     detail = typeof body.detail === "string" ? body.detail : (body.message || JSON.stringify(body.detail || ""));
   } catch (_) { /* no JSON body */ }
   const wait = response.headers.get("retry-after");
-  switch (response.status) {
+  const status = response.status;
+  switch (status) {
     case 401:
     case 403:
-      if (/api key/i.test(detail) || response.status === 401) return new Problem(`The server did not accept this API key (${detail || response.status}). Check it and enter it again.`);
-      return new Problem(detail || "This key may not do that.");
-    case 413: return new Problem(`That is too large for this server: ${detail}`);
-    case 422: return new Problem(`The server refused it: ${detail}`);
-    case 429: return new Problem(`${detail || "Too many requests for this key."}${wait ? ` Try again in ${humanSeconds(Number(wait))}.` : ""}`);
-    default: return new Problem(`The server answered ${response.status}${detail ? `: ${detail.replace(/[.\s]+$/, "")}` : ""}.`);
+      if (/api key/i.test(detail) || status === 401) return new Problem(`The server did not accept this API key (${detail || status}). Check it and enter it again.`, 401);
+      return new Problem(detail || "This key may not do that.", status);
+    case 413: return new Problem(`That is too large for this server: ${detail}`, status);
+    case 422: return new Problem(`The server refused it: ${detail}`, status);
+    case 429: return new Problem(`${detail || "Too many requests for this key."}${wait ? ` Try again in ${humanSeconds(Number(wait))}.` : ""}`, status);
+    default: return new Problem(`The server answered ${status}${detail ? `: ${detail.replace(/[.\s]+$/, "")}` : ""}.`, status);
   }
 }
 
@@ -361,12 +367,14 @@ async function start() {
   try {
     await loadThreads(); // checks the key
   } catch (error) {
-    sessionStorage.removeItem(KEY);
-    key = "";
-    $("#login").hidden = false;
-    $("#app").hidden = true;
     say(error);
-    return;
+    if (error.status === 401) { // the key itself was refused: ask for it again
+      sessionStorage.removeItem(KEY);
+      key = "";
+      $("#login").hidden = false;
+      $("#app").hidden = true;
+      return;
+    } // anything else (a busy server, 429): the key stands; the page opens and says what happened
   }
   $("#login").hidden = true;
   $("#app").hidden = false;

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 
@@ -46,8 +47,9 @@ def server(tmp_path_factory, demo_index):
         yield url
 
 
-@pytest.fixture
-def page(server):
+@contextmanager
+def browser_page(url: str):
+    """A headless Chromium page at the chat page; every dialog it raises is recorded in `page.dialogs`."""
     if not CHROMIUM:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
@@ -60,9 +62,15 @@ def page(server):
         page = context.new_page()
         page.dialogs = []  # every alert/confirm the page raised
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(server + "/ragloop/chat")
+        page.goto(url + "/ragloop/chat")
         yield page
         browser.close()
+
+
+@pytest.fixture
+def page(server):
+    with browser_page(server) as page:
+        yield page
 
 
 def enter_key(page, key: str = KEY) -> None:
@@ -105,6 +113,15 @@ def ask(page, question: str) -> list[str]:
     return seen
 
 
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory, demo_index):
+    """A server that lets a key make 3 requests a minute."""
+    settings = {"index_path": str(demo_index), "local_chat_model": "smollm2-135m", "local_n_ctx": 4096}
+    env = {"RAGLOOP_API_KEYS": KEY, "RAGLOOP_SETTINGS": json.dumps(settings), "RAGLOOP_REQUESTS_PER_MINUTE": "3"}
+    with dev_server(tmp_path_factory.mktemp("strict-log") / "server.log", env=env) as url:
+        yield url
+
+
 def thread_citations(server: str, page) -> list[dict]:
     from langgraph_sdk import get_sync_client
 
@@ -118,6 +135,19 @@ def test_a_wrong_key_is_told_in_a_sentence(page):
     page.wait_for_selector("#error:not([hidden])")
     assert "did not accept this API key" in page.text_content("#error")
     assert page.is_visible("#login") and page.evaluate("sessionStorage.getItem('ragloop.key')") is None
+
+
+def test_too_many_requests_is_told_with_the_wait_and_the_key_stands(strict_server):
+    with browser_page(strict_server) as page:
+        page.fill("#key", KEY)
+        page.press("#key", "Enter")  # the page's first three calls use the minute's three requests
+        page.wait_for_selector("#app:not([hidden])")
+        page.fill("#question", "Where is Normandy?")
+        page.press("#question", "Enter")
+        page.wait_for_selector("#error:not([hidden])")
+        assert "Too many requests for this API key" in page.text_content("#error")
+        assert "Try again in 5 s." in page.text_content("#error")
+        assert page.evaluate("sessionStorage.getItem('ragloop.key')") == KEY
 
 
 def test_upload_ask_and_watch_the_answer_arrive_with_its_sources_and_cost(server, page, tmp_path):
