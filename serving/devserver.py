@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from ragloop.errors import ConfigError
@@ -88,6 +89,7 @@ def dev_server(
             env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped with every process it started
         )
         try:
             deadline = time.monotonic() + start_seconds
@@ -103,15 +105,26 @@ def dev_server(
                     time.sleep(0.5)
             yield url
         finally:
-            proc.terminate()
-            try:
+            _signal_group(proc, signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _signal_group(proc, signal.SIGKILL)  # whatever outlived it (a worker, a model server)
+            proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    with suppress(ProcessLookupError):  # the group is gone already
+        os.killpg(proc.pid, signum)
 
 
 def tree_rss_mib(port: int) -> float:
     """Resident memory of the server started on `port` and every process below it, in MiB."""
+    rss = server_tree(port)
+    return round(sum(rss.values()) / 2**20, 1)
+
+
+def server_tree(port: int) -> dict[int, int]:
+    """The server started on `port` and every process below it: pid -> resident bytes."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     roots = []
@@ -131,4 +144,4 @@ def tree_rss_mib(port: int) -> float:
     while changed:
         grown = {pid for pid, parent in parents.items() if parent in tree} | tree
         changed, tree = grown != tree, grown
-    return round(sum(rss.get(pid, 0) for pid in tree) / 2**20, 1)
+    return {pid: rss.get(pid, 0) for pid in tree}

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -34,9 +36,26 @@ def _parser() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_outlive_no_server,
+                initargs=(os.getpid(),),
+            )
             _pool.submit(_warm).result()
         return _pool
+
+
+def _outlive_no_server(server: int) -> None:
+    """In the new parsing process: exit when the server that started it is gone (killed or stopped without
+    shutting its pool down), rather than live on as an orphan holding its memory."""
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ragloop-uploads-watch", daemon=True).start()
 
 
 def _warm() -> None:

@@ -135,3 +135,40 @@ def test_the_server_refuses_requests_without_a_valid_key_and_serves_metrics(serv
     assert {"ragloop_runs", "ragloop_node_seconds", "ragloop_tokens"} <= names
     status, body = http(server + "/health")
     assert status in (200, 503) and '"checks"' in body
+
+
+def test_the_upload_parser_does_not_outlive_a_server_that_dies(tmp_path, small_model_context):
+    """A server killed outright (no shutdown) leaves no parsing process behind holding its memory."""
+    import base64
+    import os
+    import shutil
+    import signal
+    import time
+    from pathlib import Path
+
+    from ragloop.serving.devserver import server_tree
+
+    index = tmp_path / "index"
+    shutil.copytree(small_model_context.index_path, index)
+    env = {**deployment(str(index)), "RAGLOOP_ADMIN_KEYS": KEY}
+    with dev_server(tmp_path / "server.log", env=env) as url:
+        body = {"documents": [{"source": "note.txt", "base64": base64.b64encode(b"A short note.").decode()}]}
+        request = urllib.request.Request(
+            url + "/index/documents",
+            data=json.dumps(body).encode(),
+            headers={"x-api-key": KEY, "content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert response.status == 202
+        port = int(url.rsplit(":", 1)[1])
+
+        def cmdline(pid: int) -> str:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+        [worker] = [pid for pid in server_tree(port) if "multiprocessing.spawn" in cmdline(pid)]
+        server = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        os.kill(server, signal.SIGKILL)  # the process that started the parser dies without a word
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not Path(f"/proc/{worker}").exists() or "(Z)" in Path(f"/proc/{worker}/stat").read_text()
