@@ -41,8 +41,12 @@ def make_lookup(cache: BaseCache | None):
         ctx = get_context(runtime)
         if cache is None or not _cacheable(state, ctx):
             return {}
-        key = await off_loop(run_answer_key, dict(state), ctx)  # it reads the index's version
-        record = (await off_loop(cache.get, [(ANSWERS, key)])).get((ANSWERS, key))
+
+        def read() -> dict | None:  # the key reads the index's version, then the cache: off the event loop
+            entry = (ANSWERS, run_answer_key(dict(state), ctx))
+            return cache.get([entry]).get(entry)
+
+        record = await off_loop(read)
         if record is None:
             return {"node_runs": [("answer", "miss")]}
         age = round(time.time() - record["stored_at"], 1)
@@ -78,9 +82,11 @@ def make_remember(cache: BaseCache | None):
         if not derived_in_this_run(state.get("seal")):
             return {}  # a state this run did not derive from its input is no answer to hand to others
         record = {k: state.get(k) for k in KEPT} | {"stored_at": time.time()}
-        key = await off_loop(run_answer_key, dict(state), ctx)
-        entry = {(ANSWERS, key): (record, ctx.answer_cache_ttl_seconds)}
-        await off_loop(cache.set, entry)
+
+        def write() -> None:
+            cache.set({(ANSWERS, run_answer_key(dict(state), ctx)): (record, ctx.answer_cache_ttl_seconds)})
+
+        await off_loop(write)
         return {}
 
     return remember

@@ -28,8 +28,12 @@ async def through_cache(
     `key` None (or no cache) computes it without the cache. `node_runs` records which it was."""
     if cache is None or key is None:
         return {**await compute(), "node_runs": [(node, "miss")]}
-    entry = (NODES[node], await off_loop(key))  # the key reads the index's version: a file, or Milvus
-    found = (await off_loop(cache.get, [entry])).get(entry)
+
+    def read() -> tuple[tuple, Any]:  # the key reads the index's version (a file, or Milvus), then the cache
+        entry = (NODES[node], key())
+        return entry, cache.get([entry]).get(entry)
+
+    entry, found = await off_loop(read)
     if found is not None:
         return {**found, "node_runs": [(node, "hit")]}
     update = await compute()

@@ -109,10 +109,9 @@ async def ask(ctx: Context, role: str, messages: Sequence[BaseMessage], **option
 
 async def rerank(ctx: Context, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
     """The Context's reranker's `top_n` documents: an HTTP reranker awaited, a local one on a worker thread."""
-    ranker = await off_loop(reranker, ctx)
-    if hasattr(ranker, "arerank"):
-        return await either(ranker.rerank, ranker.arerank, query, documents, top_n)
-    return await off_loop(ranker.rerank, query, documents, top_n)
+    from ragloop.providers.rerankers import rerank_awaited
+
+    return await rerank_awaited(await off_loop(reranker, ctx), query, documents, top_n)
 
 
 def embeddings(ctx: Context) -> tuple[str, Embeddings]:

@@ -18,7 +18,7 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 
 from ragloop.errors import ConfigError
-from ragloop.providers.calls import off_loop
+from ragloop.providers.calls import either, off_loop
 
 
 class Reranker(Protocol):
@@ -216,6 +216,12 @@ class RerankerCompressor(BaseDocumentCompressor):
     async def acompress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
     ) -> Sequence[Document]:
-        if hasattr(self.reranker, "arerank"):
-            return await self.reranker.arerank(query, documents, self.top_n)
-        return await off_loop(self.reranker.rerank, query, documents, self.top_n)
+        return await rerank_awaited(self.reranker, query, documents, self.top_n)
+
+
+async def rerank_awaited(reranker: Reranker, query: str, documents: Sequence[Document], top_n: int) -> list[Document]:
+    """`reranker.rerank`, waited for as providers/calls.py says: an HTTP reranker's own async call awaited, a
+    local one on a worker thread (in place in a sync run)."""
+    if hasattr(reranker, "arerank"):
+        return await either(reranker.rerank, reranker.arerank, query, documents, top_n)
+    return await off_loop(reranker.rerank, query, documents, top_n)
