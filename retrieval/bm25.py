@@ -70,21 +70,12 @@ class Postings:
 
     @classmethod
     def build(cls, corpus_terms: Iterable[Sequence[str]], batch: int = 50_000) -> Postings:
-        """Postings of the chunks' terms, read in batches so a million chunks never sit in Python lists."""
-        rows: dict[str, int] = {}
-        terms, lengths = [], []
+        """Postings of the chunks' terms, read in batches (PostingsBuilder)."""
+        builder = PostingsBuilder()
         chunk_terms = iter(corpus_terms)
         while block := list(itertools.islice(chunk_terms, batch)):
-            ids = [rows.setdefault(t, len(rows)) for chunk in block for t in chunk]
-            terms.append(np.asarray(ids, dtype=np.int64))
-            lengths.append(np.fromiter(map(len, block), dtype=np.int32, count=len(block)))
-        length = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int32)
-        n = max(len(length), 1)
-        doc = np.repeat(np.arange(len(length), dtype=np.int64), length)
-        pairs, tfs = np.unique(np.concatenate(terms) * n + doc if terms else doc, return_counts=True)
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)  # sorted by term, then chunk: CSR by term
-        np.cumsum(np.bincount(pairs // n, minlength=len(rows)), out=indptr[1:])
-        return cls(rows, indptr, (pairs % n).astype(np.int32), np.minimum(tfs, 65_535).astype(np.uint16), length)
+            builder.add(block)
+        return builder.finish()
 
     def save(self, folder: Path) -> None:
         terms = sorted(self.rows, key=self.rows.__getitem__)
@@ -115,6 +106,48 @@ class Postings:
             norm = K1 * (1 - B + B * self.lengths[docs] / max(avgdl, 1e-9))
             out[docs] += (idf * (K1 + 1)) * tf / (tf + norm)  # a term occurs once per chunk in its postings
         return out
+
+
+class PostingsBuilder:
+    """Postings built as chunks arrive, in bounded memory: each batch is reduced at once to its (term, chunk,
+    tf) triples (10 bytes each, in NumPy), and the term-major arrays are laid out by counting at the end, so a
+    million chunks never sit in Python lists or in one big sort."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per batch: terms, chunks, tfs
+        self._lengths: list[np.ndarray] = []
+        self.chunks = 0
+
+    def add(self, block: Sequence[Sequence[str]]) -> None:
+        """The next chunks' terms, in chunk order."""
+        rows, m = self.rows, max(len(block), 1)
+        ids = np.fromiter((rows.setdefault(t, len(rows)) for chunk in block for t in chunk), dtype=np.int64)
+        length = np.fromiter(map(len, block), dtype=np.int32, count=len(block))
+        local = np.repeat(np.arange(len(block), dtype=np.int64), length)
+        pairs, tfs = np.unique(ids * m + local, return_counts=True)  # sorted by term, then chunk
+        chunk = (pairs % m + self.chunks).astype(np.int32)
+        self._parts.append(((pairs // m).astype(np.int32), chunk, np.minimum(tfs, 65_535).astype(np.uint16)))
+        self._lengths.append(length)
+        self.chunks += len(block)
+
+    def finish(self) -> Postings:
+        """The segment's postings: CSR by term, each term's chunks in chunk order."""
+        terms = len(self.rows)
+        per_part = [np.bincount(t, minlength=terms) for t, _, _ in self._parts]
+        indptr = np.zeros(terms + 1, dtype=np.int64)
+        np.cumsum(np.sum(per_part, axis=0, dtype=np.int64) if per_part else np.zeros(terms, np.int64), out=indptr[1:])
+        docs = np.empty(int(indptr[-1]), dtype=np.int32)
+        tfs = np.empty(int(indptr[-1]), dtype=np.uint16)
+        cursor = indptr[:-1].copy()
+        for counts in per_part:  # batches in chunk order: each term's run continues where the last left off
+            term, chunk, tf = self._parts.pop(0)
+            starts = np.cumsum(counts) - counts  # where each term's run begins in this batch
+            at = cursor[term] + (np.arange(len(term)) - starts[term])
+            docs[at], tfs[at] = chunk, tf
+            cursor += counts
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int32)
+        return Postings(self.rows, indptr, docs, tfs, lengths)
 
 
 def idf_weights(query: str, segments: Sequence[Postings], chunks: int) -> dict[str, float]:

@@ -14,11 +14,12 @@ scores however the chunks are split into segments (retrieval/bm25.py).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,16 +33,16 @@ from ragloop.fileutil import path_fingerprint, sha256_file
 from ragloop.logic import filters
 from ragloop.retrieval.bm25 import count_tokens, idf_weights
 from ragloop.retrieval.fusion import weighted_rrf
-from ragloop.retrieval.segment import SHARED, Segment, text_hash, top, write_segment
+from ragloop.retrieval.segment import SHARED, Segment, SegmentWriter, text_hash, top
 from ragloop.retrieval.versions import new_staging, publish, writer_lock
 
 FORMAT_VERSION = 2
 MAX_SEGMENTS = 8
-#: A segment of this many chunks or more searches dense vectors approximately (FAISS IVF); the default of
+#: A segment of this many chunks or more searches dense vectors approximately (FAISS HNSW); the default of
 #: the `ann_threshold` setting.
 ANN_THRESHOLD = 50_000
-#: IVF lists searched per query: the default of the `ann_probes` setting.
-ANN_PROBES = 128
+#: HNSW ef (candidates explored per query): the default of the `ann_probes` setting.
+ANN_PROBES = 512
 
 __all__ = ["HybridIndex", "build_index", "chunk_documents", "update_index"]
 
@@ -53,7 +54,7 @@ _verified: set[tuple[int, int, int, int, str]] = set()
 
 
 def chunk_documents(
-    docs: Sequence[Document],
+    docs: Iterable[Document],
     chunk_size: int,
     chunk_overlap: int,
     taken: set[str] | frozenset[str] = frozenset(),
@@ -61,12 +62,22 @@ def chunk_documents(
 ) -> list[Document]:
     """Split with LangChain's recursive splitter into chunks of at most chunk_size by `length` (the embedder's
     tokens when it has a tokenizer: see `token_counter`); ids are unique (also against `taken`)."""
+    return list(iter_chunks(docs, chunk_size, chunk_overlap, taken, length))
+
+
+def iter_chunks(
+    docs: Iterable[Document],
+    chunk_size: int,
+    chunk_overlap: int,
+    taken: set[str] | frozenset[str] = frozenset(),
+    length: Callable[[str], int] = count_tokens,
+) -> Iterator[Document]:
+    """chunk_documents, one chunk at a time as the documents arrive."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=length
     )
-    chunks: list[Document] = []
     seen: dict[str, int] = dict.fromkeys(taken, 0)
     for doc in docs:
         text = doc.page_content
@@ -79,8 +90,7 @@ def chunk_documents(
                 key = f"{key}~{seen[key]}"
             else:
                 seen[key] = 0
-            chunks.append(Document(page_content=piece, metadata={**doc.metadata, "id": key}))
-    return chunks
+            yield Document(page_content=piece, metadata={**doc.metadata, "id": key})
 
 
 def embed_chunks(
@@ -103,7 +113,7 @@ def embed_chunks(
 
 
 def build_index(
-    docs: Sequence[Document],
+    docs: Iterable[Document],
     embeddings: Embeddings,
     embedder_name: str,
     target: str | Path,
@@ -116,8 +126,9 @@ def build_index(
 ) -> dict:
     """An index of exactly these documents at target (replacing what is there); returns its manifest.
 
-    Chunks whose text the current index already holds keep their vectors: only new or changed text is
-    embedded.
+    The documents may be any iterable (a generator reading files as it goes): they are chunked, embedded
+    and written `STREAM_BATCH` chunks at a time, so memory does not grow with the corpus. Chunks whose text
+    the current index already holds keep their vectors: only new or changed text is embedded.
     """
     return update_index(
         target,
@@ -138,7 +149,7 @@ def update_index(
     embeddings: Embeddings,
     embedder_name: str,
     *,
-    add: Sequence[Document] = (),
+    add: Iterable[Document] = (),
     delete_sources: Sequence[str] = (),
     replace_all: bool = False,
     chunk_size: int = 400,
@@ -159,54 +170,106 @@ def update_index(
     counts what changed.
     """
     target = Path(target).expanduser()
+    read = _Counted(add)
+    add = owned_by(read, tenant)
+    length = token_counter(embeddings)
     with writer_lock(target):
         old = _current(target, embedder_name, chunk_size, chunk_overlap, keep_sources=not replace_all)
-        if tenant:
-            add = [Document(page_content=d.page_content, metadata={**d.metadata, "tenant": tenant}) for d in add]
-        renamed: dict[str, str] = {}
-        if old is not None and not replace_all:
-            add, renamed = keep_apart(add, old.origins(tenant, source_names(add)))
-            missing = set(delete_sources) - set(old.sources(tenant))
-            if missing:
-                raise InputError(
-                    f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows "
-                    "the sources."
-                )
-        segments = [] if (old is None or replace_all) else old.segments
-        replaced = {str(d.metadata.get("source")) for d in add} | set(delete_sources)
-        gone = [old.owned(s, replaced, tenant) for s in segments] if old else []
-        kept_ids = old.ids_of(replaced, exclude_tenant=tenant) if old and segments else set()
-        new = chunk_documents(add, chunk_size, chunk_overlap, kept_ids, length=token_counter(embeddings))
-        deleted = [~s.live() | g for s, g in zip(segments, gone, strict=True)]
-        live = sum(int((~d).sum()) for d in deleted) + len(new)
-        if not live:
-            raise InputError("The index would hold no text; add documents with text in them.")
-        # Vectors of unchanged text are reused: from the replaced chunks, or for a rebuild from every chunk.
-        reusable = old.vectors_by_hash(None if replace_all else gone) if old else {}
-        todo = [c for c in new if text_hash(c.page_content) not in reusable]
-        fresh = embed_chunks(todo, embeddings, batch_size, progress) if todo else None
-        if fresh is not None:
-            reusable |= {text_hash(c.page_content): v for c, v in zip(todo, fresh, strict=True)}
-        matrix = np.stack([reusable[text_hash(c.page_content)] for c in new]) if new else None
-        removed = sum(int(g.sum()) for g in gone)
-        stats = {
-            "added_chunks": len(new),
-            "removed_chunks": removed if not replace_all else (len(old) if old else 0),
-            "embedded_chunks": len(todo),
-            "reused_vectors": len(new) - len(todo),
-            **({"renamed": renamed} if renamed else {}),
-        }
-        merge = _to_merge(segments, deleted, len(new))
-        if merge:  # the merged segments' live chunks join the new segment
-            for j in merge:
-                rows = np.flatnonzero(~deleted[j])
-                new = [segments[j].document(int(i)) for i in rows] + new
-                carried = np.asarray(segments[j].vectors[rows], dtype=np.float32)
-                matrix = carried if matrix is None else np.concatenate([carried, matrix])
-            segments = [s for j, s in enumerate(segments) if j not in merge]
-            deleted = [d for j, d in enumerate(deleted) if j not in merge]
         meta = {"embedder": embedder_name, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
-        return _write(target, old, segments, deleted, new, matrix, meta, stats, ann_threshold)
+        stats: dict[str, Any] = {"removed_chunks": len(old) if old and replace_all else 0}
+        if replace_all or old is None:
+            # A rebuild streams: documents are chunked, embedded and written as they arrive.
+            reuse = _Reuse(old.segments if old else [], [s.live() for s in old.segments] if old else [])
+            chunks = iter_chunks(add, chunk_size, chunk_overlap, length=length)
+            return _write(
+                target,
+                old,
+                [],
+                [],
+                [],
+                chunks,
+                reuse,
+                embeddings,
+                batch_size,
+                progress,
+                read,
+                meta,
+                stats,
+                ann_threshold,
+            )
+        add = list(add)
+        add, renamed = keep_apart(add, old.origins(tenant, source_names(add)))
+        missing = set(delete_sources) - set(old.sources(tenant))
+        if missing:
+            raise InputError(
+                f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows the sources."
+            )
+        segments = old.segments
+        replaced = {str(d.metadata.get("source")) for d in add} | set(delete_sources)
+        gone = [old.owned(s, replaced, tenant) for s in segments]
+        new = chunk_documents(add, chunk_size, chunk_overlap, old.ids_of(replaced, exclude_tenant=tenant), length)
+        deleted = [~s.live() | g for s, g in zip(segments, gone, strict=True)]
+        if not sum(int((~d).sum()) for d in deleted) + len(new):
+            raise InputError("The index would hold no text; add documents with text in them.")
+        stats |= {"removed_chunks": sum(int(g.sum()) for g in gone), **({"renamed": renamed} if renamed else {})}
+        merge = _to_merge(segments, deleted, len(new))  # the merged segments' live chunks join the new segment
+        carried = [(segments[j], ~deleted[j]) for j in merge]
+        kept = [j for j in range(len(segments)) if j not in merge]
+        return _write(
+            target,
+            old,
+            [segments[j] for j in kept],
+            [deleted[j] for j in kept],
+            carried,
+            iter(new),
+            _Reuse(segments, gone),
+            embeddings,
+            batch_size,
+            progress,
+            _Counted(new),
+            meta,
+            stats,
+            ann_threshold,
+        )
+
+
+#: Chunks chunked, embedded and written together while an index is built or updated.
+STREAM_BATCH = 8192
+
+
+class _Reuse:
+    """The vectors of chunks an update may reuse, found by their text's hash: sorted 8-byte keys and a
+    check of the whole hash, rather than a dictionary of a million vectors."""
+
+    def __init__(self, segments: Sequence[Segment], masks: Sequence[np.ndarray]):
+        rows = [np.flatnonzero(m) for m in masks]
+        self._segments = segments
+        self._where = [(j, r) for j, r in enumerate(rows) if len(r)]
+        hashes = [np.asarray(segments[j].hashes[r]) for j, r in self._where]
+        self._hashes = np.concatenate(hashes) if hashes else np.zeros((0, 16), np.uint8)
+        keys = np.ascontiguousarray(self._hashes[:, :8]).view("<u8").ravel()
+        self._order = np.argsort(keys, kind="stable")
+        self._keys = keys[self._order]
+
+    def find(self, hashes: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """(which of the hashes have a vector, those vectors)."""
+        wanted = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16)
+        if not len(self._keys) or not len(wanted):
+            return np.zeros(len(wanted), bool), np.zeros((0, 0), np.float32)
+        at = np.minimum(
+            np.searchsorted(self._keys, np.ascontiguousarray(wanted[:, :8]).view("<u8").ravel()), len(self._keys) - 1
+        )
+        position = self._order[at]
+        found = (self._hashes[position] == wanted).all(axis=1)
+        position = position[found]
+        bases = np.cumsum([0] + [len(r) for _, r in self._where])
+        part = np.searchsorted(bases, position, side="right") - 1
+        vectors = np.zeros((len(position), self._segments[0].vectors.shape[1]), np.float32)
+        for k in np.unique(part):
+            j, rows = self._where[k]
+            here = part == k
+            vectors[here] = self._segments[j].vectors[rows[position[here] - bases[k]]]
+        return found, vectors
 
 
 def _to_merge(segments: Sequence[Segment], deleted: Sequence[np.ndarray], adding: int) -> list[int]:
@@ -227,13 +290,22 @@ def _write(
     old: HybridIndex | None,
     segments: Sequence[Segment],
     deleted: Sequence[np.ndarray],
-    new: Sequence[Document],
-    matrix: np.ndarray | None,
+    carried: Sequence[tuple[Segment, np.ndarray]],
+    new: Iterator[Document],
+    reuse: _Reuse,
+    embeddings: Embeddings,
+    batch_size: int,
+    progress: Progress | None,
+    read: _Counted,
     meta: dict,
     stats: dict,
     ann_threshold: int,
 ) -> dict:
+    """Publish the next version: the kept segments hard-linked (with their new deletion masks), and one new
+    segment of the carried segments' live chunks followed by the new chunks, written batch by batch."""
     staged = new_staging(target)
+    name = f"s-{time.time_ns()}"
+    writer = SegmentWriter(staged / name)
     try:
         described: list[dict[str, Any]] = []
         for segment, dead in zip(segments, deleted, strict=True):
@@ -241,33 +313,96 @@ def _write(
             folder.mkdir()
             sha = dict(old.segment_sha(segment.folder.name)) if old else {}
             sha.pop("deleted.npy", None)
-            for name in sha:
-                _link(segment.folder / name, folder / name)
+            for file in sha:
+                _link(segment.folder / file, folder / file)
             if dead.any():
                 np.save(folder / "deleted.npy", dead, allow_pickle=False)
                 sha["deleted.npy"] = sha256_file(folder / "deleted.npy")
             described.append({"name": folder.name, "chunks": segment.size, "deleted": int(dead.sum()), "sha256": sha})
-        if new:
-            assert matrix is not None
-            name = f"s-{time.time_ns()}"
-            sha = write_segment(staged / name, new, matrix, ann_threshold=ann_threshold)
-            described.append({"name": name, "chunks": len(new), "deleted": 0, "sha256": sha})
+        for segment, live in carried:
+            rows = np.flatnonzero(live)
+            for start in range(0, len(rows), STREAM_BATCH):
+                block = rows[start : start + STREAM_BATCH]
+                writer.append([segment.document(int(i)) for i in block], np.asarray(segment.vectors[block]))
+        stats |= _fill(writer, new, reuse, embeddings, batch_size, progress, read)
+        if writer.size:
+            sha = writer.finish(ann_threshold=ann_threshold)
+            described.append({"name": name, "chunks": writer.size, "deleted": 0, "sha256": sha})
+        else:
+            writer.abandon()
+            shutil.rmtree(staged / name)
+        opened = list(segments) + ([Segment.open(staged / name, ann=False)] if writer.size else [])
+        counts = _counts(opened, [~d for d in deleted] + ([np.ones(writer.size, bool)] if writer.size else []))
+        if not counts["chunks"]:
+            raise InputError("The index would hold no text; add documents with text in them.")
         manifest = {
             "format_version": FORMAT_VERSION,
             **meta,
-            "dimension": int(matrix.shape[1]) if matrix is not None else int(segments[0].vectors.shape[1]),
+            "dimension": writer.dimension or int(opened[0].vectors.shape[1]),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "last_update": stats,
             "segments": described,
+            **counts,
         }
-        opened = list(segments) + ([Segment.open(staged / described[-1]["name"])] if new else [])
-        manifest |= _counts(opened, [~d for d in deleted] + ([np.ones(len(new), bool)] if new else []))
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         publish(staged, target)
     except BaseException:
+        writer.abandon()
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return manifest
+
+
+def _fill(
+    writer: SegmentWriter,
+    chunks: Iterator[Document],
+    reuse: _Reuse,
+    embeddings: Embeddings,
+    batch_size: int,
+    progress: Progress | None,
+    read: _Counted,
+) -> dict[str, int]:
+    """Write the chunks STREAM_BATCH at a time, embedding only text the index does not hold; returns the
+    counts for `last_update`. progress hears (embedded, to embed): exact once every document is read, until
+    then projected from the share of the documents read (when their number is known)."""
+    added = embedded = 0
+    while batch := list(itertools.islice(chunks, STREAM_BATCH)):
+        found, reused = reuse.find([text_hash(c.page_content) for c in batch])
+        todo = [c for c, f in zip(batch, found, strict=True) if not f]
+        dimension = reused.shape[1] if found.any() else 0
+        if todo:
+            to_embed = embedded + len(todo)
+            if read.total and read.n < read.total:
+                to_embed = max(to_embed, to_embed * read.total // max(read.n, 1))
+
+            def told(done: int, _: int, before: int = embedded, to_embed: int = to_embed) -> None:
+                if progress:
+                    progress(before + done, to_embed)
+
+            fresh = embed_chunks(todo, embeddings, batch_size, told)
+            dimension = fresh.shape[1]
+        matrix = np.zeros((len(batch), dimension), np.float32)
+        if todo:
+            matrix[~found] = fresh
+        if found.any():
+            matrix[found] = reused
+        writer.append(batch, matrix)
+        added, embedded = added + len(batch), embedded + len(todo)
+    return {"added_chunks": added, "embedded_chunks": embedded, "reused_vectors": added - embedded}
+
+
+class _Counted:
+    """Documents passed through, counted as they are read (`total`: how many there are, when known)."""
+
+    def __init__(self, documents: Iterable[Document]):
+        self.total = len(documents) if isinstance(documents, Sized) else None
+        self.n = 0
+        self._documents = documents
+
+    def __iter__(self) -> Iterator[Document]:
+        for doc in self._documents:
+            self.n += 1
+            yield doc
 
 
 def _link(source: Path, dest: Path) -> None:
@@ -352,6 +487,56 @@ def keep_apart(add: Sequence[Document], origin: Mapping[str, str | None]) -> tup
     return kept, renamed
 
 
+@dataclass
+class Replacement:
+    """What an engine backend's update replaces: the documents to add (renamed apart from same-named sources
+    of other folders), the renames, the sources replaced, the caller's rows of those sources (the fields
+    asked for), and the chunk ids other tenants hold under them."""
+
+    add: list[Document]
+    renamed: dict[str, str]
+    replaced: list[str]
+    old: list[dict]
+    taken: set[str]
+
+
+#: rows(whose, sources, fields): an engine's rows of these sources, whose "mine" (the caller's tenant) or
+#: "others", each with the fields asked for and `metadata` as a dict.
+Rows = Callable[[str, Sequence[str], list[str]], Iterable[dict]]
+
+
+def owned_by(documents: Iterable[Document], tenant: str | None) -> Iterable[Document]:
+    """The documents, each tagged with ``tenant`` when one is given (lazily: a stream stays a stream)."""
+    if not tenant:
+        return documents
+    return (Document(page_content=d.page_content, metadata={**d.metadata, "tenant": tenant}) for d in documents)
+
+
+def replacement(add: list[Document], delete_sources: Sequence[str], rows: Rows, old_fields: list[str]) -> Replacement:
+    """Plan an engine backend's update of an existing collection (Milvus, LanceDB) from its rows."""
+    names = source_names(add)
+    origin = {}
+    if names:
+        for row in rows("mine", names, ["source", "metadata"]):
+            meta = row["metadata"]
+            origin[row["source"]] = recorded_origin(meta.get("origin"), "origin") or recorded_origin(
+                meta.get("path"), "path"
+            )
+    kept, renamed = keep_apart(add, origin)
+    if delete_sources:
+        missing = set(delete_sources) - {r["source"] for r in rows("mine", delete_sources, ["source"])}
+        if missing:
+            raise InputError(
+                f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows the sources."
+            )
+    replaced = sorted({str(d.metadata["source"]) for d in kept} | set(delete_sources))
+    if not replaced:
+        return Replacement(kept, renamed, [], [], set())
+    old = list(rows("mine", replaced, old_fields))
+    taken = {r["chunk_id"] for r in rows("others", replaced, ["chunk_id"])}
+    return Replacement(kept, renamed, replaced, old, taken)
+
+
 def _current(
     target: Path, embedder_name: str, chunk_size: int, chunk_overlap: int, keep_sources: bool
 ) -> HybridIndex | None:
@@ -367,7 +552,7 @@ def _current(
             return None
         raise InputError(f"{target} exists and is not a ragloop index; choose another --index folder.")
     try:
-        old = HybridIndex.load(target)
+        old = HybridIndex.load(target, ann=False)
     except IndexLoadError as exc:
         if keep_sources:
             raise InputError(
@@ -442,7 +627,8 @@ class HybridIndex:
     bases: np.ndarray  # first chunk number of each segment, and the total
 
     @classmethod
-    def load(cls, path: str | Path, embedder_name: str | None = None) -> HybridIndex:
+    def load(cls, path: str | Path, embedder_name: str | None = None, ann: bool = True) -> HybridIndex:
+        """The index at path, checked; `ann=False` leaves the ANN indexes on disk (for an update)."""
         path = Path(path).expanduser()
         hint = "build it with `ragloop index PATH...` (or `ragloop demo`)"
         manifest_file = path / "manifest.json"
@@ -471,7 +657,7 @@ class HybridIndex:
         for described in manifest["segments"]:
             folder = path / str(described.get("name"))
             _verify(folder, described["sha256"], hint)
-            segment = Segment.open(folder)
+            segment = Segment.open(folder, ann)
             if not segment.consistent() or segment.size != described.get("chunks"):
                 raise IndexLoadError(f"The index at {path} is inconsistent (counts differ between files); {hint}.")
             segments.append(segment)
@@ -545,15 +731,6 @@ class HybridIndex:
             for i in np.flatnonzero(s.where({"source": sorted(sources)}) & s.live() & ~self._mine(s, exclude_tenant)):
                 ids.add(str(s.document(int(i)).metadata["id"]))
         return ids
-
-    def vectors_by_hash(self, masks: Sequence[np.ndarray] | None) -> dict[bytes, np.ndarray]:
-        """{text hash: vector} of the chunks the masks select (None: every live chunk)."""
-        found = {}
-        for j, s in enumerate(self.segments):
-            rows = np.flatnonzero(s.live() if masks is None else masks[j])
-            for i in rows:
-                found[bytes(s.hashes[i])] = np.asarray(s.vectors[i])
-        return found
 
     # --- search ----------------------------------------------------------------------
     def matching(self, where: Mapping[str, Any] | None) -> np.ndarray | None:

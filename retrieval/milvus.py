@@ -36,15 +36,8 @@ from langchain_core.embeddings import Embeddings
 from ragloop.errors import IndexLoadError, InputError
 from ragloop.logic import filters
 from ragloop.retrieval.bm25 import analyse
-from ragloop.retrieval.fusion import weighted_rrf
-from ragloop.retrieval.index import (
-    chunk_documents,
-    embed_chunks,
-    keep_apart,
-    recorded_origin,
-    source_names,
-    token_counter,
-)
+from ragloop.retrieval.fusion import Hit, fused_documents
+from ragloop.retrieval.index import Rows, chunk_documents, embed_chunks, owned_by, replacement, token_counter
 from ragloop.retrieval.segment import text_hash
 
 COLUMNS = ("tenant", "source", "doc_key")
@@ -222,41 +215,37 @@ class MilvusBackend:
         unit /= max(float(np.linalg.norm(unit)), 1e-12)
         expr = expression(where)
         terms = " ".join(analyse(query))
-        hits: dict[int, dict] = {}
-        bm25: dict[int, float] = {}
-        rankings = []
+        hits: dict[int, Hit] = {}
+        bm25: list[tuple[int, float]] = []
+        dense: list[int] = []
         if bm25_weight > 0 and terms:
             found = self._search([terms], "sparse", k, expr, {"metric_type": "BM25"})
-            bm25 = {h["pk"]: abs(float(h["distance"])) for h in found}  # Milvus Lite reports BM25 negated
-            hits |= {h["pk"]: h["entity"] for h in found}
-            rankings.append(([h["pk"] for h in found], bm25_weight))
+            bm25 = [(h["pk"], abs(float(h["distance"]))) for h in found]  # Milvus Lite reports BM25 negated
+            hits |= {h["pk"]: _hit(h) for h in found}
         if dense_weight > 0:
             params = {"metric_type": "COSINE", "params": {"ef": max(k, probes)}}
             found = self._search([unit.tolist()], "dense", k, expr, params)
-            hits |= {h["pk"]: h["entity"] for h in found}
-            rankings.append(([h["pk"] for h in found], dense_weight))
-        fused = weighted_rrf(rankings, c=rrf_c)[:k]
-        unscored = [pk for pk, _ in fused if pk not in bm25]
-        if unscored and terms:  # BM25 of the dense-only hits, for the rerankers
-            scope = f"pk in [{', '.join(map(str, unscored))}]"
-            bm25 |= {
-                h["pk"]: abs(float(h["distance"]))
-                for h in self._search(
-                    [terms], "sparse", len(unscored), scope, {"metric_type": "BM25"}, fields=["chunk_id"]
-                )
-            }
-        results = []
-        for pk, fused_score in fused:
-            entity = hits[pk]
-            cosine = float(np.asarray(entity["dense"], dtype=np.float32) @ unit)
-            meta = {
-                **entity["metadata"],
-                "retrieval_score": round(float(fused_score), 6),
-                "bm25_score": round(bm25.get(pk, 0.0), 4),
-                "dense_score": round(cosine, 4),
-            }
-            results.append(Document(page_content=entity["text"], metadata=meta))
-        return results
+            dense = [h["pk"] for h in found]
+            hits |= {h["pk"]: _hit(h) for h in found}
+
+        def bm25_of(pks: list[int]) -> dict[int, float]:
+            if not terms:
+                return {}
+            scope = f"pk in [{', '.join(map(str, pks))}]"
+            found = self._search([terms], "sparse", len(pks), scope, {"metric_type": "BM25"}, fields=["chunk_id"])
+            return {h["pk"]: abs(float(h["distance"])) for h in found}
+
+        return fused_documents(
+            bm25,
+            dense,
+            hits,
+            unit,
+            k=k,
+            bm25_weight=bm25_weight,
+            dense_weight=dense_weight,
+            rrf_c=rrf_c,
+            bm25_of=bm25_of,
+        )
 
     def _search(
         self, data: list, field: str, k: int, expr: str, params: dict, fields: list[str] = OUTPUT
@@ -322,13 +311,15 @@ class MilvusBackend:
             self._check(embedder_name, chunking=chunking)
         elif not exists and not add:
             raise InputError("The index would hold no text; add documents with text in them.")
-        if tenant:
-            add = [Document(page_content=d.page_content, metadata={**d.metadata, "tenant": tenant}) for d in add]
+        add = list(owned_by(add, tenant))
         renamed: dict[str, str] = {}
         old: list[dict] = []
         taken: set[str] = set()
         if exists and not replace_all:
-            add, renamed, old, taken = self._replacing(add, delete_sources, expression({"tenant": tenant}))
+            plan = replacement(
+                list(add), delete_sources, self._rows_of(expression({"tenant": tenant})), ["pk", "hash", "dense"]
+            )
+            add, renamed, old, taken = plan.add, plan.renamed, plan.old, plan.taken
         new = chunk_documents(add, chunk_size, chunk_overlap, taken, length=token_counter(embedder))
         for chunk in new:
             if len(chunk.page_content.encode()) > TEXT_BYTES:
@@ -348,36 +339,12 @@ class MilvusBackend:
         self._write([self._row(c, vectors[text_hash(c.page_content)]) for c in new], [r["pk"] for r in old], stats)
         return {"chunks": self._count("pk >= 0"), "last_update": stats, "embedder": embedder_name}
 
-    def _replacing(
-        self, add: Sequence[Document], delete_sources: Sequence[str], mine: str
-    ) -> tuple[list[Document], dict[str, str], list[dict], set[str]]:
-        """For an update of an existing collection: the documents to add (renamed apart from same-named
-        sources of other folders), the renames, the caller's rows they and the deletions replace (pk, hash,
-        vector) and the chunk ids other tenants hold under those sources."""
-        names = source_names(add)
-        origin = {}
-        if names:
-            scope = f"{mine} and source in [{', '.join(map(literal, names))}]"
-            origin = {
-                r["source"]: recorded_origin(r["metadata"].get("origin"), "origin")
-                or recorded_origin(r["metadata"].get("path"), "path")
-                for r in self._rows(scope, ["source", "metadata"])
-            }
-        kept, renamed = keep_apart(add, origin)
-        if delete_sources:
-            scope = f"{mine} and source in [{', '.join(map(literal, delete_sources))}]"
-            missing = set(delete_sources) - {r["source"] for r in self._rows(scope, ["source"])}
-            if missing:
-                raise InputError(
-                    f"Nothing indexed comes from {', '.join(sorted(missing))}; `ragloop index --list` shows the sources."
-                )
-        replaced = sorted({str(d.metadata["source"]) for d in kept} | set(delete_sources))
-        if not replaced:
-            return kept, renamed, [], set()
-        in_replaced = f"source in [{', '.join(map(literal, replaced))}]"
-        old = list(self._rows(f"{mine} and {in_replaced}", ["pk", "hash", "dense"]))
-        taken = {r["chunk_id"] for r in self._rows(f"not ({mine}) and {in_replaced}", ["chunk_id"])}
-        return kept, renamed, old, taken
+    def _rows_of(self, mine: str) -> Rows:
+        def rows(whose: str, sources: Sequence[str], fields: list[str]) -> Iterable[dict]:
+            scope = mine if whose == "mine" else f"not ({mine})"
+            return self._rows(f"{scope} and source in [{', '.join(map(literal, sources))}]", fields)
+
+        return rows
 
     @staticmethod
     def _vectors(
@@ -474,6 +441,11 @@ class MilvusBackend:
             "hash": text_hash(chunk.page_content).hex(),
             "metadata": meta,
         }
+
+
+def _hit(found: dict) -> Hit:
+    entity = found["entity"]
+    return Hit(entity["text"], entity["metadata"], entity["dense"])
 
 
 def _unreachable(exc: Exception) -> bool:

@@ -5,7 +5,7 @@ A segment folder holds::
     documents.jsonl   one chunk per line (id, text, metadata), read lazily through offsets.npy
     offsets.npy       byte offset of every line, and the file's length
     vectors.npy       unit float32 embeddings, memory-mapped
-    ann.faiss         only in segments of `ann_threshold` chunks or more: FAISS IVF over SQ8 codes
+    ann.faiss         only in segments of `ann_threshold` chunks or more: FAISS HNSW over SQ8 codes
     hashes.npy        sha256 (16 bytes) of every chunk's text: unchanged text keeps its vector
     columns.json      every metadata key, and which are columns (scalar values); codes.npy: each chunk's value
                       code per column; values-<n>.json: column n's distinct values (read when first needed)
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import mmap
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ from langchain_core.documents import Document
 from ragloop.fileutil import sha256_file
 from ragloop.logic import filters
 from ragloop.retrieval.bm25 import FILES as BM25_FILES
-from ragloop.retrieval.bm25 import Postings, analyse
+from ragloop.retrieval.bm25 import Postings, PostingsBuilder, analyse
 
 SHARED = ("documents.jsonl", "offsets.npy", "vectors.npy", "hashes.npy", "columns.json", "codes.npy", *BM25_FILES)
 #: Below this many allowed chunks a filtered search on an approximate segment compares them all, exactly.
@@ -65,60 +66,155 @@ def one_blas_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+class SegmentWriter:
+    """A segment written as chunks arrive, in memory bounded by what a batch needs plus a few bytes per chunk:
+    documents and vectors go to disk at once, BM25 postings and filter columns are kept as compact NumPy
+    parts and laid out when the segment is finished; the ANN index trains on a sample read back from disk."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True)
+        self.folder, self.size, self.dimension = folder, 0, 0
+        self._documents = open(folder / "documents.jsonl", "wb")  # closed by finish or abandon
+        self._vectors = open(folder / "vectors.npy", "wb")
+        self._vectors.write(b"\0" * _NPY_HEADER)  # the header, once the shape is known
+        self._offsets = [np.zeros(1, dtype=np.int64)]
+        self._end = 0
+        self._hashes = bytearray()
+        self._columns = _Columns()
+        self._postings = PostingsBuilder()
+
+    def append(self, chunks: Sequence[Document], matrix: np.ndarray) -> None:
+        """The next chunks and their unit vectors."""
+        if not len(chunks):
+            return
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self.dimension = self.dimension or matrix.shape[1]
+        lines = [
+            (
+                json.dumps({"id": c.metadata["id"], "text": c.page_content, "metadata": c.metadata}, ensure_ascii=False)
+                + "\n"
+            ).encode()
+            for c in chunks
+        ]
+        self._documents.writelines(lines)
+        ends = self._end + np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
+        self._offsets.append(ends)
+        self._end = int(ends[-1])
+        self._vectors.write(matrix.tobytes())
+        self._hashes += b"".join(text_hash(c.page_content) for c in chunks)
+        self._columns.add([c.metadata for c in chunks])
+        self._postings.add([analyse(c.page_content) for c in chunks])
+        self.size += len(chunks)
+
+    def finish(self, *, ann_threshold: int) -> dict[str, str]:
+        """Write what remains; returns the sha256 of every file."""
+        folder = self.folder
+        self._documents.close()
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<f4", "fortran_order": False, "shape": (self.size, self.dimension)}
+        )
+        assert len(header.getvalue()) == _NPY_HEADER, "a .npy header of another length"
+        self._vectors.seek(0)
+        self._vectors.write(header.getvalue())
+        self._vectors.close()
+        np.save(folder / "offsets.npy", np.concatenate(self._offsets), allow_pickle=False)
+        hashes = np.frombuffer(bytes(self._hashes), dtype=np.uint8).reshape(self.size, 16)
+        np.save(folder / "hashes.npy", hashes, allow_pickle=False)
+        keys, values, codes = self._columns.finish()
+        (folder / "columns.json").write_text(
+            json.dumps({"keys": keys, "columns": list(values)}, ensure_ascii=False), "utf-8"
+        )
+        np.save(folder / "codes.npy", codes, allow_pickle=False)
+        for n, column in enumerate(values.values()):
+            (folder / f"values-{n}.json").write_text(json.dumps(column, ensure_ascii=False), "utf-8")
+        self._postings.finish().save(folder)
+        files = list(SHARED) + [f"values-{n}.json" for n in range(len(values))]
+        if self.size >= ann_threshold:
+            _write_ann(folder / "ann.faiss", folder / "vectors.npy")
+            files.append("ann.faiss")
+        return {name: sha256_file(folder / name) for name in files}
+
+    def abandon(self) -> None:
+        self._documents.close()
+        self._vectors.close()
+
+
+#: Bytes of a .npy header for a 2-D float32 array (numpy pads headers to a multiple of 64).
+_NPY_HEADER = 128
+
+
 def write_segment(
     folder: Path, chunks: Sequence[Document], matrix: np.ndarray, *, ann_threshold: int
 ) -> dict[str, str]:
     """Write chunks (with their unit vectors) as a segment in folder; returns the sha256 of every file."""
-    folder.mkdir(parents=True)
-    offsets = [0]
-    with open(folder / "documents.jsonl", "wb") as fh:
-        for chunk in chunks:
-            record = {"id": chunk.metadata["id"], "text": chunk.page_content, "metadata": chunk.metadata}
-            offsets.append(offsets[-1] + fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode()))
-    np.save(folder / "offsets.npy", np.asarray(offsets, dtype=np.int64), allow_pickle=False)
-    np.save(folder / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-    hashes = np.frombuffer(b"".join(text_hash(c.page_content) for c in chunks), dtype=np.uint8)
-    np.save(folder / "hashes.npy", hashes.reshape(len(chunks), 16), allow_pickle=False)
-    values, codes = _columns([c.metadata for c in chunks])
-    keys = sorted({k for c in chunks for k in c.metadata})
-    columns = {"keys": keys, "columns": list(values)}
-    (folder / "columns.json").write_text(json.dumps(columns, ensure_ascii=False), "utf-8")
-    np.save(folder / "codes.npy", codes, allow_pickle=False)
-    for n, column in enumerate(values.values()):
-        (folder / f"values-{n}.json").write_text(json.dumps(column, ensure_ascii=False), "utf-8")
-    Postings.build(analyse(c.page_content) for c in chunks).save(folder)
-    files = list(SHARED) + [f"values-{n}.json" for n in range(len(values))]
-    if len(chunks) >= ann_threshold:
-        _write_ann(folder / "ann.faiss", matrix)
-        files.append("ann.faiss")
-    return {name: sha256_file(folder / name) for name in files}
+    writer = SegmentWriter(folder)
+    writer.append(chunks, matrix)
+    return writer.finish(ann_threshold=ann_threshold)
 
 
-def _columns(metadatas: Sequence[Mapping[str, Any]]) -> tuple[dict[str, list], np.ndarray]:
-    """Filter columns: per metadata key whose values are all scalars (not the unique `id`), the distinct
-    values and each chunk's code."""
-    keys = sorted({k for m in metadatas for k in m} - {"id"})
-    keys = [k for k in keys if all(isinstance(m.get(k), _SCALAR) for m in metadatas)]
-    codes = np.zeros((len(metadatas), len(keys)), dtype=np.int32)
-    values: dict[str, list] = {}
-    for j, key in enumerate(keys):
-        seen: dict[Any, int] = {}
-        codes[:, j] = [seen.setdefault((type(m.get(key)), m.get(key)), len(seen)) for m in metadatas]
-        values[key] = [v for _, v in seen]
-    return values, codes
+class _Columns:
+    """Filter columns, batch by batch: per metadata key whose values are all scalars (not the unique `id`),
+    the distinct values and each chunk's code (a chunk without the key has the code of None)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.size = 0
+        self._seen: dict[str, dict[tuple[type, Any], int]] = {}
+        self._codes: dict[str, list[np.ndarray]] = {}
+        self._not_scalar: set[str] = set()
+
+    def add(self, metadatas: Sequence[Mapping[str, Any]]) -> None:
+        present = {k for m in metadatas for k in m}
+        self.keys |= present
+        for key in sorted(present - {"id"} - self._not_scalar):
+            if not all(isinstance(m.get(key), _SCALAR) for m in metadatas):
+                self._not_scalar.add(key)
+                self._seen.pop(key, None)
+                self._codes.pop(key, None)
+            elif key not in self._seen:
+                self._seen[key], self._codes[key] = {}, []
+                if self.size:  # the chunks before had no such key
+                    self._codes[key].append(np.full(self.size, self._code(key, None), dtype=np.int32))
+        for key, seen in self._seen.items():
+            codes = (seen.setdefault((type(v), v), len(seen)) for v in (m.get(key) for m in metadatas))
+            self._codes[key].append(np.fromiter(codes, dtype=np.int32, count=len(metadatas)))
+        self.size += len(metadatas)
+
+    def _code(self, key: str, value: Any) -> int:
+        seen = self._seen[key]
+        return seen.setdefault((type(value), value), len(seen))
+
+    def finish(self) -> tuple[list[str], dict[str, list], np.ndarray]:
+        """(every key, {column: distinct values by code}, codes: one row per chunk, one column per column)."""
+        columns = sorted(self._seen)
+        codes = np.zeros((self.size, len(columns)), dtype=np.int32)
+        for j, key in enumerate(columns):
+            codes[:, j] = np.concatenate(self._codes.pop(key))
+        return sorted(self.keys), {k: [v for _, v in self._seen[k]] for k in columns}, codes
 
 
-def _write_ann(file: Path, matrix: np.ndarray) -> None:
-    """FAISS IVF with 8-bit scalar-quantised codes (a quarter of the vectors' memory); searches re-score its
-    candidates exactly from vectors.npy."""
+#: HNSW graph degree and construction breadth of a segment's ANN index (docs/measurements/scale.md).
+HNSW_M, HNSW_EF_CONSTRUCTION = 32, 128
+
+
+def _write_ann(file: Path, vectors: Path) -> None:
+    """FAISS HNSW over 8-bit scalar-quantised codes (a quarter of the vectors' memory); searches re-score its
+    candidates exactly from vectors.npy. The quantiser trains on a sample, and the vectors are read in
+    blocks (not mapped), so building never holds them all in memory."""
     import faiss
 
-    lists = int(min(65_536, max(16, 4 * np.sqrt(len(matrix)))))
-    ann = faiss.index_factory(matrix.shape[1], f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
-    sample = np.random.default_rng(0).choice(len(matrix), size=min(len(matrix), 40 * lists), replace=False)
-    ann.train(np.ascontiguousarray(matrix[np.sort(sample)], dtype=np.float32))
-    for start in range(0, len(matrix), 100_000):
-        ann.add(np.ascontiguousarray(matrix[start : start + 100_000], dtype=np.float32))
+    stored = np.load(vectors, mmap_mode="r", allow_pickle=False)
+    n, d, offset = len(stored), stored.shape[1], stored.offset
+    ann: Any = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
+    ann.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, 100_000), replace=False))
+    ann.train(np.ascontiguousarray(stored[sample], dtype=np.float32))
+    del stored
+    with open(vectors, "rb") as fh:
+        for start in range(0, n, 100_000):
+            fh.seek(offset + start * 4 * d)
+            ann.add(np.fromfile(fh, dtype=np.float32, count=min(100_000, n - start) * d).reshape(-1, d))
     faiss.write_index(ann, str(file))
 
 
@@ -142,17 +238,18 @@ class Segment:
     _lookup: dict[str, dict[Any, list[int]]] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, folder: Path) -> Segment:
+    def open(cls, folder: Path, ann: bool = True) -> Segment:
+        """The segment in folder; `ann=False` leaves its ANN index on disk (an update never searches)."""
         offsets = np.load(folder / "offsets.npy", allow_pickle=False)
         with open(folder / "documents.jsonl", "rb") as fh:
             text = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         deleted = np.load(folder / "deleted.npy", allow_pickle=False) if (folder / "deleted.npy").exists() else None
         columns = json.loads((folder / "columns.json").read_text(encoding="utf-8"))
-        ann = None
-        if (folder / "ann.faiss").exists():
+        graph = None
+        if ann and (folder / "ann.faiss").exists():
             import faiss
 
-            ann = faiss.read_index(str(folder / "ann.faiss"))
+            graph = faiss.read_index(str(folder / "ann.faiss"))
         return cls(
             folder=folder,
             size=len(offsets) - 1,
@@ -163,7 +260,7 @@ class Segment:
             keys=frozenset(columns["keys"]),
             codes=np.load(folder / "codes.npy", mmap_mode="r", allow_pickle=False),
             deleted=deleted,
-            ann=ann,
+            ann=graph,
             _offsets=offsets,
             _text=text,
         )
@@ -251,8 +348,12 @@ class Segment:
                 k = min(k, int(mask.sum()))
             best = top(sims, k)
             return best, sims[best]
-        params = faiss.SearchParametersIVF()
-        params.nprobe = probes
+        if isinstance(self.ann, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.efSearch = max(probes, k)
+        else:  # an IVF index written by ragloop 0.2 before HNSW: `probes` lists
+            params = faiss.SearchParametersIVF()
+            params.nprobe = probes
         if mask is not None:
             bits = np.packbits(mask, bitorder="little")
             selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))  # kept in a local: params doesn't own it

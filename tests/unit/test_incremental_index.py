@@ -114,11 +114,11 @@ CRASH = textwrap.dedent("""
         embedder = Dying(size=32)
     else:
         embedder = DeterministicFakeEmbedding(size=32)
-        real = ix.write_segment
+        real = ix.SegmentWriter.finish
         def die(*args, **kwargs):
             real(*args, **kwargs)
             os._exit(9)  # killed with the new segment written, the manifest not yet
-        ix.write_segment = die
+        ix.SegmentWriter.finish = die
     docs = [Document(page_content="Zebras have stripes.", metadata={"source": "zebra.txt", "doc_key": "zebra.txt"})]
     ix.update_index(sys.argv[1], embedder, "fake", add=docs)
 """)

@@ -122,6 +122,29 @@ def test_a_large_segment_searches_approximately_and_close_to_exact(tmp_path):
     assert filtered and all(index.document(i).metadata["source"] in ("s1", "s2") for i in filtered)
 
 
+def test_an_index_built_batch_by_batch_from_a_generator_is_the_one_built_at_once(tmp_path, monkeypatch):
+    """A build streams: documents from a generator are chunked, embedded and written a few at a time, and
+    every file of the segment is the one a single-batch build writes."""
+    docs = [
+        Document(page_content=f"Fact {i}: {text}", metadata={"source": f"s{i % 4}.md", "doc_key": f"{i}", **extra})
+        for i, (text, extra) in enumerate(
+            (text, {"page": i} if i % 3 else {"tag": "x"}) for i, (_, text) in enumerate(FACTS * 3)
+        )
+    ]
+    at_once = build_index(docs, EMBEDDER, "fake", tmp_path / "at-once")
+    monkeypatch.setattr(ix, "STREAM_BATCH", 4)
+    heard = []
+    streamed = build_index(
+        (d for d in docs), EMBEDDER, "fake", tmp_path / "streamed", progress=lambda *p: heard.append(p)
+    )
+    assert streamed["chunks"] == at_once["chunks"] == len(docs)
+    assert streamed["last_update"] == at_once["last_update"]
+    assert heard[-1] == (len(docs), len(docs))
+    files = at_once["segments"][0]["sha256"]
+    assert streamed["segments"][0]["sha256"] == files and {"codes.npy", "docs.npy", "vectors.npy"} <= set(files)
+    assert len(HybridIndex.load(tmp_path / "streamed")) == len(docs)
+
+
 def test_milvus_expressions():
     assert (
         expression({"tenant": None, "source": ["a.md", 'b"c.md']})
