@@ -68,8 +68,8 @@ def run_retrieval(
 ) -> dict:
     """Measure every variant on the same sampled questions; returns the report (also written to out_dir).
 
-    With `backend` (an index location: milvus:///file.db, http://host:19530) every search goes through that
-    backend, one collection per dataset and embedder family; relevance is judged on the local index's chunks,
+    With `backend` (an index location: milvus:///file.db, http://host:19530, lancedb:///folder) every search
+    goes through that backend, one collection (or LanceDB folder) per dataset and embedder family; relevance is judged on the local index's chunks,
     which are the same chunks (the same chunking), and stage times are not split.
     """
     started = time.perf_counter()
@@ -173,15 +173,17 @@ def run_retrieval(
 
 
 def _engines(location: str, dataset: Dataset, variants: list[Variant], indexes: dict[str, HybridIndex]) -> dict:
-    """Per local index, the same chunks in the backend at `location` (loaded there once, then reused)."""
-    from ragloop.retrieval.milvus import MilvusBackend
+    """Per local index, the same chunks in the backend at `location` (loaded there once, then reused): a
+    Milvus collection, or a LanceDB folder inside a lancedb:// location."""
+    from ragloop.retrieval.store import open_backend
 
     engines = {}
     for path, index in indexes.items():
         ctx = next(v.context for v in variants if v.context.index_path == path)
         name, embedder = providers.embeddings(ctx)
         collection = re.sub(r"\W+", "_", Path(path).name)[:200]
-        engine = MilvusBackend(location, collection, name)
+        where = f"{location.rstrip('/')}/{collection}" if location.startswith("lancedb://") else location
+        engine = open_backend(where, collection, ctx.ann_threshold, name)
         try:
             held = engine.summary(None)["chunks"]
         except RagloopError:
@@ -196,6 +198,9 @@ def _engines(location: str, dataset: Dataset, variants: list[Variant], indexes: 
                 chunk_size=ctx.chunk_size,
                 chunk_overlap=ctx.chunk_overlap,
                 batch_size=ctx.embed_batch_size,
+                delete_sources=(),
+                progress=None,
+                tenant=None,
             )
         engines[path] = engine
     return engines

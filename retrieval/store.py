@@ -1,8 +1,8 @@
 """The index a Context names, behind one interface whatever engine holds it.
 
 `index_path` chooses the backend: a folder is ragloop's embedded local index (retrieval/local.py);
-``milvus:///path/file.db`` is Milvus Lite in this process and ``http(s)://host:19530`` a Milvus server
-(retrieval/milvus.py). Nodes, the indexing graph, the CLI, the server routes and the benchmarks reach an
+``lancedb:///path`` a LanceDB table (retrieval/lance.py); ``milvus:///path/file.db`` is Milvus Lite in
+this process and ``http(s)://host:19530`` a Milvus server (retrieval/milvus.py). Nodes, the indexing graph, the CLI, the server routes and the benchmarks reach an
 index only through the functions here, which also bring the Context's embedder (the one place retrieval
 meets a provider).
 """
@@ -78,15 +78,20 @@ def is_milvus(location: str) -> bool:
 def backend(ctx: Context) -> Backend:
     """The backend ctx.index_path names, one per location and settings in this process."""
     name, _ = providers.embeddings(ctx)
-    return _backend(ctx.index_path, ctx.milvus_collection, ctx.ann_threshold, name)
+    return open_backend(ctx.index_path, ctx.milvus_collection, ctx.ann_threshold, name)
 
 
 @lru_cache(maxsize=8)
-def _backend(location: str, collection: str, ann_threshold: int, embedder_name: str) -> Backend:
+def open_backend(location: str, collection: str, ann_threshold: int, embedder_name: str) -> Backend:
+    """The backend at a location (one per location and settings in this process)."""
     if is_milvus(location):
         from ragloop.retrieval.milvus import MilvusBackend
 
         return MilvusBackend(location, collection, embedder_name)
+    if location.startswith("lancedb://"):
+        from ragloop.retrieval.lance import LanceBackend
+
+        return LanceBackend(location, ann_threshold, embedder_name)
     from ragloop.retrieval.local import LocalBackend
 
     return LocalBackend(location, ann_threshold, embedder_name)

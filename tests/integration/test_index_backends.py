@@ -1,5 +1,5 @@
-"""The index backend contract, on both implementations: ragloop's local index and Milvus (Milvus Lite as an
-embedded file and as a real gRPC server on loopback, started here)."""
+"""The index backend contract, on every implementation: ragloop's local index, LanceDB (an embedded table in
+a folder) and Milvus (Milvus Lite as an embedded file and as a real gRPC server on loopback, started here)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from langchain_core.embeddings.fake import DeterministicFakeEmbedding
 
 from ragloop.errors import IndexLoadError, InputError
+from ragloop.retrieval.lance import LanceBackend
 from ragloop.retrieval.local import LocalBackend
 from ragloop.retrieval.milvus import MilvusBackend
 from ragloop.serving.devserver import free_port
@@ -28,12 +29,14 @@ def server():
 def make(kind: str, tmp_path, server, embedder_name: str = "fake"):
     if kind == "local":
         return LocalBackend(str(tmp_path / "index"), 50_000, embedder_name)
+    if kind == "lancedb":
+        return LanceBackend(f"lancedb://{tmp_path}/lance", 50_000, embedder_name)
     if kind == "milvus-file":
         return MilvusBackend(f"milvus://{tmp_path}/milvus.db", "facts", embedder_name)
     return MilvusBackend(server.url, f"facts_{tmp_path.name[-12:].replace('-', '_')}", embedder_name)
 
 
-@pytest.fixture(params=["local", "milvus-file", "milvus-server"])
+@pytest.fixture(params=["local", "lancedb", "milvus-file", "milvus-server"])
 def kind(request):
     return request.param
 
@@ -164,7 +167,7 @@ FILTERS = [
 ]
 
 
-@pytest.fixture(params=["local", "milvus-file"])
+@pytest.fixture(params=["local", "lancedb", "milvus-file"])
 def library(request, tmp_path):
     from langchain_core.documents import Document
 
