@@ -345,6 +345,7 @@ def _bench_scale(args) -> int:
         out_dir=out_dir,
         fresh=args.fresh,
         seed=args.seed,
+        corpus=args.corpus,
     )
     if args.json:
         print(json.dumps(report, indent=2))
@@ -483,10 +484,18 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--backend",
         metavar="LOCATION",
-        help="retrieval: search through this index backend instead (milvus:///file.db, http://host:19530)",
+        help="retrieval: search through this index backend instead (milvus:///file.db, http://host:19530, lancedb:///folder)",
     )
     sp.add_argument("--sizes", help="scale: chunk counts, comma-separated (default 10000,100000,1000000)")
-    sp.add_argument("--backends", default="local,milvus", help="scale: backends to measure (default local,milvus)")
+    sp.add_argument(
+        "--backends", default="local,lancedb,milvus", help="scale: backends to measure (default local,lancedb,milvus)"
+    )
+    sp.add_argument(
+        "--corpus",
+        choices=("mixed", "articles"),
+        default="mixed",
+        help="scale: each chunk's four sentences from different articles (default) or from one",
+    )
     sp.add_argument(
         "--throughput", action="store_true", help="scale: also index the first file with the configured embedder"
     )

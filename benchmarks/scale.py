@@ -1,18 +1,21 @@
 """`ragloop bench scale`: what an index costs as it grows, per backend.
 
-Synthetic corpora of N chunks from real text: each chunk is four sentences of one article of the SQuAD-format
-files given, so BM25 sees real term statistics. Vectors cost no model at build time: every sentence is
-embedded once by the configured embedder (cached beside the results) and a chunk's vector is the unit sum
-of its sentences' vectors, so the neighbourhoods an approximate index must find have the shape of real
-embeddings (uniformly random vectors have none, and understate what an approximate index achieves on
-text). Queries are real questions of the same files, embedded by the same embedder.
+Synthetic corpora of N chunks from real text, so BM25 sees real term statistics: each chunk is four
+sentences of the SQuAD-format files given. With `--corpus mixed` (the default) the four come from different
+articles, so chunks do not cluster by article; with `--corpus articles` from one article (845 articles, one
+holding ~42 % of the sentences: friendly neighbourhoods for an approximate index). Vectors cost no model at
+build time: every sentence is embedded once by the configured embedder (cached beside the results) and a
+chunk's vector is the unit sum of its sentences' vectors, so the neighbourhoods an approximate index must
+find have the shape of real embeddings (uniformly random vectors have none). Queries are real questions of
+the same files, embedded by the same embedder.
 
-For each N and backend it measures build time (embedding excluded), on-disk size, and in a fresh process:
-load time, RSS after load, query p50/p95 per stage (BM25, dense, fusion with reading the chunks), recall@45
-of the dense search against exact search, and the time to add one source and to delete it. Results are
-kept per (backend, N), so a run that stops resumes where it was; `--fresh` measures again. Then a table
-and a log-log plot with each cost's fitted growth exponent. `--throughput` also indexes the first file
-with the configured embedder, end to end, and reports chunks per second.
+For each N and backend it measures, in a process of its own, the build (embedding excluded): time, CPU
+seconds and peak RSS, the corpus streamed to it as a reader of files would; on-disk size; and in a fresh
+process: load time, RSS after load, query p50/p95 per stage (BM25, dense, fusion with reading the chunks),
+recall@45 of the dense search against exact search, and the time and peak RSS of adding one source and of
+deleting it. Results are kept per (backend, N), so a run that stops resumes where it was; `--fresh`
+measures again. Then a table and a log-log plot with each cost's fitted growth exponent. `--throughput`
+also indexes the first file with the configured embedder, end to end, and reports chunks per second.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +51,12 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 class Synthetic:
     """Sentences and questions from SQuAD-format files, embedded once by the configured embedder (cached), and
-    chunks made of four sentences of one article whose vector is the unit sum of their sentences'."""
+    chunks of four sentences (of different articles, or of one: `kind`) whose vector is the unit sum of
+    their sentences'."""
 
-    def __init__(self, files: Sequence[Path], embedder: Embeddings, cache: Path, seed: int = 0):
+    def __init__(
+        self, files: Sequence[Path], embedder: Embeddings | None, cache: Path, seed: int = 0, kind: str = "mixed"
+    ):
         by_article: dict[str, list[str]] = {}
         questions = []
         for file in files:
@@ -64,11 +70,13 @@ class Synthetic:
         self.starts = np.cumsum([0] + [len(v) for _, v in articles])
         self.article = np.repeat(np.arange(len(articles)), np.diff(self.starts))
         self.questions = questions[:QUESTIONS]
-        self.seed = seed
+        self.seed, self.kind = seed, kind
         digest = hashlib.sha256("\n".join(self.sentences).encode()).hexdigest()[:12]
         cached = cache / f"sentences-{digest}-{len(self.sentences)}.npy"
         if cached.exists():
             self.sentence_vectors = np.load(cached, allow_pickle=False)
+        elif embedder is None:
+            raise RuntimeError(f"no sentence vectors at {cached}: the parent process embeds them")
         else:
             console.print(f"Embedding {len(self.sentences):,} sentences once (cached in {cached})")
             from ragloop.retrieval.index import embed_chunks
@@ -80,25 +88,39 @@ class Synthetic:
             cache.mkdir(parents=True, exist_ok=True)
             np.save(cached, vectors.astype(np.float32), allow_pickle=False)
             self.sentence_vectors = vectors.astype(np.float32)
-        self.query_vectors = _unit(np.asarray(embedder.embed_documents(self.questions), dtype=np.float32))
+        if embedder is not None:
+            self.query_vectors = _unit(np.asarray(embedder.embed_documents(self.questions), dtype=np.float32))
+
+    def blocks(self, n: int, prefix: str = "doc") -> Iterator[tuple[list[Document], np.ndarray]]:
+        """n chunks, PER_SOURCE to a source, and their unit vectors, BLOCK at a time (each block drawn from
+        its own seeded generator: any process makes the same corpus)."""
+        for start in range(0, n, BLOCK):
+            rng = np.random.default_rng([self.seed, n, len(prefix), start])
+            size = min(BLOCK, n - start)
+            if self.kind == "mixed":
+                picks = rng.integers(0, len(self.sentences), size=(size, SENTENCES))
+            else:
+                first = rng.integers(0, len(self.sentences), size=size)
+                article = self.article[first]
+                span = self.starts[article + 1] - self.starts[article]
+                rest = [self.starts[article] + rng.integers(0, span) for _ in range(SENTENCES - 1)]
+                picks = np.column_stack([first, *rest])
+            docs = []
+            for i, row in enumerate(picks, start):
+                source = f"{prefix}-{i // PER_SOURCE:07d}.txt"
+                text = " ".join(self.sentences[j].strip() for j in row)
+                meta = {"source": source, "doc_key": f"{source}#{i % PER_SOURCE}", "title": source[:-4]}
+                docs.append(Document(page_content=text, metadata=meta))
+            yield docs, _unit(self.sentence_vectors[picks].sum(axis=1))
 
     def corpus(self, n: int, prefix: str = "doc") -> tuple[list[Document], np.ndarray]:
-        """n chunks, PER_SOURCE to a source, each four sentences of one article, and their unit vectors."""
-        rng = np.random.default_rng([self.seed, n, len(prefix)])
-        first = rng.integers(0, len(self.sentences), size=n)
-        article = self.article[first]
-        size = self.starts[article + 1] - self.starts[article]
-        picks = np.column_stack([first] + [self.starts[article] + rng.integers(0, size) for _ in range(SENTENCES - 1)])
-        docs = []
-        for i, row in enumerate(picks):
-            source = f"{prefix}-{i // PER_SOURCE:07d}.txt"
-            text = " ".join(self.sentences[j].strip() for j in row)
-            meta = {"source": source, "doc_key": f"{source}#{i % PER_SOURCE}", "title": source[:-4]}
-            docs.append(Document(page_content=text, metadata=meta))
-        vectors = np.empty((n, self.sentence_vectors.shape[1]), dtype=np.float32)
-        for start in range(0, n, 50_000):
-            vectors[start : start + 50_000] = _unit(self.sentence_vectors[picks[start : start + 50_000]].sum(axis=1))
-        return docs, vectors
+        """All n chunks and their vectors at once (small corpora)."""
+        parts = list(self.blocks(n, prefix))
+        return [d for docs, _ in parts for d in docs], np.concatenate([v for _, v in parts])
+
+
+#: Chunks generated (and their vectors looked up) together.
+BLOCK = 50_000
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
@@ -108,15 +130,32 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 class Precomputed(Embeddings):
     """The corpus's vectors, looked up by text: the index build without a model."""
 
-    def __init__(self, docs: Sequence[Document], vectors: np.ndarray):
-        self.rows = {text_hash(d.page_content): i for i, d in enumerate(docs)}
-        self.vectors = vectors
+    def __init__(self, docs: Sequence[Document] = (), vectors: np.ndarray | None = None):
+        self.rows: dict[bytes, np.ndarray] = {}
+        if vectors is not None:
+            self.know(docs, vectors)
+
+    def know(self, docs: Sequence[Document], vectors: np.ndarray) -> None:
+        self.rows |= {text_hash(d.page_content): v for d, v in zip(docs, vectors, strict=True)}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.vectors[[self.rows[text_hash(t)] for t in texts]].tolist()
+        return np.stack([self.rows[text_hash(t)] for t in texts]).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         raise NotImplementedError("the benchmark's query vectors are made by the configured embedder")
+
+
+def streamed(synthetic: Synthetic, n: int, embedder: Precomputed) -> Iterator[Document]:
+    """The corpus's chunks one by one, as a reader of files would give them; the embedder knows the vectors
+    of the two blocks read last (an index build embeds each batch before it reads on)."""
+    window: list[list[Document]] = []
+    for docs, vectors in synthetic.blocks(n):
+        window.append(docs)
+        embedder.know(docs, vectors)
+        if len(window) > 2:
+            for gone in window.pop(0):
+                del embedder.rows[text_hash(gone.page_content)]
+        yield from docs
 
 
 def _rss_mib(pid: int | str = "self", field: str = "VmRSS:") -> float:
@@ -136,14 +175,17 @@ def _disk_mib(path: Path) -> float:
     return total / 2**20
 
 
-def _exact(vectors: np.ndarray, queries: np.ndarray, docs: Sequence[Document]) -> list[list[str]]:
-    """Ids of each query's K nearest chunks by exact cosine."""
-    truth = []
-    for q in queries:
-        sims = vectors @ q
-        best = np.argpartition(-sims, K)[:K]
-        truth.append([docs[i].metadata["doc_key"] for i in best[np.argsort(-sims[best])]])
-    return truth
+def _exact(synthetic: Synthetic, n: int, queries: np.ndarray) -> list[list[str]]:
+    """Ids of each query's K nearest chunks by exact cosine, block by block."""
+    best_ids = np.zeros((len(queries), 0), dtype=object)
+    best_sims = np.zeros((len(queries), 0), dtype=np.float32)
+    for docs, vectors in synthetic.blocks(n):
+        ids = np.asarray([d.metadata["doc_key"] for d in docs], dtype=object)
+        sims = np.concatenate([best_sims, queries @ vectors.T], axis=1)
+        keys = np.concatenate([best_ids, np.broadcast_to(ids, (len(queries), len(ids)))], axis=1)
+        keep = np.argsort(-sims, axis=1, kind="stable")[:, :K]
+        best_sims, best_ids = np.take_along_axis(sims, keep, 1), np.take_along_axis(keys, keep, 1)
+    return [list(row) for row in best_ids]
 
 
 def run_scale(
@@ -151,25 +193,28 @@ def run_scale(
     embedder: Embeddings,
     *,
     sizes: Sequence[int] = SIZES,
-    backends: Sequence[str] = ("local", "milvus"),
+    backends: Sequence[str] = ("local", "lancedb", "milvus"),
     milvus_max: int = 100_000,
     out_dir: Path = Path("bench-results/scale"),
     fresh: bool = False,
     seed: int = 0,
+    corpus: str = "mixed",
 ) -> dict:
-    """Measure every (backend, N) not measured yet; returns the report (also out_dir/report.json)."""
+    """Measure every (backend, N) not measured yet on this corpus; returns the report (also
+    out_dir/report.json)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     synthetic: Synthetic | None = None
     for n in sizes:
         for name in backends:
             result = out_dir / f"{name}-{n}.json"
-            if name == "milvus" and n > milvus_max or (result.exists() and not fresh):
+            done = json.loads(result.read_text()) if result.exists() and not fresh else {}
+            if name == "milvus" and n > milvus_max or done.get("corpus", "articles") == corpus:
                 continue
             if synthetic is None:
                 console.print(f"Sentences and questions from {', '.join(str(f) for f in files)}")
-                synthetic = Synthetic(files, embedder, out_dir, seed)
-            console.print(f"[bold]{name}[/bold], {n:,} chunks: building")
-            write_json(result, _measure(name, n, synthetic, out_dir))
+                synthetic = Synthetic(files, embedder, out_dir, seed, corpus)
+            console.print(f"[bold]{name}[/bold], {n:,} chunks of the {corpus} corpus: building")
+            write_json(result, _measure(name, n, synthetic, files, out_dir))
     report = {
         "benchmark": "scale",
         "results": [json.loads(f.read_text()) for f in sorted(out_dir.glob("*-*.json"), key=_order)],
@@ -190,11 +235,9 @@ def _order(path: Path) -> tuple[str, int]:
     return (name, int(n)) if n.isdigit() else (name, 0)
 
 
-def _measure(name: str, n: int, synthetic: Synthetic, out_dir: Path) -> dict:
-    docs, vectors = synthetic.corpus(n)
+def _measure(name: str, n: int, synthetic: Synthetic, files: Sequence[Path], out_dir: Path) -> dict:
     queries = synthetic.query_vectors
     added, added_vectors = synthetic.corpus(PER_SOURCE, prefix="added")
-    embedder = Precomputed(docs + added, np.concatenate([vectors, added_vectors]))
     work = out_dir / "indexes" / f"{name}-{n}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -219,38 +262,61 @@ def _measure(name: str, n: int, synthetic: Synthetic, out_dir: Path) -> dict:
             location = f"http://127.0.0.1:{port}"
             _wait_for(port)
         else:
-            location = str(work / "index")
-        started = time.perf_counter()
-        _backend(location).update(embedder, EMBEDDER, add=docs, replace_all=True, **_CHUNKING)
-        build = time.perf_counter() - started
-        console.print(f"  built in {build:.1f} s; measuring in a fresh process")
+            location = _location(name, work)
+        build = {
+            "location": location,
+            "files": [str(f) for f in files],
+            "cache": str(out_dir),
+            "seed": synthetic.seed,
+            "corpus": synthetic.kind,
+            "chunks": n,
+        }
+        (work / "build.json").write_text(json.dumps(build))
+        built = _child("build", work / "build.json")
+        console.print(f"  built in {built['build_s']:.1f} s; measuring in a fresh process")
         plan = {
             "location": location,
             "questions": synthetic.questions,
             "query_vectors": queries.tolist(),
-            "truth": _exact(vectors, queries, docs),
+            "truth": _exact(synthetic, n, queries),
             "added": [{"text": d.page_content, "metadata": d.metadata} for d in added],
             "added_vectors": added_vectors.tolist(),
             "server_pid": server.pid if server else None,
         }
         (work / "plan.json").write_text(json.dumps(plan))
-        del docs, vectors, embedder
-        probe = subprocess.run(
-            [sys.executable, "-m", "ragloop.benchmarks.scale", str(work / "plan.json")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode:
-            raise RuntimeError(f"the measuring process failed: {probe.stderr[-2000:]}")
-        measured = json.loads(probe.stdout.strip().splitlines()[-1])
-        disk = _disk_mib(work / "data" if server else (work / "index").resolve())
-        return {"backend": name, "chunks": n, "build_s": round(build, 2), "disk_mib": round(disk, 1), **measured}
+        measured = _child("probe", work / "plan.json")
+        disk = _disk_mib(work / "data" if server else Path(_path(location)).resolve())
+        return {"backend": name, "corpus": synthetic.kind, "chunks": n, **built, "disk_mib": round(disk, 1), **measured}
     finally:
         if server:
             server.terminate()
             server.wait(30)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _child(step: str, plan: Path) -> dict:
+    """Run one step (build, probe) in a fresh process: its memory is the step's alone."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ragloop.benchmarks.scale", step, str(plan)], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f"the {step} process failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def build(plan: dict) -> dict:
+    """Build the index from the corpus streamed to it, in this process (fresh: its peak RSS is the build's)."""
+    synthetic = Synthetic([Path(f) for f in plan["files"]], None, Path(plan["cache"]), plan["seed"], plan["corpus"])
+    embedder = Precomputed()
+    cpu, started = time.process_time(), time.perf_counter()
+    _backend(plan["location"]).update(
+        embedder, EMBEDDER, add=streamed(synthetic, plan["chunks"], embedder), replace_all=True, **_CHUNKING
+    )
+    return {
+        "build_s": round(time.perf_counter() - started, 2),
+        "build_cpu_s": round(time.process_time() - cpu, 2),
+        "build_peak_rss_mib": round(_rss_mib(field="VmHWM:"), 1),
+    }
 
 
 _CHUNKING = {
@@ -263,14 +329,19 @@ _CHUNKING = {
 }
 
 
+def _location(name: str, work: Path) -> str:
+    return f"lancedb://{work / 'lance'}" if name == "lancedb" else str(work / "index")
+
+
+def _path(location: str) -> str:
+    return location.removeprefix("lancedb://")
+
+
 def _backend(location: str) -> Any:
-    from ragloop.retrieval.local import LocalBackend
-    from ragloop.retrieval.milvus import MilvusBackend
+    from ragloop.retrieval.store import open_backend
     from ragloop.settings import Context
 
-    if location.startswith("http"):
-        return MilvusBackend(location, "scale", EMBEDDER)
-    return LocalBackend(location, Context().ann_threshold, EMBEDDER)
+    return open_backend(location, "scale", Context().ann_threshold, EMBEDDER)
 
 
 def _wait_for(port: int, seconds: float = 60) -> None:
@@ -300,26 +371,7 @@ def probe(plan: dict) -> dict:
     found_ids: list[list[str]] = []
     started = time.perf_counter()
     backend = _backend(location)
-    if location.startswith("http"):
-        backend.search(questions[0], queries[0], K, bm25_weight=0.6, dense_weight=0.4, rrf_c=60, probes=probes)
-        load = time.perf_counter() - started
-        rss = _rss_mib(plan["server_pid"])
-        for q, v in zip(questions, queries, strict=True):
-            t0 = time.perf_counter()
-            backend._search([" ".join(analyse(q))], "sparse", K, "", {"metric_type": "BM25"})
-            t1 = time.perf_counter()
-            hits = backend._search(
-                [v.tolist()], "dense", K, "", {"metric_type": "COSINE", "params": {"ef": max(K, probes)}}
-            )
-            t2 = time.perf_counter()
-            backend.search(q, v, K, bm25_weight=0.6, dense_weight=0.4, rrf_c=60, probes=probes)
-            t3 = time.perf_counter()
-            stages["bm25"].append((t1 - t0) * 1e3)
-            stages["dense"].append((t2 - t1) * 1e3)
-            stages["search"].append((t3 - t2) * 1e3)
-            stages["fusion"].append(max(0.0, (t3 - t2) - (t2 - t0)) * 1e3)
-            found_ids.append([h["entity"]["metadata"]["doc_key"] for h in hits])
-    else:
+    if hasattr(backend, "index"):  # the local index: each stage on its own
         from ragloop.retrieval.index import bm25_top
 
         index = backend.index()
@@ -339,12 +391,34 @@ def probe(plan: dict) -> dict:
             stages["fusion"].append((t3 - t2) * 1e3)
             stages["search"].append((t3 - t0) * 1e3)
             found_ids.append([index.document(i).metadata["doc_key"] for i in dense])
+    else:  # an engine: BM25 and dense as the backend asks for them, then the whole search
+        backend.search(questions[0], queries[0], K, bm25_weight=0.6, dense_weight=0.4, rrf_c=60, probes=probes)
+        load = time.perf_counter() - started
+        rss = _rss_mib(plan["server_pid"]) if plan["server_pid"] else _rss_mib()
+        bm25, dense = _engine_stages(backend, probes)
+        for q, v in zip(questions, queries, strict=True):
+            t0 = time.perf_counter()
+            bm25(q)
+            t1 = time.perf_counter()
+            ids = dense(v)
+            t2 = time.perf_counter()
+            backend.search(q, v, K, bm25_weight=0.6, dense_weight=0.4, rrf_c=60, probes=probes)
+            t3 = time.perf_counter()
+            stages["bm25"].append((t1 - t0) * 1e3)
+            stages["dense"].append((t2 - t1) * 1e3)
+            stages["search"].append((t3 - t2) * 1e3)
+            stages["fusion"].append(max(0.0, (t3 - t2) - (t2 - t0)) * 1e3)
+            found_ids.append(ids)
     recall = statistics.mean(len(set(f) & set(t)) / K for f, t in zip(found_ids, plan["truth"], strict=True))
     added = [Document(page_content=d["text"], metadata=d["metadata"]) for d in plan["added"]]
     embedder = Precomputed(added, np.asarray(plan["added_vectors"], dtype=np.float32))
+    peak = _rss_mib(field="VmHWM:")  # this process's so far (ru_maxrss counts the parent's)
+    _reset_peak()
     t0 = time.perf_counter()
     backend.update(embedder, EMBEDDER, add=added, replace_all=False, **_CHUNKING)
     t1 = time.perf_counter()
+    add_peak = _rss_mib(field="VmHWM:")
+    _reset_peak()
     backend.update(
         embedder, EMBEDDER, add=(), replace_all=False, **{**_CHUNKING, "delete_sources": [added[0].metadata["source"]]}
     )
@@ -352,12 +426,38 @@ def probe(plan: dict) -> dict:
     return {
         "load_s": round(load, 2),
         "rss_mib": round(rss, 1),
-        "peak_rss_mib": round(_rss_mib(field="VmHWM:"), 1),  # this process's (ru_maxrss counts the parent's)
+        "peak_rss_mib": round(peak, 1),
+        "add_peak_rss_mib": round(add_peak, 1),
+        "delete_peak_rss_mib": round(_rss_mib(field="VmHWM:"), 1),
         "ms": {stage: _percentiles(ms) for stage, ms in stages.items()},
         "dense_recall_at_45": round(recall, 4),
         "add_source_s": round(t1 - t0, 3),
         "delete_source_s": round(t2 - t1, 3),
     }
+
+
+def _engine_stages(backend: Any, probes: int) -> tuple[Any, Any]:
+    """(BM25 search, dense search returning the hits' doc_keys) through an engine backend's own requests."""
+    if hasattr(backend, "_open"):  # LanceDB
+        table = backend._open()
+        return (
+            lambda q: backend._bm25(table, " ".join(analyse(q)), K, None),
+            lambda v: [json.loads(r["metadata"])["doc_key"] for r in backend._dense(table, v, K, None, probes)],
+        )
+    return (
+        lambda q: backend._search([" ".join(analyse(q))], "sparse", K, "", {"metric_type": "BM25"}),
+        lambda v: [
+            h["entity"]["metadata"]["doc_key"]
+            for h in backend._search(
+                [v.tolist()], "dense", K, "", {"metric_type": "COSINE", "params": {"ef": max(K, probes)}}
+            )
+        ],
+    )
+
+
+def _reset_peak() -> None:
+    """Start this process's peak RSS (VmHWM) over from its current RSS (Linux: clear_refs 5)."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def run_throughput(file: Path, ctx: Any, out_dir: Path) -> dict:
@@ -385,11 +485,13 @@ def run_throughput(file: Path, ctx: Any, out_dir: Path) -> dict:
 def print_report(report: dict) -> None:
     from rich.table import Table
 
-    table = Table(title="Index cost by size (2 cores; query times exclude embedding the query)")
+    corpora = sorted({r.get("corpus", "articles") for r in report["results"]})
+    table = Table(title=f"Index cost by size, {' and '.join(corpora)} corpus (2 cores; query times exclude embedding)")
     for column in (
         "backend",
         "chunks",
-        "build s",
+        "build s (CPU s)",
+        "build peak MiB",
         "disk MiB",
         "load s",
         "RSS MiB",
@@ -400,6 +502,7 @@ def print_report(report: dict) -> None:
         "dense R@45",
         "add s",
         "delete s",
+        "add peak MiB",
     ):
         table.add_column(column, justify="right")
     for r in report["results"]:
@@ -407,7 +510,8 @@ def print_report(report: dict) -> None:
         table.add_row(
             r["backend"],
             f"{r['chunks']:,}",
-            f"{r['build_s']:.1f}",
+            f"{r['build_s']:.1f} ({r.get('build_cpu_s', float('nan')):.0f})",
+            f"{r.get('build_peak_rss_mib', float('nan')):.0f}",
             f"{r['disk_mib']:.0f}",
             f"{r['load_s']:.2f}",
             f"{r['rss_mib']:.0f}",
@@ -418,6 +522,7 @@ def print_report(report: dict) -> None:
             f"{r['dense_recall_at_45']:.3f}",
             f"{r['add_source_s']:.2f}",
             f"{r['delete_source_s']:.2f}",
+            f"{r.get('add_peak_rss_mib', float('nan')):.0f}",
         )
     console.print(table)
     if "throughput" in report:
@@ -430,5 +535,6 @@ def print_report(report: dict) -> None:
         console.print(f"Plot: {report['plot']}")
 
 
-if __name__ == "__main__":  # the measuring process: python -m ragloop.benchmarks.scale PLAN.json
-    print(json.dumps(probe(json.loads(Path(sys.argv[1]).read_text()))))
+if __name__ == "__main__":  # a measuring process: python -m ragloop.benchmarks.scale build|probe PLAN.json
+    step = {"build": build, "probe": probe}[sys.argv[1]]
+    print(json.dumps(step(json.loads(Path(sys.argv[2]).read_text()))))
