@@ -43,10 +43,10 @@ def run_index(paths: list[str], ctx, *, add: bool = False, delete: list[str] | N
     name, _ = providers.embeddings(ctx)
     what = "Adding" if add else "Indexing"
 
-    def started(documents: int) -> None:
+    def started(files: int) -> None:
         console.print(
             escape(
-                f"{what} {documents} documents with {name} into {ctx.index_path}"
+                f"{what} {files} file(s) with {name} into {ctx.index_path}"
                 + (f", deleting {len(delete)} source(s)" if delete else "")
             )
         )

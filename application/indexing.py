@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ragloop.retrieval.loaders import Reading, read_files
+from ragloop.retrieval.loaders import FileStream
 from ragloop.retrieval.store import index_documents
 from ragloop.settings import Context
 
@@ -21,14 +21,15 @@ def index_files(
 ) -> dict[str, Any]:
     """Index exactly these files; with `add`, add or replace them by source; `delete` removes sources.
 
-    `on_start(documents)` hears how many documents were read before embedding starts; `progress(done, total)`
-    follows the embedding. Returns the new manifest, with `files`: every file read, and every file skipped
-    with its reason.
+    The files are read one at a time as the index takes their documents, so a folder's text is never in
+    memory all at once. `on_start(files)` hears how many files there are to read before the first is read;
+    `progress(done, total)` follows the embedding. Returns the new manifest, with `files`: every file read,
+    and every file skipped with its reason.
     """
-    reading = read_files(paths) if paths else Reading()
+    stream = FileStream(paths) if paths else None
     if on_start is not None:
-        on_start(len(reading.documents))
+        on_start(stream.files if stream else 0)
     manifest = index_documents(
-        ctx, add=reading.documents, delete_sources=delete or [], replace_all=not (add or delete), progress=progress
+        ctx, add=stream or (), delete_sources=delete or [], replace_all=not (add or delete), progress=progress
     )
-    return {**manifest, "files": reading.report()}
+    return {**manifest, "files": stream.reading.report() if stream else {"read": [], "skipped": []}}

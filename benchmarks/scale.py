@@ -46,7 +46,7 @@ from ragloop.serving.devserver import free_port
 SIZES = (10_000, 100_000, 1_000_000)
 K, QUESTIONS, PER_SOURCE, SENTENCES = 45, 50, 10, 4
 EMBEDDER = "sentence-sums"
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 
 class Synthetic:
@@ -62,7 +62,7 @@ class Synthetic:
         for file in files:
             dataset = load_dataset(file)
             for doc in dataset.documents:
-                sentences = [s for s in _SENTENCE.split(doc.page_content) if 20 <= len(s.strip()) <= 300]
+                sentences = [s for s in SENTENCE_BREAK.split(doc.page_content) if 20 <= len(s.strip()) <= 300]
                 by_article.setdefault(f"{file.name}/{doc.metadata.get('title')}", []).extend(sentences)
             questions += [q.text for q in dataset.sample(QUESTIONS, seed)]
         articles = sorted((k, sorted(set(v))) for k, v in by_article.items() if v)
@@ -158,7 +158,7 @@ def streamed(synthetic: Synthetic, n: int, embedder: Precomputed) -> Iterator[Do
         yield from docs
 
 
-def _rss_mib(pid: int | str = "self", field: str = "VmRSS:") -> float:
+def rss_mib(pid: int | str = "self", field: str = "VmRSS:") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field):
             return int(line.split()[1]) / 1024
@@ -315,7 +315,7 @@ def build(plan: dict) -> dict:
     return {
         "build_s": round(time.perf_counter() - started, 2),
         "build_cpu_s": round(time.process_time() - cpu, 2),
-        "build_peak_rss_mib": round(_rss_mib(field="VmHWM:"), 1),
+        "build_peak_rss_mib": round(rss_mib(field="VmHWM:"), 1),
     }
 
 
@@ -376,7 +376,7 @@ def probe(plan: dict) -> dict:
 
         index = backend.index()
         load = time.perf_counter() - started
-        rss = _rss_mib()
+        rss = rss_mib()
         for q, v in zip(questions, queries, strict=True):
             t0 = time.perf_counter()
             scores = index.bm25_scores(q)
@@ -394,7 +394,7 @@ def probe(plan: dict) -> dict:
     else:  # an engine: BM25 and dense as the backend asks for them, then the whole search
         backend.search(questions[0], queries[0], K, bm25_weight=0.6, dense_weight=0.4, rrf_c=60, probes=probes)
         load = time.perf_counter() - started
-        rss = _rss_mib(plan["server_pid"]) if plan["server_pid"] else _rss_mib()
+        rss = rss_mib(plan["server_pid"]) if plan["server_pid"] else rss_mib()
         bm25, dense = _engine_stages(backend, probes)
         for q, v in zip(questions, queries, strict=True):
             t0 = time.perf_counter()
@@ -412,12 +412,12 @@ def probe(plan: dict) -> dict:
     recall = statistics.mean(len(set(f) & set(t)) / K for f, t in zip(found_ids, plan["truth"], strict=True))
     added = [Document(page_content=d["text"], metadata=d["metadata"]) for d in plan["added"]]
     embedder = Precomputed(added, np.asarray(plan["added_vectors"], dtype=np.float32))
-    peak = _rss_mib(field="VmHWM:")  # this process's so far (ru_maxrss counts the parent's)
+    peak = rss_mib(field="VmHWM:")  # this process's so far (ru_maxrss counts the parent's)
     _reset_peak()
     t0 = time.perf_counter()
     backend.update(embedder, EMBEDDER, add=added, replace_all=False, **_CHUNKING)
     t1 = time.perf_counter()
-    add_peak = _rss_mib(field="VmHWM:")
+    add_peak = rss_mib(field="VmHWM:")
     _reset_peak()
     backend.update(
         embedder, EMBEDDER, add=(), replace_all=False, **{**_CHUNKING, "delete_sources": [added[0].metadata["source"]]}
@@ -428,7 +428,7 @@ def probe(plan: dict) -> dict:
         "rss_mib": round(rss, 1),
         "peak_rss_mib": round(peak, 1),
         "add_peak_rss_mib": round(add_peak, 1),
-        "delete_peak_rss_mib": round(_rss_mib(field="VmHWM:"), 1),
+        "delete_peak_rss_mib": round(rss_mib(field="VmHWM:"), 1),
         "ms": {stage: _percentiles(ms) for stage, ms in stages.items()},
         "dense_recall_at_45": round(recall, 4),
         "add_source_s": round(t1 - t0, 3),

@@ -364,7 +364,7 @@ def _fill(
 ) -> dict[str, int]:
     """Write the chunks STREAM_BATCH at a time, embedding only text the index does not hold; returns the
     counts for `last_update`. progress hears (embedded, to embed): exact once every document is read, until
-    then projected from the share of the documents read (when their number is known)."""
+    then projected from the share of the documents read (when it is known)."""
     added = embedded = 0
     while batch := list(itertools.islice(chunks, STREAM_BATCH)):
         found, reused = reuse.find([text_hash(c.page_content) for c in batch])
@@ -372,8 +372,8 @@ def _fill(
         dimension = reused.shape[1] if found.any() else 0
         if todo:
             to_embed = embedded + len(todo)
-            if read.total and read.n < read.total:
-                to_embed = max(to_embed, to_embed * read.total // max(read.n, 1))
+            if (share := read.share()) and share < 1:
+                to_embed = max(to_embed, round(to_embed / share))
 
             def told(done: int, _: int, before: int = embedded, to_embed: int = to_embed) -> None:
                 if progress:
@@ -392,12 +392,19 @@ def _fill(
 
 
 class _Counted:
-    """Documents passed through, counted as they are read (`total`: how many there are, when known)."""
+    """Documents passed through, counted as they are read."""
 
     def __init__(self, documents: Iterable[Document]):
-        self.total = len(documents) if isinstance(documents, Sized) else None
+        self._total = len(documents) if isinstance(documents, Sized) else None
         self.n = 0
         self._documents = documents
+
+    def share(self) -> float | None:
+        """The part of the documents read so far, when it is known: of a sequence, by count; of a stream that
+        says how much of its input it has read (`share()`, as loaders.FileStream does), by its word."""
+        if callable(told := getattr(self._documents, "share", None)):
+            return told()
+        return self.n / self._total if self._total else None
 
     def __iter__(self) -> Iterator[Document]:
         for doc in self._documents:

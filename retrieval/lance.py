@@ -279,7 +279,8 @@ class LanceBackend:
             first = next(batches, None)
             if first is None:
                 raise InputError("The index would hold no text; add documents with text in them.")
-            table = db.create_table(TABLE, _chained(first, batches), schema=first.schema, mode="overwrite")
+            mode = "overwrite" if (self.path / f"{TABLE}.lance").exists() else "create"  # "overwrite" warns if none
+            table = db.create_table(TABLE, _chained(first, batches), schema=first.schema, mode=mode)
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             stats["removed_chunks"] = self._settings_or({}).get("chunks", 0) if replace_all else 0
         else:

@@ -281,31 +281,68 @@ def sources_for(paths: list[Path]) -> dict[Path, str]:
     return sources
 
 
-def read_files(paths: Iterable[str | Path]) -> Reading:
-    """Every document in the paths, and every file accounted for: read, or skipped with its reason (an
-    extensionless file that is not UTF-8 text is skipped as binary; a file that yields no text is skipped).
-    InputError when nothing is left, or a file of a supported type cannot be read."""
-    files, skipped, shown = expand_paths(paths)
-    sources = sources_for(files)
-    reading = Reading(skipped=skipped)
-    for path in files:
+class FileStream:
+    """The documents of the files in the paths, read one file at a time as they are iterated, so that a
+    folder's text is never in memory all at once. Which files there are is settled when it is made (a file
+    named on its own that ragloop cannot read is an InputError then); `reading` accounts for every file,
+    read or skipped with its reason, once iteration is done; `share()` is the part of the files' bytes read.
+
+    Iteration raises InputError when a file of a supported type cannot be read, and at its end when no file
+    held text."""
+
+    def __init__(self, paths: Iterable[str | Path]):
+        self._files, skipped, self._shown = expand_paths(paths)
+        self._sources = sources_for(self._files)
+        self._sizes = [_size(path) for path in self._files]
+        self._total, self._done = max(sum(self._sizes), 1), 0
+        self.reading = Reading(skipped=skipped)
+
+    @property
+    def files(self) -> int:
+        """How many files there are to read."""
+        return len(self._files)
+
+    def share(self) -> float:
+        return min(self._done / self._total, 1.0)
+
+    def __iter__(self) -> Iterator[Document]:
+        for path, size in zip(self._files, self._sizes, strict=True):
+            yield from self._documents(path)
+            self._done += size
+        self.reading.skipped.sort()
+        if not self.reading.read:
+            listed = "".join(f"\n  {path}: {why}" for path, why in self.reading.skipped[:20])
+            raise InputError(f"The files given hold no text to index.{listed}")
+
+    def _documents(self, path: Path) -> list[Document]:
+        """One file's documents with text (an extensionless file that is not UTF-8 text is skipped as binary;
+        a file that yields no text is skipped), each told where it was read from."""
         try:
-            found = [doc for doc in load_file(path, sources[path]) if doc.page_content.strip()]
+            found = [doc for doc in load_file(path, self._sources[path]) if doc.page_content.strip()]
         except NotText:
-            reading.skipped.append((str(path), "binary (not UTF-8 text)"))
-            continue
+            self.reading.skipped.append((str(path), "binary (not UTF-8 text)"))
+            return []
         if not found:
-            reading.skipped.append((str(path), "no text"))
-            continue
+            self.reading.skipped.append((str(path), "no text"))
+            return []
         for doc in found:  # where it was read from, relative to what was indexed; `origin` tells files apart
-            doc.metadata["path"], doc.metadata["origin"] = shown[path], path_fingerprint(path)
-        reading.documents += found
-        reading.read.append(str(path))
-    reading.skipped.sort()
-    if not reading.documents:
-        listed = "".join(f"\n  {path}: {why}" for path, why in reading.skipped[:20])
-        raise InputError(f"The files given hold no text to index.{listed}")
-    return reading
+            doc.metadata["path"], doc.metadata["origin"] = self._shown[path], path_fingerprint(path)
+        self.reading.read.append(str(path))
+        return found
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def read_files(paths: Iterable[str | Path]) -> Reading:
+    """Every document in the paths at once, and every file accounted for (see FileStream)."""
+    stream = FileStream(paths)
+    stream.reading.documents = list(stream)
+    return stream.reading
 
 
 def load_documents(paths: Iterable[str | Path]) -> list[Document]:

@@ -296,7 +296,7 @@ class MilvusBackend:
         embedder: Embeddings,
         embedder_name: str,
         *,
-        add: Sequence[Document] = (),
+        add: Iterable[Document] = (),
         delete_sources: Sequence[str] = (),
         replace_all: bool = False,
         chunk_size: int = 400,
@@ -327,11 +327,12 @@ class MilvusBackend:
                     f"A chunk of {chunk.metadata['source']} is over Milvus's {TEXT_BYTES} bytes; lower chunk_size."
                 )
         vectors, embedded = self._vectors(new, old, embedder, batch_size, progress)
+        rebuilt = self._count("pk >= 0") if exists and replace_all and new else 0  # the chunks a rebuild drops
         if new and (replace_all or not exists):
             self._create(len(next(iter(vectors.values()))), embedder_name, chunking)
         stats = {
             "added_chunks": len(new),
-            "removed_chunks": len(old),
+            "removed_chunks": rebuilt or len(old),
             "embedded_chunks": embedded,
             "reused_vectors": len(new) - embedded,
             **({"renamed": renamed} if renamed else {}),

@@ -9,7 +9,7 @@ meets a provider).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -48,7 +48,7 @@ class Backend(Protocol):
         embedder: Embeddings,
         embedder_name: str,
         *,
-        add: Sequence[Document],
+        add: Iterable[Document],
         delete_sources: Sequence[str],
         replace_all: bool,
         chunk_size: int,
@@ -126,7 +126,7 @@ def _shown(doc: Document) -> Document:
 def index_documents(
     ctx: Context,
     *,
-    add: Sequence[Document] = (),
+    add: Iterable[Document] = (),
     delete_sources: Sequence[str] = (),
     replace_all: bool = False,
     progress: Progress | None = None,

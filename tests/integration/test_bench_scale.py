@@ -60,3 +60,18 @@ def test_bench_ann_compares_recipes_against_exact_search(tmp_path):
     assert all(0.5 < r["recall_at_45"] <= 1 and r["cpu_ms"] > 0 for r in rows)
     widest = [r for r in rows if r["breadth"] in (1024, 2048)]
     assert all(r["recall_at_45"] >= 0.95 for r in widest)
+
+
+def test_bench_reading_indexes_a_folder_both_ways_into_the_same_index(tmp_path):
+    """`python -m ragloop.benchmarks.reading`, small: peak RSS of indexing a folder with its files read all at
+    once and as the index takes them, each in a process of its own; the two indexes are the same."""
+    import json
+
+    from ragloop.benchmarks import reading
+
+    with demo_corpus() as corpus:
+        args = ["--files", "120", "--data", str(corpus), "--work", str(tmp_path)]
+        assert reading.main([*args, "--json", str(tmp_path / "reading.json")]) == 0
+    report = json.loads((tmp_path / "reading.json").read_text())
+    assert report["same_index"] and [w["way"] for w in report["ways"]] == list(reading.WAYS)
+    assert all(w["chunks"] >= 120 and w["peak_rss_mib"] > 0 for w in report["ways"])

@@ -110,6 +110,8 @@ def test_sources_are_added_replaced_and_deleted(index):
     assert "z.md" not in {d.metadata["source"] for d in search(index, "zebras", 9)}
     with pytest.raises(InputError, match="Nothing indexed comes from nowhere.md"):
         index.update(EMBEDDER, "fake", delete_sources=["nowhere.md"])
+    rebuilt = index.update(EMBEDDER, "fake", add=[doc("y.md", "Yaks are shaggy.")], replace_all=True)
+    assert rebuilt["chunks"] == 1 and rebuilt["last_update"]["removed_chunks"] == len(FACTS)
 
 
 def test_an_index_of_another_embedder_is_refused_by_name(kind, tmp_path, request, index):
