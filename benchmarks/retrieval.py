@@ -175,14 +175,14 @@ def run_retrieval(
 def _engines(location: str, dataset: Dataset, variants: list[Variant], indexes: dict[str, HybridIndex]) -> dict:
     """Per local index, the same chunks in the backend at `location` (loaded there once, then reused): a
     Milvus collection, or a LanceDB folder inside a lancedb:// location."""
-    from ragloop.retrieval.store import open_backend
+    from ragloop.retrieval.store import is_lance, open_backend
 
     engines = {}
     for path, index in indexes.items():
         ctx = next(v.context for v in variants if v.context.index_path == path)
         name, embedder = providers.embeddings(ctx)
         collection = re.sub(r"\W+", "_", Path(path).name)[:200]
-        where = f"{location.rstrip('/')}/{collection}" if location.startswith("lancedb://") else location
+        where = f"{location.rstrip('/')}/{collection}" if is_lance(location) else location
         engine = open_backend(where, collection, ctx.ann_threshold, name)
         try:
             held = engine.summary(None)["chunks"]

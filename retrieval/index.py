@@ -362,17 +362,38 @@ def _fill(
     progress: Progress | None,
     read: _Counted,
 ) -> dict[str, int]:
-    """Write the chunks STREAM_BATCH at a time, embedding only text the index does not hold; returns the
-    counts for `last_update`. progress hears (embedded, to embed): exact once every document is read, until
-    then projected from the share of the documents read (when it is known)."""
+    """Write the chunks as they are embedded (embedded_batches); returns the counts for `last_update`."""
     added = embedded = 0
+    for batch, _, matrix, fresh in embedded_batches(chunks, reuse.find, embeddings, batch_size, progress, read):
+        writer.append(batch, matrix)
+        added, embedded = added + len(batch), embedded + fresh
+    return {"added_chunks": added, "embedded_chunks": embedded, "reused_vectors": added - embedded}
+
+
+#: known(hashes) -> (which of the texts already have a vector, those vectors in order).
+Known = Callable[[Sequence[bytes]], tuple[np.ndarray, np.ndarray]]
+
+
+def embedded_batches(
+    chunks: Iterator[Document],
+    known: Known,
+    embeddings: Embeddings,
+    batch_size: int,
+    progress: Progress | None,
+    read: _Counted | None = None,
+) -> Iterator[tuple[list[Document], list[bytes], np.ndarray, int]]:
+    """The chunks STREAM_BATCH at a time, each batch with its text hashes, its unit vectors (embedding only
+    text `known` has no vector for) and how many it embedded. progress hears (embedded, to embed): exact
+    once every document is read, until then projected from the share of the documents `read` (when known)."""
+    embedded = 0
     while batch := list(itertools.islice(chunks, STREAM_BATCH)):
-        found, reused = reuse.find([text_hash(c.page_content) for c in batch])
+        hashes = [text_hash(c.page_content) for c in batch]
+        found, reused = known(hashes)
         todo = [c for c, f in zip(batch, found, strict=True) if not f]
         dimension = reused.shape[1] if found.any() else 0
         if todo:
             to_embed = embedded + len(todo)
-            if (share := read.share()) and share < 1:
+            if read is not None and (share := read.share()) and share < 1:
                 to_embed = max(to_embed, round(to_embed / share))
 
             def told(done: int, _: int, before: int = embedded, to_embed: int = to_embed) -> None:
@@ -386,9 +407,8 @@ def _fill(
             matrix[~found] = fresh
         if found.any():
             matrix[found] = reused
-        writer.append(batch, matrix)
-        added, embedded = added + len(batch), embedded + len(todo)
-    return {"added_chunks": added, "embedded_chunks": embedded, "reused_vectors": added - embedded}
+        embedded += len(todo)
+        yield batch, hashes, matrix, len(todo)
 
 
 class _Counted:

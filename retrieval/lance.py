@@ -35,8 +35,7 @@ from ragloop.errors import IndexLoadError, InputError
 from ragloop.logic import filters
 from ragloop.retrieval.bm25 import analyse
 from ragloop.retrieval.fusion import Hit, fused_documents
-from ragloop.retrieval.index import STREAM_BATCH, Rows, embed_chunks, iter_chunks, owned_by, replacement, token_counter
-from ragloop.retrieval.segment import text_hash
+from ragloop.retrieval.index import Rows, embedded_batches, iter_chunks, owned_by, replacement, token_counter
 
 TABLE = "chunks"
 COLUMNS = ("tenant", "source", "doc_key")
@@ -44,10 +43,6 @@ PREFIX = "lancedb://"
 #: HNSW graph degree and construction breadth of the vector index (as the local index's: one graph, not
 #: LanceDB's default of one per IVF partition).
 HNSW_M, HNSW_EF_CONSTRUCTION = 32, 128
-
-
-def is_lance(location: str) -> bool:
-    return location.startswith(PREFIX)
 
 
 # --- filters ------------------------------------------------------------------------------------
@@ -366,19 +361,13 @@ class LanceBackend:
         """Arrow record batches of STREAM_BATCH chunks, embedding only text whose vector is not reused."""
         import pyarrow as pa
 
-        while batch := list(itertools.islice(chunks, STREAM_BATCH)):
-            hashes = [text_hash(c.page_content) for c in batch]
-            todo = [c for c, h in zip(batch, hashes, strict=True) if h not in old]
-            before = counts["embedded"]
+        def known(hashes: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+            found = np.fromiter((h in old for h in hashes), dtype=bool, count=len(hashes))
+            return found, np.asarray([old[h] for h in hashes if h in old], dtype=np.float32)
 
-            def told(done: int, total: int, before: int = before) -> None:
-                if progress:
-                    progress(before + done, before + total)
-
-            fresh = iter(embed_chunks(todo, embedder, batch_size, told)) if todo else iter(())
-            vectors = np.stack([old[h] if h in old else next(fresh) for h in hashes]).astype(np.float32)
+        for batch, hashes, vectors, fresh in embedded_batches(chunks, known, embedder, batch_size, progress):
             counts["added"] += len(batch)
-            counts["embedded"] += len(todo)
+            counts["embedded"] += fresh
             meta = [c.metadata for c in batch]
             yield pa.record_batch(
                 {
@@ -410,8 +399,4 @@ def _where(query: Any, condition: str | None) -> Any:
 def _chained(first: Any, rest: Iterator[Any]) -> Any:
     import pyarrow as pa
 
-    def batches() -> Iterator[Any]:
-        yield first
-        yield from rest
-
-    return pa.RecordBatchReader.from_batches(first.schema, batches())
+    return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], rest))

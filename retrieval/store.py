@@ -75,6 +75,10 @@ def is_milvus(location: str) -> bool:
     return location.startswith(("milvus://", "http://", "https://"))
 
 
+def is_lance(location: str) -> bool:
+    return location.startswith("lancedb://")
+
+
 def backend(ctx: Context) -> Backend:
     """The backend ctx.index_path names, one per location and settings in this process."""
     name, _ = providers.embeddings(ctx)
@@ -88,7 +92,7 @@ def open_backend(location: str, collection: str, ann_threshold: int, embedder_na
         from ragloop.retrieval.milvus import MilvusBackend
 
         return MilvusBackend(location, collection, embedder_name)
-    if location.startswith("lancedb://"):
+    if is_lance(location):
         from ragloop.retrieval.lance import LanceBackend
 
         return LanceBackend(location, ann_threshold, embedder_name)
