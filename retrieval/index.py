@@ -215,18 +215,19 @@ def update_index(
         merge = _to_merge(segments, deleted, len(new))  # the merged segments' live chunks join the new segment
         carried = [(segments[j], ~deleted[j]) for j in merge]
         kept = [j for j in range(len(segments)) if j not in merge]
+        counted = _Counted(new)
         return _write(
             target,
             old,
             [segments[j] for j in kept],
             [deleted[j] for j in kept],
             carried,
-            iter(new),
+            iter(counted),
             _Reuse(segments, gone),
             embeddings,
             batch_size,
             progress,
-            _Counted(new),
+            counted,
             meta,
             stats,
             ann_threshold,

@@ -175,3 +175,15 @@ def test_adding_with_other_settings_refuses_rather_than_dropping_the_other_sourc
     with pytest.raises(InputError, match="use the same settings"):
         update_index(index, DeterministicFakeEmbedding(size=32), "other-embedder", add=[doc("z.txt", "Zebras.")])
     assert HybridIndex.load(index).manifest == before
+
+
+def test_an_adds_progress_knows_its_total_from_the_first_batch(tmp_path, monkeypatch):
+    from ragloop.retrieval import index as ix
+
+    index = tmp_path / "index"
+    build_index(fact_documents(), DeterministicFakeEmbedding(size=32), "fake", index)
+    monkeypatch.setattr(ix, "STREAM_BATCH", 2)  # the six new chunks are embedded two at a time
+    heard: list[tuple[int, int]] = []
+    add = [doc(f"n{i}.txt", f"New fact number {i} about okapis.") for i in range(6)]
+    update_index(index, DeterministicFakeEmbedding(size=32), "fake", add=add, progress=lambda *p: heard.append(p))
+    assert heard[-1] == (6, 6) and {total for _, total in heard} == {6}, heard
